@@ -1,0 +1,200 @@
+//! The engine's configuration and the one rule schema shared by built-in and user rules.
+//!
+//! Configuration crosses the C boundary as JSON. Parsing is strict: an unknown key is an error,
+//! and every error names the field (`rules[2].identity[0]`) or the rule (`rule "my_rule"`).
+
+use serde::{Deserialize, Serialize};
+
+/// Engine configuration. Every field has a default, so `{}` is a valid configuration.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Attribute that receives the entity id.
+    pub id_attribute: String,
+    /// Attribute that receives the entity type.
+    pub type_attribute: String,
+    /// Attribute that receives the display name; empty disables it.
+    pub name_attribute: String,
+    pub pooling: PoolingConfig,
+    /// Names of built-in rules that are not used.
+    pub disabled_rules: Vec<String>,
+    /// User rules, tried before the built-in rules, in this order.
+    pub rules: Vec<RuleSpec>,
+    /// Most entities (and, separately, most links) kept in memory; least recently seen go first.
+    pub max_entities: u64,
+    /// Entities and links not seen for this long are forgotten.
+    pub ttl_seconds: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            id_attribute: "resource.id".into(),
+            type_attribute: "resource.type".into(),
+            name_attribute: "resource.name".into(),
+            pooling: PoolingConfig::default(),
+            disabled_rules: Vec::new(),
+            rules: Vec::new(),
+            max_entities: 100_000,
+            ttl_seconds: 3600,
+        }
+    }
+}
+
+/// Attribute pooling: filling sparse resources with what richer sources of the entity reported.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolingConfig {
+    pub enabled: bool,
+    /// Key patterns pooled for every rule in addition to the rule's own scope.
+    pub include: Vec<String>,
+    /// Key patterns never pooled, whatever the rule says.
+    pub exclude: Vec<String>,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        PoolingConfig { enabled: true, include: Vec::new(), exclude: Vec::new() }
+    }
+}
+
+/// One equality rule. Built-in rules (`rules/builtin.json`) and user rules use this schema.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique rule name (`[a-z0-9_]+`), used by `disabled_rules` and in messages.
+    pub name: String,
+    /// Entity type written to the type attribute, e.g. `k8s.pod`.
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    /// All conditions must hold for the rule to apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<ConditionSpec>,
+    /// The rule does not apply when the resource carries any of these keys: they identify a
+    /// finer entity than this rule's, which must not be folded into it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unless_present: Vec<String>,
+    /// Identifying values computed from what a sparse source does carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derive: Vec<DerivationSpec>,
+    /// Ordered identity alternatives. Each is a list of key groups: `a` (required),
+    /// `a|b` (required, first present spelling, identified as `a`), `a?` or `a|b?` (qualifier:
+    /// added to the identity only when the resource carries it).
+    pub identity: Vec<Vec<String>>,
+    /// Keys for the display name, first present wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub display_name: Vec<String>,
+    /// Key patterns (`key`, `prefix.*`, `*`) that may be pooled onto resources of this entity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pool: Vec<String>,
+    /// Entity types that contain this one many-to-one (a container is in exactly one pod). A
+    /// resource matched by this rule takes the container's id once both were seen on one resource.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promote_to: Vec<String>,
+}
+
+/// A condition on one attribute. Exactly one of `equals`, `one_of`, `prefix`, `present`,
+/// `absent` is set. String tests also accept a one-element string array.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// The condition also holds when the key is absent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub or_absent: bool,
+}
+
+/// Computes `attribute` from `from` when the resource lacks it: the value of `from` (a string,
+/// or the only string of a one-element array), with `strip_prefix` removed (the value must
+/// start with it, and something must remain).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DerivationSpec {
+    pub attribute: String,
+    pub from: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<ConditionSpec>,
+}
+
+/// A configuration the engine refuses, with a message that names what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Parses a JSON configuration; the error names the offending field path.
+pub fn parse_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
+    let text = std::str::from_utf8(json)
+        .map_err(|e| ConfigError(format!("configuration is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
+    if !text.trim_start().starts_with('{') {
+        return Err(ConfigError("invalid configuration: it must be a JSON object, like {}".into()));
+    }
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ConfigError(format!("invalid configuration: {inner}"))
+        } else {
+            ConfigError(format!("invalid configuration at {path}: {inner}"))
+        }
+    })
+}
+
+/// The built-in rules, embedded in the library, in precedence order.
+pub fn builtin_rules() -> &'static [RuleSpec] {
+    static RULES: once_cell::sync::Lazy<Vec<RuleSpec>> = once_cell::sync::Lazy::new(|| {
+        serde_json::from_str(include_str!("../rules/builtin.json")).expect("rules/builtin.json is valid (tested)")
+    });
+    &RULES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_object_is_the_default() {
+        assert_eq!(parse_config(b"{}").unwrap(), EngineConfig::default());
+    }
+
+    #[test]
+    fn unknown_key_names_its_path() {
+        let err = parse_config(br#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"colour":1}]}"#).unwrap_err();
+        assert!(err.0.contains("rules[0]"), "{}", err.0);
+        assert!(err.0.contains("colour"), "{}", err.0);
+        let err = parse_config(br#"{"pooling":{"enable":true}}"#).unwrap_err();
+        assert!(err.0.contains("pooling") && err.0.contains("enable"), "{}", err.0);
+    }
+
+    #[test]
+    fn invalid_utf8_and_bad_json_are_errors() {
+        assert!(parse_config(b"{\"id_attribute\":\"\xff\"}").unwrap_err().0.contains("UTF-8"));
+        assert!(parse_config(b"{").is_err());
+        assert!(parse_config(b"").is_err());
+        assert!(parse_config(br#"{"max_entities":-1}"#).unwrap_err().0.contains("max_entities"));
+    }
+
+    #[test]
+    fn builtin_rules_parse() {
+        assert!(builtin_rules().len() >= 30);
+    }
+}

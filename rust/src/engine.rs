@@ -1,0 +1,286 @@
+//! The engine: for every resource of a batch, identify (rules), mark (id, type, name) and pool.
+
+use crate::config::{ConfigError, EngineConfig, parse_config};
+use crate::id::{EntityId, to_hex};
+use crate::matcher::{Outcome, Scratch, id_value, match_resource, standalone_id};
+use crate::rules::{RuleSet, Scope};
+use crate::snapshot::{self, SnapshotError};
+use crate::state::{Link, PoolRequest, State, Stamp, stamp};
+use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counters and gauges of one engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub resources_processed: u64,
+    /// Entities with pooled state in memory.
+    pub entities: u64,
+    /// Alias and promotion links in memory.
+    pub links: u64,
+    /// Entities and links dropped by TTL or size limit.
+    pub evictions: u64,
+    /// Resources that received an entity's id through a link, i.e. that would not have had this
+    /// id on their own (a container-only resource joined to its pod).
+    pub merges: u64,
+    pub attributes_filled: u64,
+    /// Links that two different entities claimed, and so no longer resolve.
+    pub ambiguous_links: u64,
+    /// Pooled attributes whose sources disagreed, and so are no longer filled.
+    pub ambiguous_attributes: u64,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    rules: RuleSet,
+    state: State,
+    processed: AtomicU64,
+    merges: AtomicU64,
+    filled: AtomicU64,
+}
+
+/// Per-batch working memory.
+struct Work<'a> {
+    view: ResourceView<'a>,
+    scratch: Scratch<'a>,
+    derived_values: Vec<u8>,
+    fills: Vec<u8>,
+    fill_spans: Vec<(usize, usize, usize)>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
+        let rules = RuleSet::compile(&config)?;
+        let state = State::new(config.max_entities, config.ttl_seconds);
+        Ok(Engine { config, rules, state, processed: AtomicU64::new(0), merges: AtomicU64::new(0), filled: AtomicU64::new(0) })
+    }
+
+    pub fn from_json(json: &[u8]) -> Result<Engine, ConfigError> {
+        Engine::new(parse_config(json)?)
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Processes one batch (`LogsData`/`TracesData`/`MetricsData` bytes whose entries carry
+    /// resources) at `now` (Unix seconds) and returns, as `LogsData` bytes, one entry per input
+    /// resource whose resource carries the attributes to upsert.
+    pub fn process<'a>(&'a self, batch: &'a [u8], now: u64) -> Result<Vec<u8>, WireError> {
+        let now = stamp(now);
+        let mut out = ResultWriter::new();
+        let mut work = Work {
+            view: ResourceView::default(),
+            scratch: Scratch::new(&self.rules),
+            derived_values: Vec::new(),
+            fills: Vec::new(),
+            fill_spans: Vec::new(),
+        };
+        let mut count = 0;
+        for_each_resource(batch, |resource| {
+            read_resource(resource, &mut work.view)?;
+            self.process_resource(&mut work, now, &mut out);
+            out.end_resource();
+            count += 1;
+            Ok(())
+        })?;
+        self.processed.fetch_add(count, Relaxed);
+        Ok(out.finish())
+    }
+
+    fn output_keys(&self) -> [&[u8]; 3] {
+        [self.config.id_attribute.as_bytes(), self.config.type_attribute.as_bytes(), self.config.name_attribute.as_bytes()]
+    }
+
+    fn process_resource<'a>(&'a self, w: &mut Work<'a>, now: Stamp, out: &mut ResultWriter) {
+        let output_keys = self.output_keys();
+        // The view borrows from the batch, which outlives `w`; copy the attribute slice
+        // references out so the scratch can be borrowed mutably alongside.
+        let attrs = std::mem::take(&mut w.view.attrs);
+        let outcome = match_resource(&self.rules, &attrs, &w.view.entity_refs, &output_keys, &mut w.scratch);
+        let (id, rule, entity_type, ref_scope) = match outcome {
+            Outcome::Unmatched => {
+                w.view.attrs = attrs;
+                return;
+            }
+            Outcome::EntityRef { index, entity_type, id } => {
+                let r = &w.view.entity_refs[index];
+                let keys = r.id_keys.iter().chain(&r.description_keys).copied();
+                (id, None, entity_type, Some(Scope::of_keys(keys, &self.rules.global_exclude)))
+            }
+            Outcome::Rule { rule } => {
+                let (id, rule) = self.resolve_and_link(rule, &attrs, now, &mut w.scratch);
+                (id, Some(rule), &*self.rules.rules[rule].entity_type, None)
+            }
+        };
+
+        // Pool: the resource's own attributes, plus values its rule derived.
+        w.derived_values.clear();
+        w.fills.clear();
+        w.fill_spans.clear();
+        let scope = match (&ref_scope, rule) {
+            (Some(s), _) => Some(s),
+            (None, Some(r)) if self.rules.pooling && !self.rules.rules[r].scope.is_empty() => Some(&self.rules.rules[r].scope),
+            _ => None,
+        };
+        if let Some(scope) = scope {
+            let mut derived_spans = Vec::new();
+            for (k, v) in &w.scratch.derived {
+                let start = w.derived_values.len();
+                w.derived_values.push(0x0a);
+                prost::encoding::encode_varint(v.len() as u64, &mut w.derived_values);
+                w.derived_values.extend_from_slice(v);
+                derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
+            }
+            let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
+            pool_attrs.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
+            for (key, s, e) in &derived_spans {
+                pool_attrs.push((key, &w.derived_values[*s..*e]));
+            }
+            let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule };
+            let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
+            self.state.pool(id, &req, now, |k, v| {
+                let start = fills.len();
+                fills.extend_from_slice(k);
+                fills.extend_from_slice(v);
+                spans.push((start, k.len(), v.len()));
+            });
+        }
+
+        // Mark.
+        let hex = to_hex(id);
+        let has = |key: &[u8]| attrs.iter().find(|a| a.key == key).map(|a| a.value);
+        if has(output_keys[0]) != Some(Value::Str(&hex)) {
+            out.attr_str(output_keys[0], &hex);
+        }
+        if has(output_keys[1]) != Some(Value::Str(entity_type.as_bytes())) {
+            out.attr_str(output_keys[1], entity_type.as_bytes());
+        }
+        if !self.config.name_attribute.is_empty()
+            && has(output_keys[2]).is_none()
+            && let Some(name) = self.display_name(rule, w)
+        {
+            out.attr_str(output_keys[2], &name);
+        }
+        for (k, v) in &w.scratch.derived {
+            let key = self.rules.keys.name(*k).as_bytes();
+            if has(key).is_none() {
+                out.attr_str(key, v);
+            }
+        }
+        for (start, klen, vlen) in &w.fill_spans {
+            let key = &w.fills[*start..start + klen];
+            let value = &w.fills[start + klen..start + klen + vlen];
+            out.attr_raw(key, value);
+        }
+        self.filled.fetch_add(w.fill_spans.len() as u64, Relaxed);
+        w.view.attrs = attrs;
+    }
+
+    /// The canonical id of a rule match: its own lowest alternative, or where that has a link
+    /// (an alias within the rule, or a promotion into a containing entity), the link's target.
+    /// Records the links this resource shows.
+    fn resolve_and_link<'a>(&'a self, rule: usize, attrs: &[crate::wire::Attr<'a>], now: Stamp, s: &mut Scratch<'a>) -> (EntityId, usize) {
+        let r = &self.rules.rules[rule];
+        let (first_alt, primary) = s.alternatives[0];
+        let (mut id, mut effective) = (primary, rule);
+        if (first_alt > 0 || r.promotable)
+            && let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(primary, now)
+        {
+            id = target;
+            effective = target_rule as usize;
+            self.merges.fetch_add(1, Relaxed);
+        }
+        let linked = effective as u16;
+        for i in 1..s.alternatives.len() {
+            self.state.link(s.alternatives[i].1, id, linked, now);
+        }
+        for &c in &self.rules.rules[effective].contained {
+            if let Some(contained_id) = standalone_id(&self.rules.rules[c], attrs, s) {
+                self.state.link(contained_id, id, linked, now);
+            }
+        }
+        (id, effective)
+    }
+
+    /// The display name: the first display key of the rule found on the resource, among its
+    /// derived values, or among the attributes just filled.
+    fn display_name(&self, rule: Option<usize>, w: &Work<'_>) -> Option<Vec<u8>> {
+        let rule = &self.rules.rules[rule?];
+        for k in &rule.display_name {
+            if let Some(v) = w.scratch.slot(*k).and_then(id_value) {
+                return Some(match v {
+                    crate::id::IdValue::Str(s) => s.to_vec(),
+                    crate::id::IdValue::Int(i) => i.to_string().into_bytes(),
+                });
+            }
+            let name = self.rules.keys.name(*k).as_bytes();
+            for (start, klen, vlen) in &w.fill_spans {
+                if &w.fills[*start..start + klen] == name
+                    && let Ok(Value::Str(s)) = read_any_value(&w.fills[start + klen..start + klen + vlen])
+                {
+                    return Some(s.to_vec());
+                }
+            }
+        }
+        None
+    }
+
+    pub fn stats(&self) -> Stats {
+        let c = &self.state.counters;
+        Stats {
+            resources_processed: self.processed.load(Relaxed),
+            entities: self.state.entity_count(),
+            links: self.state.link_count(),
+            evictions: c.evictions.load(Relaxed),
+            merges: self.merges.load(Relaxed),
+            attributes_filled: self.filled.load(Relaxed),
+            ambiguous_links: c.ambiguous_links.load(Relaxed),
+            ambiguous_attributes: c.ambiguous_attributes.load(Relaxed),
+        }
+    }
+
+    /// Heap bytes of pooled values (for measuring memory per entity).
+    pub fn pooled_bytes(&self) -> u64 {
+        self.state.pooled_bytes()
+    }
+
+    /// The state as snapshot bytes, at `now` (Unix seconds).
+    pub fn snapshot(&self, now: u64) -> Vec<u8> {
+        let mut w = snapshot::Writer::new();
+        let mut links = Vec::new();
+        w.begin_entities();
+        self.state.export(
+            stamp(now),
+            |id, e, names| {
+                let attrs: Vec<_> = e.pool.iter().map(|(k, v)| (names(k), v)).collect();
+                w.entity(id, e.last_seen, attrs.into_iter());
+            },
+            |from, l| links.push((from, *l)),
+        );
+        w.begin_links();
+        for (from, l) in links {
+            w.link(from, l.target, &self.rules.rules[l.rule as usize].name, l.ambiguous, l.last_seen);
+        }
+        w.finish()
+    }
+
+    /// Replaces the state with a snapshot's. On error the state is left as it was. Links to
+    /// rules no longer in use are dropped. Returns the number of entities restored.
+    pub fn restore(&self, bytes: &[u8], now: u64) -> Result<u64, SnapshotError> {
+        let (entities, links) = snapshot::read(bytes)?;
+        let now = stamp(now);
+        self.state.clear();
+        let mut restored = 0;
+        for (id, last_seen, attrs) in &entities {
+            self.state.import_entity(*id, *last_seen, attrs, now);
+            restored += 1;
+        }
+        for (from, target, rule, ambiguous, last_seen) in links {
+            if let Some(rule) = self.rules.rules.iter().position(|r| *r.name == *rule) {
+                let link = Link { target, rule: rule as u16, ambiguous, last_seen };
+                self.state.import_link(from, link, now);
+            }
+        }
+        Ok(restored)
+    }
+}

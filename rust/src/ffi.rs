@@ -1,0 +1,393 @@
+//! The C ABI. This module only converts types at the boundary; all logic lives in the engine.
+//!
+//! Conventions (also in the generated header and the README):
+//! - Fallible functions return `re_status`; out-parameters are written only on success.
+//! - Inputs are `(const uint8_t *ptr, size_t len)`, never NUL-terminated. Every pointer is
+//!   checked: NULL gives `RE_STATUS_NULL_PARAMETER`.
+//! - Buffers the library returns are owned by the caller and freed with `re_buffer_free`.
+//! - On error, a readable message is written to `error_out` when it is not NULL (free it too).
+//! - No panic unwinds out of the library: it becomes `RE_STATUS_PANIC`.
+//! - The library never keeps a pointer the caller passed after the call returns, and never calls
+//!   back into the caller.
+//! - An engine is safe to use from many threads at once; `re_engine_free` must be called exactly
+//!   once, after every other call on that engine has returned.
+
+#![allow(non_camel_case_types)]
+
+use crate::engine::Engine;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Status of a call. Numbers are stable and never reused.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum re_status {
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullParameter = 1,
+    /// The configuration was refused; the message says why.
+    InvalidConfig = 2,
+    /// The batch is not well-formed OTLP protobuf.
+    InvalidInput = 3,
+    /// The snapshot is truncated, corrupt or of another version; the state is unchanged.
+    InvalidSnapshot = 4,
+    /// The library panicked; the call had no effect the caller can rely on.
+    Panic = 5,
+}
+
+/// A byte buffer owned by the caller once returned; free it with `re_buffer_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct re_buffer {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub cap: usize,
+}
+
+/// Counters and gauges of an engine (see the README's Telemetry section).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct re_stats {
+    pub resources_processed: u64,
+    pub entities: u64,
+    pub links: u64,
+    pub evictions: u64,
+    pub merges: u64,
+    pub attributes_filled: u64,
+    pub ambiguous_links: u64,
+    pub ambiguous_attributes: u64,
+}
+
+/// An engine: rules, index and pool. Opaque.
+pub struct re_engine {
+    engine: Engine,
+}
+
+fn to_buffer(mut v: Vec<u8>) -> re_buffer {
+    let b = re_buffer { ptr: v.as_mut_ptr(), len: v.len(), cap: v.capacity() };
+    std::mem::forget(v);
+    b
+}
+
+/// Writes `message` to `error_out` if the caller asked for it.
+///
+/// # Safety
+/// `error_out` is NULL or valid for writes.
+unsafe fn set_error(error_out: *mut re_buffer, message: String) {
+    if let Some(out) = unsafe { error_out.as_mut() } {
+        *out = to_buffer(message.into_bytes());
+    }
+}
+
+/// Runs `body`, turning a panic into `RE_STATUS_PANIC` (with a message when possible).
+fn boundary(error_out: *mut re_buffer, body: impl FnOnce() -> re_status) -> re_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(status) => status,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            // Allocation may be what failed: a message is best effort.
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { set_error(error_out, format!("internal error: {what}")) }));
+            re_status::Panic
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` is NULL or valid for reads of `len` bytes for the duration of the call.
+unsafe fn input<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return None;
+    }
+    Some(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ptr, len) } })
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Creates an engine from a JSON configuration (`{}` for the defaults).
+///
+/// On success writes the engine to `*engine_out`; the caller frees it with `re_engine_free`.
+/// On `RE_STATUS_INVALID_CONFIG` the message in `*error_out` names the offending field or rule.
+///
+/// # Safety
+/// `config` is valid for `config_len` bytes; `engine_out` is valid for writes; `error_out` is
+/// NULL or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_new(
+    config: *const u8,
+    config_len: usize,
+    engine_out: *mut *mut re_engine,
+    error_out: *mut re_buffer,
+) -> re_status {
+    boundary(error_out, || {
+        let Some(json) = (unsafe { input(config, config_len) }) else { return re_status::NullParameter };
+        if engine_out.is_null() {
+            return re_status::NullParameter;
+        }
+        match Engine::from_json(json) {
+            Ok(engine) => {
+                unsafe { *engine_out = Box::into_raw(Box::new(re_engine { engine })) };
+                re_status::Ok
+            }
+            Err(e) => {
+                unsafe { set_error(error_out, e.0) };
+                re_status::InvalidConfig
+            }
+        }
+    })
+}
+
+/// Frees an engine. NULL is a no-op. Must not be called twice for one engine, nor while another
+/// call on it is running.
+///
+/// # Safety
+/// `engine` is NULL or was returned by `re_engine_new` and not freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_free(engine: *mut re_engine) {
+    if engine.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(engine) })));
+}
+
+/// Processes the resources of one batch.
+///
+/// `input` is an OTLP `LogsData`, `TracesData` or `MetricsData` whose entries carry the batch's
+/// resources (scopes and records may be left out). On success `*out` is an OTLP `LogsData` with
+/// one `ResourceLogs` per input entry, in order, whose resource carries exactly the attributes to
+/// upsert on that input resource (id, type, name, derived and pooled attributes).
+///
+/// # Safety
+/// `engine` is a live engine; `input` is valid for `input_len` bytes; `out` is valid for writes;
+/// `error_out` is NULL or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_process(
+    engine: *const re_engine,
+    input: *const u8,
+    input_len: usize,
+    out: *mut re_buffer,
+    error_out: *mut re_buffer,
+) -> re_status {
+    boundary(error_out, || {
+        let Some(engine) = (unsafe { engine.as_ref() }) else { return re_status::NullParameter };
+        let Some(batch) = (unsafe { self::input(input, input_len) }) else { return re_status::NullParameter };
+        if out.is_null() {
+            return re_status::NullParameter;
+        }
+        match engine.engine.process(batch, now_unix()) {
+            Ok(result) => {
+                unsafe { *out = to_buffer(result) };
+                re_status::Ok
+            }
+            Err(e) => {
+                unsafe { set_error(error_out, e.to_string()) };
+                re_status::InvalidInput
+            }
+        }
+    })
+}
+
+/// Writes the engine's state as snapshot bytes to `*out`.
+///
+/// # Safety
+/// `engine` is a live engine; `out` is valid for writes; `error_out` is NULL or valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_snapshot(engine: *const re_engine, out: *mut re_buffer, error_out: *mut re_buffer) -> re_status {
+    boundary(error_out, || {
+        let Some(engine) = (unsafe { engine.as_ref() }) else { return re_status::NullParameter };
+        if out.is_null() {
+            return re_status::NullParameter;
+        }
+        unsafe { *out = to_buffer(engine.engine.snapshot(now_unix())) };
+        re_status::Ok
+    })
+}
+
+/// Replaces the engine's state with a snapshot's. On `RE_STATUS_INVALID_SNAPSHOT` (truncated,
+/// corrupt, other version) the state is unchanged and `*error_out` says why.
+///
+/// # Safety
+/// `engine` is a live engine; `snapshot` is valid for `len` bytes; `error_out` is NULL or valid
+/// for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_restore(
+    engine: *const re_engine,
+    snapshot: *const u8,
+    len: usize,
+    error_out: *mut re_buffer,
+) -> re_status {
+    boundary(error_out, || {
+        let Some(engine) = (unsafe { engine.as_ref() }) else { return re_status::NullParameter };
+        let Some(bytes) = (unsafe { input(snapshot, len) }) else { return re_status::NullParameter };
+        match engine.engine.restore(bytes, now_unix()) {
+            Ok(_) => re_status::Ok,
+            Err(e) => {
+                unsafe { set_error(error_out, e.0) };
+                re_status::InvalidSnapshot
+            }
+        }
+    })
+}
+
+/// Writes the engine's counters to `*out`.
+///
+/// # Safety
+/// `engine` is a live engine; `out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_stats(engine: *const re_engine, out: *mut re_stats) -> re_status {
+    boundary(std::ptr::null_mut(), || {
+        let Some(engine) = (unsafe { engine.as_ref() }) else { return re_status::NullParameter };
+        let Some(out) = (unsafe { out.as_mut() }) else { return re_status::NullParameter };
+        let s = engine.engine.stats();
+        *out = re_stats {
+            resources_processed: s.resources_processed,
+            entities: s.entities,
+            links: s.links,
+            evictions: s.evictions,
+            merges: s.merges,
+            attributes_filled: s.attributes_filled,
+            ambiguous_links: s.ambiguous_links,
+            ambiguous_attributes: s.ambiguous_attributes,
+        };
+        re_status::Ok
+    })
+}
+
+/// Frees a buffer the library returned and zeroes it. NULL, and a zeroed buffer, are no-ops.
+///
+/// # Safety
+/// `buffer` is NULL, or points to a zeroed `re_buffer` or one the library filled and not freed yet.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_buffer_free(buffer: *mut re_buffer) {
+    let Some(b) = (unsafe { buffer.as_mut() }) else { return };
+    if !b.ptr.is_null() {
+        let (ptr, len, cap) = (b.ptr, b.len, b.cap);
+        let _ = catch_unwind(|| drop(unsafe { Vec::from_raw_parts(ptr, len, cap) }));
+    }
+    *b = re_buffer { ptr: std::ptr::null_mut(), len: 0, cap: 0 };
+}
+
+/// Copies a short description of `status` into `buf` (at most `len` bytes, not NUL-terminated)
+/// and returns the full length of the description.
+///
+/// # Safety
+/// `buf` is NULL (then only the length is returned) or valid for writes of `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_status_message(status: u32, buf: *mut u8, len: usize) -> usize {
+    let text: &[u8] = match status {
+        0 => b"ok",
+        1 => b"a required pointer argument was NULL",
+        2 => b"the configuration was refused",
+        3 => b"the batch is not well-formed OTLP protobuf",
+        4 => b"the snapshot is truncated, corrupt or of another version",
+        5 => b"internal error (panic) in the resourceequality engine",
+        _ => b"unknown status",
+    };
+    if !buf.is_null() {
+        let n = text.len().min(len);
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n) };
+    }
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr::{null, null_mut};
+
+    fn zero() -> re_buffer {
+        re_buffer { ptr: null_mut(), len: 0, cap: 0 }
+    }
+
+    fn text(b: &re_buffer) -> String {
+        String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(b.ptr, b.len) }).into_owned()
+    }
+
+    fn new_engine(json: &[u8]) -> *mut re_engine {
+        let mut e = null_mut();
+        assert_eq!(unsafe { re_engine_new(json.as_ptr(), json.len(), &mut e, null_mut()) }, re_status::Ok);
+        e
+    }
+
+    #[test]
+    fn null_pointers_are_refused_everywhere() {
+        let mut e = null_mut();
+        let mut out = zero();
+        let mut stats = re_stats::default();
+        unsafe {
+            assert_eq!(re_engine_new(null(), 0, &mut e, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_new(b"{}".as_ptr(), 2, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_process(null(), b"".as_ptr(), 0, &mut out, null_mut()), re_status::NullParameter);
+            let engine = new_engine(b"{}");
+            assert_eq!(re_engine_process(engine, null(), 0, &mut out, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_process(engine, b"".as_ptr(), 0, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_snapshot(null(), &mut out, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_snapshot(engine, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_restore(null(), b"".as_ptr(), 0, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_restore(engine, null(), 0, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_stats(null(), &mut stats), re_status::NullParameter);
+            assert_eq!(re_engine_stats(engine, null_mut()), re_status::NullParameter);
+            re_engine_free(engine);
+            re_engine_free(null_mut());
+            re_buffer_free(null_mut());
+            let mut z = zero();
+            re_buffer_free(&mut z);
+            assert_eq!(re_status_message(3, null_mut(), 0), 42);
+        }
+    }
+
+    #[test]
+    fn bad_config_gives_a_message() {
+        let mut e = null_mut();
+        let mut err = zero();
+        for bad in [&b"{\"nope\":1}"[..], b"\xff\xfe", b"", b"[]"] {
+            let status = unsafe { re_engine_new(bad.as_ptr(), bad.len(), &mut e, &mut err) };
+            assert_eq!(status, re_status::InvalidConfig);
+            assert!(e.is_null(), "out-param written on failure");
+            assert!(!text(&err).is_empty());
+            unsafe { re_buffer_free(&mut err) };
+            assert!(err.ptr.is_null());
+        }
+    }
+
+    #[test]
+    fn empty_random_and_truncated_input_never_crash() {
+        let engine = new_engine(b"{}");
+        let mut out = zero();
+        let mut err = zero();
+        unsafe {
+            assert_eq!(re_engine_process(engine, b"".as_ptr(), 0, &mut out, &mut err), re_status::Ok);
+            assert_eq!(out.len, 0);
+            re_buffer_free(&mut out);
+            let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+            for n in 0..2000usize {
+                let bytes: Vec<u8> = (0..n % 97)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        seed as u8
+                    })
+                    .collect();
+                let s = re_engine_process(engine, bytes.as_ptr(), bytes.len(), &mut out, &mut err);
+                assert!(s == re_status::Ok || s == re_status::InvalidInput, "{s:?}");
+                re_buffer_free(&mut out);
+                re_buffer_free(&mut err);
+            }
+            let mut snap = zero();
+            assert_eq!(re_engine_snapshot(engine, &mut snap, null_mut()), re_status::Ok);
+            let cut = snap.len / 2;
+            assert_eq!(re_engine_restore(engine, snap.ptr, cut, &mut err), re_status::InvalidSnapshot);
+            assert!(text(&err).contains("truncated") || text(&err).contains("length"));
+            re_buffer_free(&mut err);
+            assert_eq!(re_engine_restore(engine, snap.ptr, snap.len, null_mut()), re_status::Ok);
+            re_buffer_free(&mut snap);
+            re_engine_free(engine);
+        }
+    }
+}

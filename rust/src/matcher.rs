@@ -1,0 +1,244 @@
+//! Decides which entity one resource describes: the resource's own entity references first,
+//! then the rules in precedence order; the first that matches decides the type.
+
+use crate::id::{EntityId, IdValue, exact_id, identity_id};
+use crate::rules::{Alternative, CompiledRule, Condition, KeyId, Op, RuleSet};
+use crate::wire::{Attr, EntityRefView, Value, single_string_in_array};
+
+/// What a resource was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome<'a> {
+    /// A rule matched. `Scratch::alternatives` holds the standalone id of every identity
+    /// alternative the resource carries (lowest index first); `Scratch::derived` the values the
+    /// rule derived.
+    Rule { rule: usize },
+    /// The resource declared the entity itself (`Resource.entity_refs[index]`).
+    EntityRef { index: usize, entity_type: &'a str, id: EntityId },
+    /// Nothing matched (only possible when the exact-match fallback is disabled).
+    Unmatched,
+}
+
+/// Per-resource working memory, reused across the resources of a batch.
+pub struct Scratch<'a> {
+    slots: Vec<Option<Value<'a>>>,
+    touched: Vec<KeyId>,
+    pub derived: Vec<(KeyId, &'a [u8])>,
+    pub alternatives: Vec<(usize, EntityId)>,
+    parts: Vec<(&'a [u8], IdValue<'a>)>,
+    exact: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Scratch<'a> {
+    pub fn new(rules: &RuleSet) -> Self {
+        Scratch {
+            slots: vec![None; rules.keys.len()],
+            touched: Vec::new(),
+            derived: Vec::new(),
+            alternatives: Vec::new(),
+            parts: Vec::new(),
+            exact: Vec::new(),
+        }
+    }
+
+    /// Value of a rule key on the current resource (first occurrence, or derived).
+    pub fn slot(&self, key: KeyId) -> Option<Value<'a>> {
+        self.slots[key as usize]
+    }
+
+    fn reset(&mut self) {
+        for k in self.touched.drain(..) {
+            self.slots[k as usize] = None;
+        }
+        self.derived.clear();
+        self.alternatives.clear();
+    }
+
+    fn set(&mut self, key: KeyId, value: Value<'a>) {
+        let slot = &mut self.slots[key as usize];
+        if slot.is_none() {
+            *slot = Some(value);
+            self.touched.push(key);
+        }
+    }
+}
+
+/// A string value usable as an identity: valid UTF-8, not empty, not only whitespace.
+fn usable_str(s: &[u8]) -> bool {
+    std::str::from_utf8(s).is_ok_and(|t| !t.trim().is_empty())
+}
+
+/// The identity form of a value, if it has one. Doubles, booleans, bytes, arrays and maps
+/// never identify an entity; integers do, by their decimal form.
+pub fn id_value(v: Value<'_>) -> Option<IdValue<'_>> {
+    match v {
+        Value::Str(s) if usable_str(s) => Some(IdValue::Str(s)),
+        Value::Int(i) => Some(IdValue::Int(i)),
+        _ => None,
+    }
+}
+
+/// Whether a value counts as present: set, and not an empty or blank string.
+fn present(v: Option<Value<'_>>) -> bool {
+    match v {
+        None | Some(Value::Empty) => false,
+        Some(Value::Str(s)) => usable_str(s),
+        Some(_) => true,
+    }
+}
+
+/// The string a condition or derivation reads: a string, or the only string of a one-element array.
+fn string_of(v: Value<'_>) -> Option<&[u8]> {
+    match v {
+        Value::Str(s) => Some(s),
+        Value::Array(a) => single_string_in_array(a),
+        _ => None,
+    }
+}
+
+fn holds(c: &Condition, s: &Scratch<'_>) -> bool {
+    let v = s.slot(c.key);
+    if !present(v) {
+        return c.or_absent || matches!(c.op, Op::Absent);
+    }
+    let v = v.unwrap();
+    match &c.op {
+        Op::Present => true,
+        Op::Absent => false,
+        Op::OneOf(vals) => string_of(v).is_some_and(|s| vals.iter().any(|x| **x == *s)),
+        Op::Prefix(p) => string_of(v).is_some_and(|s| s.starts_with(p)),
+    }
+}
+
+/// Matches one resource. `output_keys` (the id/type/name attributes this engine writes) are
+/// ignored, so a resource that already passed through a processor is recognised the same way.
+pub fn match_resource<'a>(
+    rules: &'a RuleSet,
+    attrs: &[Attr<'a>],
+    entity_refs: &[EntityRefView<'a>],
+    output_keys: &[&[u8]],
+    s: &mut Scratch<'a>,
+) -> Outcome<'a> {
+    s.reset();
+    for a in attrs {
+        if let Some(k) = rules.keys.get(a.key) {
+            s.set(k, a.value);
+        }
+    }
+    if let Some(o) = match_entity_refs(rules, attrs, entity_refs, s) {
+        return o;
+    }
+    for (ri, rule) in rules.rules.iter().enumerate() {
+        if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
+            continue;
+        }
+        apply_derivations(rule, s);
+        collect_alternatives(rule, attrs, output_keys, s);
+        if !s.alternatives.is_empty() {
+            return Outcome::Rule { rule: ri };
+        }
+        for (k, _) in s.derived.drain(..) {
+            s.slots[k as usize] = None;
+        }
+    }
+    Outcome::Unmatched
+}
+
+fn apply_derivations<'a>(rule: &CompiledRule, s: &mut Scratch<'a>) {
+    for d in &rule.derive {
+        if present(s.slot(d.target)) || !d.when.iter().all(|c| holds(c, s)) {
+            continue;
+        }
+        let Some(v) = s.slot(d.from).and_then(string_of) else { continue };
+        let v = match &d.strip_prefix {
+            Some(p) => match v.strip_prefix(&**p) {
+                Some(rest) => rest,
+                None => continue,
+            },
+            None => v,
+        };
+        if usable_str(v) {
+            s.slots[d.target as usize] = Some(Value::Str(v));
+            s.touched.push(d.target);
+            s.derived.push((d.target, v));
+        }
+    }
+}
+
+fn collect_alternatives<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], output_keys: &[&[u8]], s: &mut Scratch<'a>) {
+    for (ai, alt) in rule.identity.iter().enumerate() {
+        match alt {
+            Alternative::AllAttributes => {
+                s.exact.clear();
+                s.exact.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
+                let id = exact_id(rule.entity_type.as_bytes(), &mut s.exact);
+                s.alternatives.push((ai, id));
+            }
+            Alternative::Keys(groups) => {
+                s.parts.clear();
+                let mut complete = true;
+                for g in groups {
+                    match g.keys.iter().find_map(|k| s.slot(*k).and_then(id_value)) {
+                        Some(v) => s.parts.push((g.canonical.as_bytes(), v)),
+                        None if g.optional => {}
+                        None => {
+                            complete = false;
+                            break;
+                        }
+                    }
+                }
+                if complete {
+                    let id = identity_id(rule.entity_type.as_bytes(), &mut s.parts);
+                    s.alternatives.push((ai, id));
+                }
+            }
+        }
+    }
+}
+
+/// Evaluates only `rule`'s conditions and identity on the current resource (after a match by
+/// another rule): the standalone id of the lowest alternative present, if any.
+pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut Scratch<'a>) -> Option<EntityId> {
+    if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
+        return None;
+    }
+    let saved = std::mem::take(&mut s.alternatives);
+    collect_alternatives(rule, attrs, &[], s);
+    let id = s.alternatives.first().map(|(_, id)| *id);
+    s.alternatives = saved;
+    id
+}
+
+/// A resource that declares its entities is matched by the declaration of the most specific
+/// type (the type of the earliest rule; types no rule knows rank after known ones).
+fn match_entity_refs<'a>(
+    rules: &'a RuleSet,
+    attrs: &[Attr<'a>],
+    refs: &[EntityRefView<'a>],
+    s: &mut Scratch<'a>,
+) -> Option<Outcome<'a>> {
+    let mut best: Option<(usize, Outcome<'a>)> = None;
+    for (index, r) in refs.iter().enumerate() {
+        let Ok(entity_type) = std::str::from_utf8(r.entity_type) else { continue };
+        if entity_type.trim().is_empty() || r.id_keys.is_empty() {
+            continue;
+        }
+        s.parts.clear();
+        let complete = r.id_keys.iter().all(|key| {
+            let v = attrs.iter().find(|a| a.key == *key).and_then(|a| id_value(a.value));
+            if let Some(v) = v {
+                s.parts.push((key, v));
+            }
+            v.is_some()
+        });
+        if !complete {
+            continue;
+        }
+        let rank = rules.first_rule_of_type(r.entity_type).unwrap_or(usize::MAX);
+        if best.as_ref().is_some_and(|(b, _)| *b <= rank) {
+            continue;
+        }
+        let id = identity_id(r.entity_type, &mut s.parts);
+        best = Some((rank, Outcome::EntityRef { index, entity_type, id }));
+    }
+    best.map(|(_, o)| o)
+}

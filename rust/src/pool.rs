@@ -1,0 +1,129 @@
+//! The attributes pooled for one entity, packed into one allocation.
+//!
+//! An entity keeps every in-scope attribute its sources reported. A key whose sources disagree
+//! becomes ambiguous and is never filled again (until the entity expires): when unsure, leave
+//! attributes alone. Packed layout, one record per key:
+//! `key id (u32 LE) | state (0 value, 1 ambiguous) | value length (u32 LE) | encoded AnyValue`.
+//! Fifteen attributes of typical length take about 400 bytes.
+
+/// Index of a key in the owning shard's key table.
+pub type PoolKey = u32;
+
+const VALUE: u8 = 0;
+const AMBIGUOUS: u8 = 1;
+const HEADER: usize = 9;
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Pool {
+    packed: Box<[u8]>,
+}
+
+/// A pooled attribute: its value, or `None` when its sources disagreed.
+pub type Entry<'p> = (PoolKey, Option<&'p [u8]>);
+
+/// What merging one reported value did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    Unchanged,
+    Added,
+    BecameAmbiguous,
+}
+
+impl Pool {
+    pub fn iter(&self) -> impl Iterator<Item = Entry<'_>> {
+        let mut rest: &[u8] = &self.packed;
+        std::iter::from_fn(move || {
+            if rest.len() < HEADER {
+                return None;
+            }
+            let key = u32::from_le_bytes(rest[0..4].try_into().unwrap());
+            let state = rest[4];
+            let len = u32::from_le_bytes(rest[5..9].try_into().unwrap()) as usize;
+            let value = &rest[HEADER..HEADER + len];
+            rest = &rest[HEADER + len..];
+            Some((key, (state == VALUE).then_some(value)))
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.packed.is_empty()
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.packed.len()
+    }
+
+    /// Records that a source reported `key = value`.
+    pub fn merge(&mut self, key: PoolKey, value: &[u8]) -> Merge {
+        let agrees = self.iter().find(|(k, _)| *k == key).map(|(_, v)| v.is_none_or(|v| v == value));
+        match agrees {
+            Some(true) => Merge::Unchanged,
+            Some(false) => {
+                self.rebuild(|k| if k == key { Some(None) } else { None }, None);
+                Merge::BecameAmbiguous
+            }
+            None => {
+                self.rebuild(|_| None, Some((key, Some(value))));
+                Merge::Added
+            }
+        }
+    }
+
+    /// Adds an entry as restored from a snapshot (no merging).
+    pub fn push(&mut self, key: PoolKey, value: Option<&[u8]>) {
+        self.rebuild(|_| None, Some((key, value)));
+    }
+
+    /// Copies the pool, replacing the values of entries for which `replace` answers, and
+    /// appending `extra`.
+    fn rebuild(&mut self, replace: impl Fn(PoolKey) -> Option<Option<&'static [u8]>>, extra: Option<Entry<'_>>) {
+        let mut out = Vec::with_capacity(self.packed.len() + extra.map_or(0, |(_, v)| HEADER + v.map_or(0, <[u8]>::len)));
+        for (k, v) in self.iter() {
+            put(&mut out, k, replace(k).unwrap_or(v));
+        }
+        if let Some((k, v)) = extra {
+            put(&mut out, k, v);
+        }
+        self.packed = out.into_boxed_slice();
+    }
+}
+
+fn put(out: &mut Vec<u8>, key: PoolKey, value: Option<&[u8]>) {
+    out.extend_from_slice(&key.to_le_bytes());
+    out.push(if value.is_some() { VALUE } else { AMBIGUOUS });
+    let v = value.unwrap_or_default();
+    out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    out.extend_from_slice(v);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agreeing_sources_keep_a_value_disagreeing_make_it_ambiguous() {
+        let mut p = Pool::default();
+        assert_eq!(p.merge(1, b"a"), Merge::Added);
+        assert_eq!(p.merge(2, b"x"), Merge::Added);
+        assert_eq!(p.merge(1, b"a"), Merge::Unchanged);
+        assert_eq!(p.merge(1, b"b"), Merge::BecameAmbiguous);
+        assert_eq!(p.merge(1, b"a"), Merge::Unchanged);
+        let entries: Vec<_> = p.iter().collect();
+        assert_eq!(entries, vec![(1, None), (2, Some(&b"x"[..]))]);
+        assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn empty_values_are_values() {
+        let mut p = Pool::default();
+        p.merge(7, b"");
+        assert_eq!(p.iter().collect::<Vec<_>>(), vec![(7, Some(&b""[..]))]);
+        p.push(8, None);
+        assert_eq!(p.iter().nth(1), Some((8, None)));
+    }
+}

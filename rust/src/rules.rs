@@ -1,0 +1,535 @@
+//! Compiles rule specs (built-in and user, one schema) into the form the matcher evaluates, and
+//! validates them: a user rule is checked exactly as strictly as a built-in one.
+
+use crate::config::{ConditionSpec, ConfigError, DerivationSpec, EngineConfig, RuleSpec, builtin_rules};
+use std::collections::HashMap;
+
+/// Index of an attribute key that some rule refers to.
+pub type KeyId = u16;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// The attribute keys rules refer to, so that a resource is scanned once per batch entry.
+#[derive(Default, Debug)]
+pub struct KeyTable {
+    ids: FastMap<Box<[u8]>, KeyId>,
+    names: Vec<Box<str>>,
+}
+
+impl KeyTable {
+    fn intern(&mut self, key: &str) -> Result<KeyId, ConfigError> {
+        if let Some(id) = self.ids.get(key.as_bytes()) {
+            return Ok(*id);
+        }
+        let id = KeyId::try_from(self.names.len())
+            .map_err(|_| ConfigError("rules refer to more than 65535 distinct attribute keys".into()))?;
+        self.ids.insert(key.as_bytes().into(), id);
+        self.names.push(key.into());
+        Ok(id)
+    }
+
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<KeyId> {
+        self.ids.get(key).copied()
+    }
+
+    pub fn name(&self, id: KeyId) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub enum Op {
+    OneOf(Vec<Box<[u8]>>),
+    Prefix(Box<[u8]>),
+    Present,
+    Absent,
+}
+
+#[derive(Debug)]
+pub struct Condition {
+    pub key: KeyId,
+    pub op: Op,
+    pub or_absent: bool,
+}
+
+/// One element of an identity alternative: the first present of `keys`, identified as `canonical`.
+#[derive(Debug)]
+pub struct Group {
+    pub keys: Vec<KeyId>,
+    pub canonical: Box<str>,
+    pub optional: bool,
+}
+
+#[derive(Debug)]
+pub enum Alternative {
+    /// Groups sorted by canonical key, so the id does not depend on how a rule lists them.
+    Keys(Vec<Group>),
+    /// Every attribute of the resource (the exact-match fallback).
+    AllAttributes,
+}
+
+#[derive(Debug)]
+pub struct Derivation {
+    pub target: KeyId,
+    pub from: KeyId,
+    pub strip_prefix: Option<Box<[u8]>>,
+    pub when: Vec<Condition>,
+}
+
+/// Key patterns that may be pooled.
+#[derive(Debug, Default, Clone)]
+pub struct Scope {
+    all: bool,
+    exact: Vec<Box<[u8]>>,
+    prefixes: Vec<Box<[u8]>>,
+    excluded_exact: Vec<Box<[u8]>>,
+    excluded_prefixes: Vec<Box<[u8]>>,
+}
+
+impl Scope {
+    fn new(patterns: &[String], include: &[String], exclude: &[String]) -> Scope {
+        let mut s = Scope::default();
+        for p in patterns.iter().chain(include) {
+            match pattern_kind(p) {
+                Pattern::All => s.all = true,
+                Pattern::Prefix(pre) => s.prefixes.push(pre.as_bytes().into()),
+                Pattern::Exact(k) => s.exact.push(k.as_bytes().into()),
+            }
+        }
+        for p in exclude {
+            match pattern_kind(p) {
+                Pattern::All => {
+                    s = Scope::default();
+                    return s;
+                }
+                Pattern::Prefix(pre) => s.excluded_prefixes.push(pre.as_bytes().into()),
+                Pattern::Exact(k) => s.excluded_exact.push(k.as_bytes().into()),
+            }
+        }
+        s
+    }
+
+    /// A scope of exactly these keys (an entity reference's description and id keys).
+    pub fn of_keys<'k>(keys: impl IntoIterator<Item = &'k [u8]>, exclude: &Scope) -> Scope {
+        Scope {
+            exact: keys.into_iter().map(Into::into).collect(),
+            excluded_exact: exclude.excluded_exact.clone(),
+            excluded_prefixes: exclude.excluded_prefixes.clone(),
+            ..Scope::default()
+        }
+    }
+
+    pub fn allows(&self, key: &[u8]) -> bool {
+        let hit = |exact: &[Box<[u8]>], prefixes: &[Box<[u8]>]| {
+            exact.iter().any(|e| **e == *key) || prefixes.iter().any(|p| key.starts_with(p))
+        };
+        (self.all || hit(&self.exact, &self.prefixes)) && !hit(&self.excluded_exact, &self.excluded_prefixes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.exact.is_empty() && self.prefixes.is_empty()
+    }
+}
+
+enum Pattern<'p> {
+    All,
+    Prefix(&'p str),
+    Exact(&'p str),
+}
+
+/// `*`, `prefix.*` (keeps the dot) or an exact key. Validated by `check_pattern`.
+fn pattern_kind(p: &str) -> Pattern<'_> {
+    if p == "*" {
+        Pattern::All
+    } else if let Some(pre) = p.strip_suffix('*') {
+        Pattern::Prefix(pre)
+    } else {
+        Pattern::Exact(p)
+    }
+}
+
+#[derive(Debug)]
+pub struct CompiledRule {
+    pub name: Box<str>,
+    pub entity_type: Box<str>,
+    pub builtin: bool,
+    pub when: Vec<Condition>,
+    pub unless_present: Vec<KeyId>,
+    pub derive: Vec<Derivation>,
+    pub identity: Vec<Alternative>,
+    pub display_name: Vec<KeyId>,
+    pub scope: Scope,
+    /// Rules whose entities this rule's entity contains many-to-one (their `promote_to` names
+    /// this rule's type): when this rule matches, their identities on the resource are linked.
+    pub contained: Vec<usize>,
+    /// Whether resources of this rule may be promoted into a containing entity (`promote_to`).
+    pub promotable: bool,
+}
+
+/// The rules in use, in precedence order, and the keys they refer to.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<CompiledRule>,
+    pub keys: KeyTable,
+    /// Pool exclusions from the configuration, applied to entity-reference scopes too.
+    pub global_exclude: Scope,
+    pub pooling: bool,
+}
+
+impl RuleSet {
+    /// Compiles the user rules followed by the enabled built-in rules.
+    pub fn compile(config: &EngineConfig) -> Result<RuleSet, ConfigError> {
+        check_output_attributes(config)?;
+        for (i, p) in config.pooling.include.iter().enumerate() {
+            check_pattern(p).map_err(|m| ConfigError(format!("pooling.include[{i}]: {m}")))?;
+        }
+        for (i, p) in config.pooling.exclude.iter().enumerate() {
+            check_pattern(p).map_err(|m| ConfigError(format!("pooling.exclude[{i}]: {m}")))?;
+        }
+        let builtins = builtin_rules();
+        for (i, name) in config.disabled_rules.iter().enumerate() {
+            if !builtins.iter().any(|r| &r.name == name) {
+                return Err(ConfigError(format!(
+                    "disabled_rules[{i}]: there is no built-in rule named {name:?} (the README lists them)"
+                )));
+            }
+        }
+        let mut specs: Vec<(&RuleSpec, String, bool)> = Vec::new();
+        for (i, r) in config.rules.iter().enumerate() {
+            specs.push((r, format!("rule {:?} (rules[{i}])", r.name), false));
+        }
+        for r in builtins.iter().filter(|r| !config.disabled_rules.contains(&r.name)) {
+            specs.push((r, format!("built-in rule {:?}", r.name), true));
+        }
+
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for (spec, label, _) in &specs {
+            if let Some(other) = seen.insert(spec.name.as_str(), label.as_str()) {
+                return Err(ConfigError(format!(
+                    "{label}: the name is already used by {other}; give it another name, or disable the built-in rule"
+                )));
+            }
+        }
+        let types: Vec<&str> = specs.iter().map(|(s, _, _)| s.entity_type.as_str()).collect();
+
+        let pooling = config.pooling.enabled;
+        let mut keys = KeyTable::default();
+        let mut rules = Vec::with_capacity(specs.len());
+        for (spec, label, builtin) in &specs {
+            let rule = compile_rule(spec, &mut keys, config, &types)
+                .map_err(|m| ConfigError(format!("{label}: {m}")))?;
+            rules.push(CompiledRule { builtin: *builtin, ..rule });
+        }
+        for i in 0..rules.len() {
+            let ty = rules[i].entity_type.clone();
+            rules[i].contained = specs
+                .iter()
+                .enumerate()
+                .filter(|(_, (s, _, _))| s.promote_to.iter().any(|t| **t == *ty))
+                .map(|(j, _)| j)
+                .collect();
+        }
+        if !pooling {
+            for r in &mut rules {
+                r.scope = Scope::default();
+            }
+        }
+        Ok(RuleSet {
+            rules,
+            keys,
+            global_exclude: Scope::new(&[], &[], &config.pooling.exclude),
+            pooling,
+        })
+    }
+
+    /// Index of the first rule of the given entity type.
+    pub fn first_rule_of_type(&self, entity_type: &[u8]) -> Option<usize> {
+        self.rules.iter().position(|r| r.entity_type.as_bytes() == entity_type)
+    }
+}
+
+fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
+    if c.id_attribute.is_empty() {
+        return Err(ConfigError("id_attribute must not be empty".into()));
+    }
+    if c.type_attribute.is_empty() {
+        return Err(ConfigError("type_attribute must not be empty".into()));
+    }
+    if c.id_attribute == c.type_attribute
+        || c.id_attribute == c.name_attribute
+        || c.type_attribute == c.name_attribute
+    {
+        return Err(ConfigError("id_attribute, type_attribute and name_attribute must differ".into()));
+    }
+    if c.max_entities == 0 || c.max_entities > u32::MAX as u64 {
+        return Err(ConfigError(format!("max_entities must be between 1 and {}, got {}", u32::MAX, c.max_entities)));
+    }
+    if c.ttl_seconds == 0 || c.ttl_seconds > 10 * 365 * 86_400 {
+        return Err(ConfigError(format!("ttl_seconds must be between 1 and 315360000, got {}", c.ttl_seconds)));
+    }
+    Ok(())
+}
+
+fn check_key(what: &str, key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err(format!("{what}: an attribute key must not be empty"));
+    }
+    if key.contains(['|', '?', '*']) || key.trim() != key {
+        return Err(format!("{what}: {key:?} is not an attribute key ('|', '?', '*' and surrounding spaces are not allowed)"));
+    }
+    Ok(())
+}
+
+fn check_pattern(p: &str) -> Result<(), String> {
+    match pattern_kind(p) {
+        Pattern::All => Ok(()),
+        Pattern::Prefix(pre) if pre.ends_with('.') && pre.len() > 1 => check_key("pattern", pre.trim_end_matches('.')),
+        Pattern::Prefix(_) => Err(format!("{p:?}: a wildcard must be the whole pattern or follow a dot, as in \"k8s.pod.*\"")),
+        Pattern::Exact(k) => check_key("pattern", k),
+    }
+}
+
+fn compile_rule(spec: &RuleSpec, keys: &mut KeyTable, config: &EngineConfig, types: &[&str]) -> Result<CompiledRule, String> {
+    if spec.name.is_empty() || !spec.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err("name must be non-empty lowercase letters, digits and underscores".into());
+    }
+    if spec.entity_type.is_empty() || spec.entity_type.contains(char::is_whitespace) {
+        return Err(format!("type {:?} must be non-empty and contain no spaces", spec.entity_type));
+    }
+    let when = compile_conditions("when", &spec.when, keys)?;
+    let mut unless_present = Vec::new();
+    for (i, k) in spec.unless_present.iter().enumerate() {
+        check_key(&format!("unless_present[{i}]"), k)?;
+        unless_present.push(keys.intern(k).map_err(|e| e.0)?);
+    }
+    let derive = spec
+        .derive
+        .iter()
+        .enumerate()
+        .map(|(i, d)| compile_derivation(d, keys).map_err(|m| format!("derive[{i}]: {m}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if spec.identity.is_empty() {
+        return Err("identity needs at least one alternative".into());
+    }
+    let mut identity = Vec::new();
+    for (i, alt) in spec.identity.iter().enumerate() {
+        identity.push(compile_alternative(alt, keys).map_err(|m| format!("identity[{i}]: {m}"))?);
+    }
+    if identity.iter().any(|a| matches!(a, Alternative::AllAttributes)) && identity.len() > 1 {
+        return Err("identity [\"*\"] (every attribute) must be the only alternative".into());
+    }
+    let mut display_name = Vec::new();
+    for (i, k) in spec.display_name.iter().enumerate() {
+        check_key(&format!("display_name[{i}]"), k)?;
+        display_name.push(keys.intern(k).map_err(|e| e.0)?);
+    }
+    for (i, p) in spec.pool.iter().enumerate() {
+        check_pattern(p).map_err(|m| format!("pool[{i}]: {m}"))?;
+    }
+    for (i, t) in spec.promote_to.iter().enumerate() {
+        if *t == spec.entity_type {
+            return Err(format!("promote_to[{i}]: an entity cannot be promoted to its own type"));
+        }
+        if !types.contains(&t.as_str()) {
+            return Err(format!("promote_to[{i}]: no rule in use has type {t:?}"));
+        }
+    }
+    let scope = Scope::new(&spec.pool, &config.pooling.include, &config.pooling.exclude);
+    Ok(CompiledRule {
+        name: spec.name.as_str().into(),
+        entity_type: spec.entity_type.as_str().into(),
+        builtin: false,
+        when,
+        unless_present,
+        derive,
+        promotable: !spec.promote_to.is_empty(),
+        identity,
+        display_name,
+        scope,
+        contained: Vec::new(),
+    })
+}
+
+fn compile_conditions(what: &str, specs: &[ConditionSpec], keys: &mut KeyTable) -> Result<Vec<Condition>, String> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| compile_condition(c, keys).map_err(|m| format!("{what}[{i}]: {m}")))
+        .collect()
+}
+
+fn compile_condition(c: &ConditionSpec, keys: &mut KeyTable) -> Result<Condition, String> {
+    check_key("key", &c.key)?;
+    let mut ops = Vec::new();
+    if let Some(v) = &c.equals {
+        ops.push(Op::OneOf(vec![v.as_bytes().into()]));
+    }
+    if let Some(vs) = &c.one_of {
+        if vs.is_empty() {
+            return Err("one_of needs at least one value".into());
+        }
+        ops.push(Op::OneOf(vs.iter().map(|v| v.as_bytes().into()).collect()));
+    }
+    if let Some(p) = &c.prefix {
+        if p.is_empty() {
+            return Err("prefix must not be empty".into());
+        }
+        ops.push(Op::Prefix(p.as_bytes().into()));
+    }
+    match c.present {
+        Some(true) => ops.push(Op::Present),
+        Some(false) => ops.push(Op::Absent),
+        None => {}
+    }
+    match c.absent {
+        Some(true) => ops.push(Op::Absent),
+        Some(false) => ops.push(Op::Present),
+        None => {}
+    }
+    if ops.len() != 1 {
+        return Err(format!(
+            "condition on {:?} needs exactly one of equals, one_of, prefix, present, absent (found {})",
+            c.key,
+            ops.len()
+        ));
+    }
+    Ok(Condition { key: keys.intern(&c.key).map_err(|e| e.0)?, op: ops.pop().unwrap(), or_absent: c.or_absent })
+}
+
+fn compile_derivation(d: &DerivationSpec, keys: &mut KeyTable) -> Result<Derivation, String> {
+    check_key("attribute", &d.attribute)?;
+    check_key("from", &d.from)?;
+    if d.attribute == d.from {
+        return Err("attribute and from must differ".into());
+    }
+    if d.strip_prefix.as_deref() == Some("") {
+        return Err("strip_prefix must not be empty".into());
+    }
+    Ok(Derivation {
+        target: keys.intern(&d.attribute).map_err(|e| e.0)?,
+        from: keys.intern(&d.from).map_err(|e| e.0)?,
+        strip_prefix: d.strip_prefix.as_ref().map(|p| p.as_bytes().into()),
+        when: compile_conditions("when", &d.when, keys)?,
+    })
+}
+
+fn compile_alternative(alt: &[String], keys: &mut KeyTable) -> Result<Alternative, String> {
+    if alt.len() == 1 && alt[0] == "*" {
+        return Ok(Alternative::AllAttributes);
+    }
+    if alt.is_empty() {
+        return Err("an alternative needs at least one key".into());
+    }
+    let mut groups = Vec::new();
+    for (i, g) in alt.iter().enumerate() {
+        let (body, optional) = match g.strip_suffix('?') {
+            Some(b) => (b, true),
+            None => (g.as_str(), false),
+        };
+        let mut ids = Vec::new();
+        for k in body.split('|') {
+            check_key(&format!("[{i}]"), k)?;
+            ids.push(keys.intern(k).map_err(|e| e.0)?);
+        }
+        let canonical: Box<str> = body.split('|').next().unwrap_or_default().into();
+        if groups.iter().any(|x: &Group| x.canonical == canonical) {
+            return Err(format!("[{i}]: key {canonical:?} appears twice"));
+        }
+        groups.push(Group { keys: ids, canonical, optional });
+    }
+    if groups.iter().all(|g| g.optional) {
+        return Err("an alternative needs at least one required key (without '?')".into());
+    }
+    groups.sort_by(|a, b| a.canonical.cmp(&b.canonical));
+    Ok(Alternative::Keys(groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_config;
+
+    fn compile(json: &str) -> Result<RuleSet, ConfigError> {
+        RuleSet::compile(&parse_config(json.as_bytes())?)
+    }
+
+    #[test]
+    fn builtins_compile_and_are_ordered() {
+        let rs = compile("{}").unwrap();
+        assert!(rs.rules.len() >= 30);
+        let pos = |n: &str| rs.rules.iter().position(|r| &*r.name == n).unwrap();
+        assert!(pos("browser_app") < pos("k8s_pod"));
+        assert!(pos("k8s_pod") < pos("k8s_job"));
+        assert!(pos("k8s_replicaset") < pos("k8s_deployment"));
+        assert!(pos("k8s_deployment") < pos("k8s_node"));
+        assert!(pos("k8s_namespace") < pos("k8s_cluster"));
+        assert!(pos("k8s_cluster") < pos("service_instance"));
+        assert!(pos("container") < pos("host"));
+        assert_eq!(&*rs.rules.last().unwrap().name, "exact_match");
+        let container = &rs.rules[pos("container")];
+        assert!(rs.rules[pos("k8s_pod")].contained.contains(&pos("container")));
+        assert!(container.promotable);
+    }
+
+    #[test]
+    fn user_rules_come_first_and_are_validated() {
+        let rs = compile(r#"{"rules":[{"name":"mine","type":"my.thing","identity":[["my.id"]]}]}"#).unwrap();
+        assert_eq!(&*rs.rules[0].name, "mine");
+        let bad = [
+            (r#"{"rules":[{"name":"Bad Name","type":"t","identity":[["k"]]}]}"#, "rules[0]"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[]}]}"#, "at least one alternative"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k?"]]}]}"#, "required key"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k","k"]]}]}"#, "twice"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[[""]]}]}"#, "must not be empty"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["*"],["k"]]}]}"#, "only alternative"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"when":[{"key":"x"}]}]}"#, "exactly one"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"when":[{"key":"x","equals":"1","prefix":"2"}]}]}"#, "exactly one"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"pool":["k8s*"]}]}"#, "pool[0]"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"promote_to":["nope"]}]}"#, "promote_to[0]"),
+            (r#"{"rules":[{"name":"k8s_pod","type":"t","identity":[["k"]]}]}"#, "already used"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"derive":[{"attribute":"k","from":"k"}]}]}"#, "derive[0]"),
+            (r#"{"disabled_rules":["no_such_rule"]}"#, "disabled_rules[0]"),
+            (r#"{"id_attribute":""}"#, "id_attribute"),
+            (r#"{"id_attribute":"x","type_attribute":"x"}"#, "must differ"),
+            (r#"{"max_entities":0}"#, "max_entities"),
+            (r#"{"ttl_seconds":0}"#, "ttl_seconds"),
+            (r#"{"pooling":{"exclude":["a.*b"]}}"#, "pooling.exclude[0]"),
+        ];
+        for (json, needle) in bad {
+            let err = compile(json).expect_err(json);
+            assert!(err.0.contains(needle), "{json}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn disabled_builtin_frees_its_name() {
+        let rs = compile(r#"{"disabled_rules":["k8s_pod"],"rules":[{"name":"k8s_pod","type":"k8s.pod","identity":[["k8s.pod.uid"]]}]}"#)
+            .unwrap();
+        assert_eq!(rs.rules.iter().filter(|r| &*r.name == "k8s_pod").count(), 1);
+        assert!(!rs.rules[0].builtin);
+    }
+
+    #[test]
+    fn scopes() {
+        let s = Scope::new(&["k8s.pod.*".into(), "service.name".into()], &["extra".into()], &["k8s.pod.secret".into()]);
+        assert!(s.allows(b"k8s.pod.name"));
+        assert!(s.allows(b"service.name"));
+        assert!(s.allows(b"extra"));
+        assert!(!s.allows(b"k8s.pod.secret"));
+        assert!(!s.allows(b"service.namespace"));
+        assert!(!s.allows(b"k8s.pod"));
+        let all = Scope::new(&["*".into()], &[], &["process.*".into()]);
+        assert!(all.allows(b"anything"));
+        assert!(!all.allows(b"process.pid"));
+        assert!(Scope::new(&["*".into()], &[], &["*".into()]).is_empty());
+    }
+}

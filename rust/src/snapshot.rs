@@ -1,0 +1,228 @@
+//! Snapshot format of the engine's state, for persistence across restarts.
+//!
+//! `"RESQSNAP" | version u32 | body length u64 | body | XXH3-64 of body (u64)`, all little endian.
+//! Body: entity count u64, then per entity `id u128 | last_seen u32 | attribute count u32 |
+//! (key bytes | state u8 | value bytes)*`; link count u64, then per link
+//! `from u128 | target u128 | rule name bytes | ambiguous u8 | last_seen u32`. Byte strings are
+//! `u32 length | bytes`. Stamps are seconds since 2020-01-01. A snapshot is read whole or not at
+//! all: any doubt (magic, version, length, checksum, structure) rejects it and the state stays as it was.
+
+use crate::id::EntityId;
+use crate::state::Stamp;
+use xxhash_rust::xxh3::xxh3_64;
+
+const MAGIC: &[u8; 8] = b"RESQSNAP";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotError(pub String);
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A decoded entity: id, last seen, attributes (key, value or `None` when ambiguous).
+pub type EntityRecord = (EntityId, Stamp, Vec<(Vec<u8>, Option<Vec<u8>>)>);
+
+/// A decoded link: from, target, rule name, ambiguous, last seen.
+pub type LinkRecord = (EntityId, EntityId, String, bool, Stamp);
+
+#[derive(Default)]
+pub struct Writer {
+    body: Vec<u8>,
+    count_at: usize,
+    count: u64,
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn begin_section(&mut self) {
+        self.count_at = self.body.len();
+        self.count = 0;
+        self.body.extend_from_slice(&0u64.to_le_bytes());
+    }
+
+    fn end_section(&mut self) {
+        self.body[self.count_at..self.count_at + 8].copy_from_slice(&self.count.to_le_bytes());
+    }
+
+    pub fn begin_entities(&mut self) {
+        self.begin_section();
+    }
+
+    pub fn entity<'k>(&mut self, id: EntityId, last_seen: Stamp, attrs: impl ExactSizeIterator<Item = (Vec<u8>, Option<&'k [u8]>)>) {
+        self.count += 1;
+        self.body.extend_from_slice(&id.to_le_bytes());
+        self.body.extend_from_slice(&last_seen.to_le_bytes());
+        self.body.extend_from_slice(&(attrs.len() as u32).to_le_bytes());
+        for (key, value) in attrs {
+            put_bytes(&mut self.body, &key);
+            self.body.push(value.is_none() as u8);
+            put_bytes(&mut self.body, value.unwrap_or_default());
+        }
+    }
+
+    pub fn begin_links(&mut self) {
+        self.end_section();
+        self.begin_section();
+    }
+
+    pub fn link(&mut self, from: EntityId, target: EntityId, rule: &str, ambiguous: bool, last_seen: Stamp) {
+        self.count += 1;
+        self.body.extend_from_slice(&from.to_le_bytes());
+        self.body.extend_from_slice(&target.to_le_bytes());
+        put_bytes(&mut self.body, rule.as_bytes());
+        self.body.push(ambiguous as u8);
+        self.body.extend_from_slice(&last_seen.to_le_bytes());
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.end_section();
+        let mut out = Vec::with_capacity(self.body.len() + 28);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(self.body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(&xxh3_64(&self.body).to_le_bytes());
+        out
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+        if self.buf.len() < n {
+            return Err(SnapshotError("snapshot is truncated".into()));
+        }
+        let (h, t) = self.buf.split_at(n);
+        self.buf = t;
+        Ok(h)
+    }
+    fn u8(&mut self) -> Result<u8, SnapshotError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, SnapshotError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn u64(&mut self) -> Result<u64, SnapshotError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn u128(&mut self) -> Result<u128, SnapshotError> {
+        Ok(u128::from_le_bytes(self.take(16)?.try_into().unwrap()))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], SnapshotError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    /// A count of records that each take at least `min_size` bytes, checked against what is left.
+    fn count(&mut self, min_size: usize) -> Result<usize, SnapshotError> {
+        let n = self.u64()?;
+        if n > (self.buf.len() / min_size) as u64 {
+            return Err(SnapshotError("snapshot counts more records than it holds".into()));
+        }
+        Ok(n as usize)
+    }
+}
+
+/// Decodes a whole snapshot.
+pub fn read(bytes: &[u8]) -> Result<(Vec<EntityRecord>, Vec<LinkRecord>), SnapshotError> {
+    let mut r = Reader { buf: bytes };
+    if r.take(8).ok() != Some(&MAGIC[..]) {
+        return Err(SnapshotError("not a resourceequality snapshot (bad magic)".into()));
+    }
+    let version = r.u32()?;
+    if version != VERSION {
+        return Err(SnapshotError(format!("snapshot version {version} is not supported (this engine reads version {VERSION})")));
+    }
+    let len = r.u64()?;
+    if len != r.buf.len().saturating_sub(8) as u64 {
+        return Err(SnapshotError("snapshot length does not match its header".into()));
+    }
+    let body = r.take(len as usize)?;
+    if xxh3_64(body).to_le_bytes() != r.take(8)? {
+        return Err(SnapshotError("snapshot checksum does not match (corrupt)".into()));
+    }
+    let mut b = Reader { buf: body };
+    let n = b.count(24)?;
+    let mut entities = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = b.u128()?;
+        let last_seen = b.u32()?;
+        let na = b.u32()? as usize;
+        if na > b.buf.len() / 9 {
+            return Err(SnapshotError("snapshot counts more attributes than it holds".into()));
+        }
+        let mut attrs = Vec::with_capacity(na);
+        for _ in 0..na {
+            let key = b.bytes()?.to_vec();
+            let ambiguous = b.u8()? != 0;
+            let value = b.bytes()?;
+            attrs.push((key, (!ambiguous).then(|| value.to_vec())));
+        }
+        entities.push((id, last_seen, attrs));
+    }
+    let n = b.count(41)?;
+    let mut links = Vec::with_capacity(n);
+    for _ in 0..n {
+        let from = b.u128()?;
+        let target = b.u128()?;
+        let rule = String::from_utf8(b.bytes()?.to_vec()).map_err(|_| SnapshotError("snapshot rule name is not UTF-8".into()))?;
+        let ambiguous = b.u8()? != 0;
+        let last_seen = b.u32()?;
+        links.push((from, target, rule, ambiguous, last_seen));
+    }
+    if !b.buf.is_empty() {
+        return Err(SnapshotError("snapshot has trailing bytes".into()));
+    }
+    Ok((entities, links))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let mut w = Writer::new();
+        w.begin_entities();
+        w.entity(7, 100, vec![(b"k".to_vec(), Some(&b"v"[..])), (b"a".to_vec(), None)].into_iter());
+        w.begin_links();
+        w.link(1, 7, "k8s_pod", false, 100);
+        w.finish()
+    }
+
+    #[test]
+    fn round_trip() {
+        let (e, l) = read(&sample()).unwrap();
+        assert_eq!(e, vec![(7, 100, vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"a".to_vec(), None)])]);
+        assert_eq!(l, vec![(1, 7, "k8s_pod".to_string(), false, 100)]);
+    }
+
+    #[test]
+    fn every_damage_is_rejected() {
+        let good = sample();
+        for cut in 0..good.len() {
+            assert!(read(&good[..cut]).is_err(), "truncated at {cut}");
+        }
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x40;
+            assert!(read(&bad).is_err(), "flipped byte {i}");
+        }
+        let mut newer = good.clone();
+        newer[8] = 2;
+        assert!(read(&newer).unwrap_err().0.contains("version 2"));
+    }
+}

@@ -1,0 +1,426 @@
+//! Zero-copy reading of the OTLP messages the processor sends, and writing of the results.
+//!
+//! The processor sends one `LogsData` (or `TracesData` / `MetricsData`: all three put the repeated
+//! `Resource{Logs,Spans,Metrics}` in field 1 and its `Resource` in field 1) whose entries carry
+//! resources only. Decoding those into owned prost structs costs two allocations per attribute,
+//! which alone would use most of the per-resource budget, so this module walks the wire format
+//! with prost's varint primitives and hands out views that borrow from the input buffer.
+//! `tests` compares every view with the same message decoded by opentelemetry-proto's prost types.
+
+use prost::encoding::{decode_varint, encode_varint, encoded_len_varint};
+
+/// The input is not a well-formed protobuf message of the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError(pub &'static str);
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed OTLP input: {}", self.0)
+    }
+}
+
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const LEN: u8 = 2;
+const FIXED32: u8 = 5;
+
+enum Field<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Len(&'a [u8]),
+    Other,
+}
+
+/// Iterates over the fields of one message.
+struct Fields<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Fields<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Fields { buf }
+    }
+
+    fn next_field(&mut self) -> Result<Option<(u64, Field<'a>)>, WireError> {
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        let key = decode_varint(&mut self.buf).map_err(|_| WireError("bad field key"))?;
+        let tag = key >> 3;
+        if tag == 0 {
+            return Err(WireError("field number 0"));
+        }
+        let field = match (key & 7) as u8 {
+            VARINT => Field::Varint(decode_varint(&mut self.buf).map_err(|_| WireError("bad varint"))?),
+            FIXED64 => Field::Fixed64(u64::from_le_bytes(self.take(8)?.try_into().unwrap())),
+            FIXED32 => {
+                self.take(4)?;
+                Field::Other
+            }
+            LEN => {
+                let len = decode_varint(&mut self.buf).map_err(|_| WireError("bad length"))?;
+                let len = usize::try_from(len).map_err(|_| WireError("length overflows"))?;
+                Field::Len(self.take(len)?)
+            }
+            _ => return Err(WireError("unsupported wire type (groups are not used by OTLP)")),
+        };
+        Ok(Some((tag, field)))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        if self.buf.len() < n {
+            return Err(WireError("truncated message"));
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+}
+
+/// One attribute value, borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Str(&'a [u8]),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Bytes(&'a [u8]),
+    /// Encoded `ArrayValue`.
+    Array(&'a [u8]),
+    /// Encoded `KeyValueList`.
+    KvList(&'a [u8]),
+    /// No value set, or a oneof case this engine does not read (e.g. a profiles string index).
+    Empty,
+}
+
+/// One resource attribute: key, decoded value, and the encoded `AnyValue` it came from, which
+/// the engine pools and writes back verbatim so that every type survives unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct Attr<'a> {
+    pub key: &'a [u8],
+    pub value: Value<'a>,
+    pub raw_value: &'a [u8],
+}
+
+/// `EntityRef` of a resource: the source's own statement of what it describes.
+#[derive(Debug, Clone, Default)]
+pub struct EntityRefView<'a> {
+    pub entity_type: &'a [u8],
+    pub id_keys: Vec<&'a [u8]>,
+    pub description_keys: Vec<&'a [u8]>,
+}
+
+/// A decoded resource. Buffers are reused across the resources of a batch.
+#[derive(Debug, Default)]
+pub struct ResourceView<'a> {
+    pub attrs: Vec<Attr<'a>>,
+    pub entity_refs: Vec<EntityRefView<'a>>,
+}
+
+/// Calls `f` with the encoded `Resource` of every entry of a `LogsData`/`TracesData`/`MetricsData`,
+/// in order. An entry without a resource yields an empty slice.
+pub fn for_each_resource<'a>(
+    batch: &'a [u8],
+    mut f: impl FnMut(&'a [u8]) -> Result<(), WireError>,
+) -> Result<(), WireError> {
+    let mut top = Fields::new(batch);
+    while let Some((tag, field)) = top.next_field()? {
+        let Field::Len(entry) = field else {
+            if tag == 1 {
+                return Err(WireError("resource entry is not a message"));
+            }
+            continue;
+        };
+        if tag != 1 {
+            continue;
+        }
+        let mut resource: &[u8] = &[];
+        let mut fields = Fields::new(entry);
+        while let Some((tag, field)) = fields.next_field()? {
+            if tag == 1 {
+                match field {
+                    Field::Len(r) => resource = r,
+                    _ => return Err(WireError("resource is not a message")),
+                }
+            }
+        }
+        f(resource)?;
+    }
+    Ok(())
+}
+
+/// Decodes one encoded `Resource` into `out` (cleared first).
+pub fn read_resource<'a>(resource: &'a [u8], out: &mut ResourceView<'a>) -> Result<(), WireError> {
+    out.attrs.clear();
+    out.entity_refs.clear();
+    let mut fields = Fields::new(resource);
+    while let Some((tag, field)) = fields.next_field()? {
+        match (tag, field) {
+            (1, Field::Len(kv)) => out.attrs.push(read_key_value(kv)?),
+            (3, Field::Len(er)) => out.entity_refs.push(read_entity_ref(er)?),
+            (1 | 3, _) => return Err(WireError("resource field has the wrong wire type")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn read_key_value(kv: &[u8]) -> Result<Attr<'_>, WireError> {
+    let mut attr = Attr { key: &[], value: Value::Empty, raw_value: &[] };
+    let mut fields = Fields::new(kv);
+    while let Some((tag, field)) = fields.next_field()? {
+        match (tag, field) {
+            (1, Field::Len(k)) => attr.key = k,
+            (2, Field::Len(v)) => {
+                attr.raw_value = v;
+                attr.value = read_any_value(v)?;
+            }
+            (1 | 2, _) => return Err(WireError("key/value field has the wrong wire type")),
+            _ => {}
+        }
+    }
+    Ok(attr)
+}
+
+/// Decodes an encoded `AnyValue`. As protobuf requires, the last oneof case on the wire wins.
+pub fn read_any_value(v: &[u8]) -> Result<Value<'_>, WireError> {
+    let mut value = Value::Empty;
+    let mut fields = Fields::new(v);
+    while let Some((tag, field)) = fields.next_field()? {
+        value = match (tag, field) {
+            (1, Field::Len(s)) => Value::Str(s),
+            (2, Field::Varint(b)) => Value::Bool(b != 0),
+            (3, Field::Varint(i)) => Value::Int(i as i64),
+            (4, Field::Fixed64(d)) => Value::Double(f64::from_bits(d)),
+            (5, Field::Len(a)) => Value::Array(a),
+            (6, Field::Len(l)) => Value::KvList(l),
+            (7, Field::Len(b)) => Value::Bytes(b),
+            (1..=7, _) => return Err(WireError("value field has the wrong wire type")),
+            _ => Value::Empty,
+        };
+    }
+    Ok(value)
+}
+
+fn read_entity_ref(er: &[u8]) -> Result<EntityRefView<'_>, WireError> {
+    let mut out = EntityRefView::default();
+    let mut fields = Fields::new(er);
+    while let Some((tag, field)) = fields.next_field()? {
+        match (tag, field) {
+            (2, Field::Len(t)) => out.entity_type = t,
+            (3, Field::Len(k)) => out.id_keys.push(k),
+            (4, Field::Len(k)) => out.description_keys.push(k),
+            (1..=4, Field::Len(_)) => {}
+            (1..=4, _) => return Err(WireError("entity ref field has the wrong wire type")),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The single string of a one-element `ArrayValue` (how CloudWatch reports a log group), if it
+/// is exactly that. Arrays of several values are not a single identity and yield `None`.
+pub fn single_string_in_array(array: &[u8]) -> Option<&[u8]> {
+    let mut found = None;
+    let mut fields = Fields::new(array);
+    while let Ok(Some((tag, field))) = fields.next_field() {
+        if tag != 1 {
+            continue;
+        }
+        let Field::Len(v) = field else { return None };
+        match (found, read_any_value(v)) {
+            (None, Ok(Value::Str(s))) => found = Some(s),
+            _ => return None,
+        }
+    }
+    found
+}
+
+/// Writes the engine's answer: a `LogsData` with one `ResourceLogs` per input resource, in
+/// order, whose resource carries exactly the attributes to upsert.
+#[derive(Default)]
+pub struct ResultWriter {
+    out: Vec<u8>,
+    resource: Vec<u8>,
+}
+
+impl ResultWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an attribute with an already encoded `AnyValue`.
+    pub fn attr_raw(&mut self, key: &[u8], any_value: &[u8]) {
+        let kv_len = field_len(key.len()) + field_len(any_value.len());
+        put_len_field(&mut self.resource, 1, kv_len);
+        put_bytes_field(&mut self.resource, 1, key);
+        put_bytes_field(&mut self.resource, 2, any_value);
+    }
+
+    /// Adds a string attribute.
+    pub fn attr_str(&mut self, key: &[u8], value: &[u8]) {
+        let any_len = field_len(value.len());
+        let kv_len = field_len(key.len()) + field_len(any_len);
+        put_len_field(&mut self.resource, 1, kv_len);
+        put_bytes_field(&mut self.resource, 1, key);
+        put_len_field(&mut self.resource, 2, any_len);
+        put_bytes_field(&mut self.resource, 1, value);
+    }
+
+    /// Closes the current resource's entry.
+    pub fn end_resource(&mut self) {
+        if self.resource.is_empty() {
+            self.out.extend_from_slice(&[0x0a, 0x00]);
+            return;
+        }
+        let entry_len = field_len(self.resource.len());
+        put_len_field(&mut self.out, 1, entry_len);
+        put_len_field(&mut self.out, 1, self.resource.len());
+        self.out.extend_from_slice(&self.resource);
+        self.resource.clear();
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+/// Encoded size of a length-delimited field with a one-byte key (field numbers below 16).
+fn field_len(payload: usize) -> usize {
+    1 + encoded_len_varint(payload as u64) + payload
+}
+
+fn put_len_field(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag << 3 | LEN);
+    encode_varint(len as u64, out);
+}
+
+fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    put_len_field(out, tag, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{
+        AnyValue, ArrayValue, EntityRef, KeyValue, any_value::Value as V,
+    };
+    use opentelemetry_proto::tonic::logs::v1::{LogsData, ResourceLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+
+    fn kv(key: &str, v: V) -> KeyValue {
+        KeyValue { key: key.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
+    }
+
+    fn sample() -> LogsData {
+        let attrs = vec![
+            kv("s", V::StringValue("pod-1".into())),
+            kv("b", V::BoolValue(true)),
+            kv("i", V::IntValue(-42)),
+            kv("d", V::DoubleValue(1.5)),
+            kv("bytes", V::BytesValue(vec![0, 1, 2])),
+            kv(
+                "arr",
+                V::ArrayValue(ArrayValue { values: vec![AnyValue { value: Some(V::StringValue("/aws/lambda/f".into())) }] }),
+            ),
+            KeyValue { key: "empty".into(), value: None, ..Default::default() },
+        ];
+        let refs = vec![EntityRef {
+            schema_url: String::new(),
+            r#type: "k8s.pod".into(),
+            id_keys: vec!["k8s.pod.uid".into()],
+            description_keys: vec!["k8s.pod.name".into()],
+        }];
+        LogsData {
+            resource_logs: vec![
+                ResourceLogs {
+                    resource: Some(Resource { attributes: attrs, dropped_attributes_count: 3, entity_refs: refs }),
+                    ..Default::default()
+                },
+                ResourceLogs::default(),
+            ],
+        }
+    }
+
+    #[test]
+    fn views_agree_with_prost() {
+        let msg = sample();
+        let bytes = msg.encode_to_vec();
+        let mut resources = Vec::new();
+        for_each_resource(&bytes, |r| {
+            resources.push(r);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(resources.len(), 2);
+        assert!(resources[1].is_empty());
+        let mut view = ResourceView::default();
+        read_resource(resources[0], &mut view).unwrap();
+        let expected = msg.resource_logs[0].resource.as_ref().unwrap();
+        assert_eq!(view.attrs.len(), expected.attributes.len());
+        for (a, e) in view.attrs.iter().zip(&expected.attributes) {
+            assert_eq!(a.key, e.key.as_bytes());
+            let raw = e.value.as_ref().map(|v| v.encode_to_vec()).unwrap_or_default();
+            assert_eq!(a.raw_value, raw.as_slice());
+        }
+        assert_eq!(view.attrs[0].value, Value::Str(b"pod-1"));
+        assert_eq!(view.attrs[1].value, Value::Bool(true));
+        assert_eq!(view.attrs[2].value, Value::Int(-42));
+        assert_eq!(view.attrs[3].value, Value::Double(1.5));
+        assert_eq!(view.attrs[4].value, Value::Bytes(&[0, 1, 2]));
+        let Value::Array(a) = view.attrs[5].value else { panic!("array") };
+        assert_eq!(single_string_in_array(a), Some(&b"/aws/lambda/f"[..]));
+        assert_eq!(view.attrs[6].value, Value::Empty);
+        assert_eq!(view.entity_refs[0].entity_type, b"k8s.pod");
+        assert_eq!(view.entity_refs[0].id_keys, vec![&b"k8s.pod.uid"[..]]);
+        assert_eq!(view.entity_refs[0].description_keys, vec![&b"k8s.pod.name"[..]]);
+    }
+
+    #[test]
+    fn writer_output_decodes_with_prost() {
+        let mut w = ResultWriter::new();
+        w.attr_str(b"resource.id", b"abc");
+        let raw = AnyValue { value: Some(V::IntValue(7)) }.encode_to_vec();
+        w.attr_raw(b"n", &raw);
+        w.end_resource();
+        w.end_resource();
+        let long = "x".repeat(300);
+        w.attr_str(long.as_bytes(), long.as_bytes());
+        w.end_resource();
+        let out = LogsData::decode(w.finish().as_slice()).unwrap();
+        assert_eq!(out.resource_logs.len(), 3);
+        let r0 = out.resource_logs[0].resource.as_ref().unwrap();
+        assert_eq!(r0.attributes[0], kv("resource.id", V::StringValue("abc".into())));
+        assert_eq!(r0.attributes[1], kv("n", V::IntValue(7)));
+        assert!(out.resource_logs[1].resource.is_none());
+        assert_eq!(out.resource_logs[2].resource.as_ref().unwrap().attributes[0].key, long);
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        let bytes = sample().encode_to_vec();
+        for cut in 1..bytes.len() {
+            let _ = for_each_resource(&bytes[..cut], |r| {
+                let mut v = ResourceView::default();
+                read_resource(r, &mut v)
+            });
+        }
+        assert!(for_each_resource(&[0x0b], |_| Ok(())).is_err());
+        assert!(for_each_resource(&[0x0a, 0x05, 0x01], |_| Ok(())).is_err());
+        assert!(for_each_resource(&[0x08, 0x01], |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn arrays_of_several_values_are_not_single() {
+        let arr = ArrayValue {
+            values: vec![
+                AnyValue { value: Some(V::StringValue("a".into())) },
+                AnyValue { value: Some(V::StringValue("b".into())) },
+            ],
+        };
+        assert_eq!(single_string_in_array(&arr.encode_to_vec()), None);
+        assert_eq!(single_string_in_array(&[]), None);
+    }
+}
