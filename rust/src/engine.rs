@@ -5,8 +5,10 @@ use crate::id::{EntityId, to_hex};
 use crate::matcher::{Outcome, Scratch, id_value, match_resource, standalone_id};
 use crate::rules::{RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
-use crate::state::{Link, PoolRequest, State, Stamp, stamp};
-use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
+use crate::state::{Link, PoolRequest, Stamp, State, stamp};
+use crate::wire::{
+    ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource,
+};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Counters and gauges of one engine.
@@ -51,7 +53,14 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
         let rules = RuleSet::compile(&config)?;
         let state = State::new(config.max_entities, config.ttl_seconds);
-        Ok(Engine { config, rules, state, processed: AtomicU64::new(0), merges: AtomicU64::new(0), filled: AtomicU64::new(0) })
+        Ok(Engine {
+            config,
+            rules,
+            state,
+            processed: AtomicU64::new(0),
+            merges: AtomicU64::new(0),
+            filled: AtomicU64::new(0),
+        })
     }
 
     pub fn from_json(json: &[u8]) -> Result<Engine, ConfigError> {
@@ -88,7 +97,11 @@ impl Engine {
     }
 
     fn output_keys(&self) -> [&[u8]; 3] {
-        [self.config.id_attribute.as_bytes(), self.config.type_attribute.as_bytes(), self.config.name_attribute.as_bytes()]
+        [
+            self.config.id_attribute.as_bytes(),
+            self.config.type_attribute.as_bytes(),
+            self.config.name_attribute.as_bytes(),
+        ]
     }
 
     fn process_resource<'a>(&'a self, w: &mut Work<'a>, now: Stamp, out: &mut ResultWriter) {
@@ -96,16 +109,31 @@ impl Engine {
         // The view borrows from the batch, which outlives `w`; copy the attribute slice
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
-        let outcome = match_resource(&self.rules, &attrs, &w.view.entity_refs, &output_keys, &mut w.scratch);
+        let outcome = match_resource(
+            &self.rules,
+            &attrs,
+            &w.view.entity_refs,
+            &output_keys,
+            &mut w.scratch,
+        );
         let (id, rule, entity_type, ref_scope) = match outcome {
             Outcome::Unmatched => {
                 w.view.attrs = attrs;
                 return;
             }
-            Outcome::EntityRef { index, entity_type, id } => {
+            Outcome::EntityRef {
+                index,
+                entity_type,
+                id,
+            } => {
                 let r = &w.view.entity_refs[index];
                 let keys = r.id_keys.iter().chain(&r.description_keys).copied();
-                (id, None, entity_type, Some(Scope::of_keys(keys, &self.rules.global_exclude)))
+                (
+                    id,
+                    None,
+                    entity_type,
+                    Some(Scope::of_keys(keys, &self.rules.global_exclude)),
+                )
             }
             Outcome::Rule { rule } => {
                 let (id, rule) = self.resolve_and_link(rule, &attrs, now, &mut w.scratch);
@@ -119,7 +147,9 @@ impl Engine {
         w.fill_spans.clear();
         let scope = match (&ref_scope, rule) {
             (Some(s), _) => Some(s),
-            (None, Some(r)) if self.rules.pooling && !self.rules.rules[r].scope.is_empty() => Some(&self.rules.rules[r].scope),
+            (None, Some(r)) if self.rules.pooling && !self.rules.rules[r].scope.is_empty() => {
+                Some(&self.rules.rules[r].scope)
+            }
             _ => None,
         };
         if let Some(scope) = scope {
@@ -129,14 +159,28 @@ impl Engine {
                 w.derived_values.push(0x0a);
                 prost::encoding::encode_varint(v.len() as u64, &mut w.derived_values);
                 w.derived_values.extend_from_slice(v);
-                derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
+                derived_spans.push((
+                    self.rules.keys.name(*k).as_bytes(),
+                    start,
+                    w.derived_values.len(),
+                ));
             }
-            let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
-            pool_attrs.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
+            let mut pool_attrs: Vec<(&[u8], &[u8])> =
+                Vec::with_capacity(attrs.len() + derived_spans.len());
+            pool_attrs.extend(
+                attrs
+                    .iter()
+                    .filter(|a| !output_keys.contains(&a.key))
+                    .map(|a| (a.key, a.raw_value)),
+            );
             for (key, s, e) in &derived_spans {
                 pool_attrs.push((key, &w.derived_values[*s..*e]));
             }
-            let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule };
+            let req = PoolRequest {
+                attrs: &pool_attrs,
+                scope,
+                scope_index: rule,
+            };
             let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
             self.state.pool(id, &req, now, |k, v| {
                 let start = fills.len();
@@ -179,12 +223,22 @@ impl Engine {
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link
     /// (an alias within the rule, or a promotion into a containing entity), the link's target.
     /// Records the links this resource shows.
-    fn resolve_and_link<'a>(&'a self, rule: usize, attrs: &[crate::wire::Attr<'a>], now: Stamp, s: &mut Scratch<'a>) -> (EntityId, usize) {
+    fn resolve_and_link<'a>(
+        &'a self,
+        rule: usize,
+        attrs: &[crate::wire::Attr<'a>],
+        now: Stamp,
+        s: &mut Scratch<'a>,
+    ) -> (EntityId, usize) {
         let r = &self.rules.rules[rule];
         let (first_alt, primary) = s.alternatives[0];
         let (mut id, mut effective) = (primary, rule);
         if (first_alt > 0 || r.promotable)
-            && let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(primary, now)
+            && let Some(Link {
+                target,
+                rule: target_rule,
+                ..
+            }) = self.state.resolve(primary, now)
         {
             id = target;
             effective = target_rule as usize;
@@ -216,7 +270,8 @@ impl Engine {
             let name = self.rules.keys.name(*k).as_bytes();
             for (start, klen, vlen) in &w.fill_spans {
                 if &w.fills[*start..start + klen] == name
-                    && let Ok(Value::Str(s)) = read_any_value(&w.fills[start + klen..start + klen + vlen])
+                    && let Ok(Value::Str(s)) =
+                        read_any_value(&w.fills[start + klen..start + klen + vlen])
                 {
                     return Some(s.to_vec());
                 }
@@ -259,7 +314,13 @@ impl Engine {
         );
         w.begin_links();
         for (from, l) in links {
-            w.link(from, l.target, &self.rules.rules[l.rule as usize].name, l.ambiguous, l.last_seen);
+            w.link(
+                from,
+                l.target,
+                &self.rules.rules[l.rule as usize].name,
+                l.ambiguous,
+                l.last_seen,
+            );
         }
         w.finish()
     }
@@ -277,7 +338,12 @@ impl Engine {
         }
         for (from, target, rule, ambiguous, last_seen) in links {
             if let Some(rule) = self.rules.rules.iter().position(|r| *r.name == *rule) {
-                let link = Link { target, rule: rule as u16, ambiguous, last_seen };
+                let link = Link {
+                    target,
+                    rule: rule as u16,
+                    ambiguous,
+                    last_seen,
+                };
                 self.state.import_link(from, link, now);
             }
         }

@@ -12,6 +12,7 @@ pub mod ffi;
 pub mod id;
 pub mod matcher;
 pub mod pool;
+pub mod rule_table;
 pub mod rules;
 pub mod snapshot;
 pub mod state;

@@ -5,6 +5,10 @@
 //! attributes alone. Packed layout, one record per key:
 //! `key id (u32 LE) | state (0 value, 1 ambiguous) | value length (u32 LE) | encoded AnyValue`.
 //! Fifteen attributes of typical length take about 400 bytes.
+//!
+//! Bounds, so that memory follows from `max_entities` whatever sources send: a value longer
+//! than `MAX_VALUE_BYTES` is not pooled, and an entity pools no new key once it holds
+//! `MAX_POOL_BYTES`. An entity therefore never holds more than `MAX_POOL_BYTES` plus one record.
 
 /// Index of a key in the owning shard's key table.
 pub type PoolKey = u32;
@@ -12,6 +16,11 @@ pub type PoolKey = u32;
 const VALUE: u8 = 0;
 const AMBIGUOUS: u8 = 1;
 const HEADER: usize = 9;
+
+/// Longest encoded value that is pooled.
+pub const MAX_VALUE_BYTES: usize = 4096;
+/// Most bytes one entity's pool grows to by adding keys.
+pub const MAX_POOL_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Pool {
@@ -27,6 +36,8 @@ pub enum Merge {
     Unchanged,
     Added,
     BecameAmbiguous,
+    /// Not pooled: the value or the pool is over its size bound.
+    TooLarge,
 }
 
 impl Pool {
@@ -60,13 +71,20 @@ impl Pool {
 
     /// Records that a source reported `key = value`.
     pub fn merge(&mut self, key: PoolKey, value: &[u8]) -> Merge {
-        let agrees = self.iter().find(|(k, _)| *k == key).map(|(_, v)| v.is_none_or(|v| v == value));
+        if value.len() > MAX_VALUE_BYTES {
+            return Merge::TooLarge;
+        }
+        let agrees = self
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.is_none_or(|v| v == value));
         match agrees {
             Some(true) => Merge::Unchanged,
             Some(false) => {
                 self.rebuild(|k| if k == key { Some(None) } else { None }, None);
                 Merge::BecameAmbiguous
             }
+            None if self.packed.len() >= MAX_POOL_BYTES => Merge::TooLarge,
             None => {
                 self.rebuild(|_| None, Some((key, Some(value))));
                 Merge::Added
@@ -81,8 +99,14 @@ impl Pool {
 
     /// Copies the pool, replacing the values of entries for which `replace` answers, and
     /// appending `extra`.
-    fn rebuild(&mut self, replace: impl Fn(PoolKey) -> Option<Option<&'static [u8]>>, extra: Option<Entry<'_>>) {
-        let mut out = Vec::with_capacity(self.packed.len() + extra.map_or(0, |(_, v)| HEADER + v.map_or(0, <[u8]>::len)));
+    fn rebuild(
+        &mut self,
+        replace: impl Fn(PoolKey) -> Option<Option<&'static [u8]>>,
+        extra: Option<Entry<'_>>,
+    ) {
+        let mut out = Vec::with_capacity(
+            self.packed.len() + extra.map_or(0, |(_, v)| HEADER + v.map_or(0, <[u8]>::len)),
+        );
         for (k, v) in self.iter() {
             put(&mut out, k, replace(k).unwrap_or(v));
         }
@@ -116,6 +140,25 @@ mod tests {
         let entries: Vec<_> = p.iter().collect();
         assert_eq!(entries, vec![(1, None), (2, Some(&b"x"[..]))]);
         assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn pools_are_bounded() {
+        let mut p = Pool::default();
+        assert_eq!(
+            p.merge(1, &vec![b'x'; MAX_VALUE_BYTES + 1]),
+            Merge::TooLarge
+        );
+        let mut k = 0;
+        while p.merge(k, &[b'v'; 100]) == Merge::Added {
+            k += 1;
+        }
+        assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
+        assert_eq!(
+            p.merge(0, &[b'w'; 100]),
+            Merge::BecameAmbiguous,
+            "known keys still track disagreement"
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub type Stamp = u32;
 pub const STAMP_EPOCH_UNIX: u64 = 1_577_836_800;
 
 pub fn stamp(unix_seconds: u64) -> Stamp {
-    unix_seconds.saturating_sub(STAMP_EPOCH_UNIX).min(u32::MAX as u64) as Stamp
+    unix_seconds
+        .saturating_sub(STAMP_EPOCH_UNIX)
+        .min(u32::MAX as u64) as Stamp
 }
 
 /// Most distinct attribute keys one shard remembers; attributes with further keys are not pooled.
@@ -70,7 +72,11 @@ impl KeyTable {
         }
         let id = self.entries.len() as PoolKey;
         self.ids.insert(key.into(), id);
-        self.entries.push(KeyEntry { name: key.into(), checked: 0, allowed: 0 });
+        self.entries.push(KeyEntry {
+            name: key.into(),
+            checked: 0,
+            allowed: 0,
+        });
         Some(id)
     }
 
@@ -201,7 +207,12 @@ impl State {
         let shard = &mut *guard;
         match shard.links.to_back(&from) {
             Some(l) if self.expired(l.last_seen, now) => {
-                *l = Link { target, rule, ambiguous: false, last_seen: now };
+                *l = Link {
+                    target,
+                    rule,
+                    ambiguous: false,
+                    last_seen: now,
+                };
             }
             Some(l) => {
                 if l.target != target && !l.ambiguous {
@@ -211,7 +222,15 @@ impl State {
                 l.last_seen = now;
             }
             None => {
-                shard.links.insert(from, Link { target, rule, ambiguous: false, last_seen: now });
+                shard.links.insert(
+                    from,
+                    Link {
+                        target,
+                        rule,
+                        ambiguous: false,
+                        last_seen: now,
+                    },
+                );
             }
         }
         self.trim(shard, now);
@@ -219,7 +238,13 @@ impl State {
 
     /// Pools the resource's in-scope attributes into entity `id` and calls `fill` with every
     /// pooled, unambiguous, in-scope attribute the resource lacks.
-    pub fn pool(&self, id: EntityId, req: &PoolRequest<'_>, now: Stamp, mut fill: impl FnMut(&[u8], &[u8])) {
+    pub fn pool(
+        &self,
+        id: EntityId,
+        req: &PoolRequest<'_>,
+        now: Stamp,
+        mut fill: impl FnMut(&[u8], &[u8]),
+    ) {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
         let entity = match shard.entities.entry(id) {
@@ -227,12 +252,17 @@ impl State {
                 o.to_back();
                 o.into_mut()
             }
-            hashlink::linked_hash_map::Entry::Vacant(v) => v.insert(Entity { last_seen: now, pool: Pool::default() }),
+            hashlink::linked_hash_map::Entry::Vacant(v) => v.insert(Entity {
+                last_seen: now,
+                pool: Pool::default(),
+            }),
         };
         entity.last_seen = now;
         shard.present.clear();
         for (key, value) in req.attrs {
-            let Some(k) = shard.keys.intern(key) else { continue };
+            let Some(k) = shard.keys.intern(key) else {
+                continue;
+            };
             if shard.present.contains(&k) {
                 continue; // a duplicate key: the first occurrence is the resource's value
             }
@@ -255,37 +285,68 @@ impl State {
     }
 
     pub fn entity_count(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().entities.len() as u64).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().entities.len() as u64)
+            .sum()
     }
 
     pub fn link_count(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().links.len() as u64).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().links.len() as u64)
+            .sum()
     }
 
     /// Heap bytes of pooled attribute values (the part of an entity that grows with its sources).
     pub fn pooled_bytes(&self) -> u64 {
         self.shards
             .iter()
-            .map(|s| s.lock().entities.iter().map(|(_, e)| e.pool.heap_bytes() as u64).sum::<u64>())
+            .map(|s| {
+                s.lock()
+                    .entities
+                    .iter()
+                    .map(|(_, e)| e.pool.heap_bytes() as u64)
+                    .sum::<u64>()
+            })
             .sum()
     }
 
     /// Calls `f` with every live entity (its pool resolved to key names) and every live link.
-    pub fn export(&self, now: Stamp, mut entity: impl FnMut(EntityId, &Entity, &dyn Fn(PoolKey) -> Vec<u8>), mut link: impl FnMut(EntityId, &Link)) {
+    pub fn export(
+        &self,
+        now: Stamp,
+        mut entity: impl FnMut(EntityId, &Entity, &dyn Fn(PoolKey) -> Vec<u8>),
+        mut link: impl FnMut(EntityId, &Link),
+    ) {
         for shard in self.shards.iter() {
             let shard = shard.lock();
             let names = |k: PoolKey| shard.keys.name(k).to_vec();
-            for (id, e) in shard.entities.iter().filter(|(_, e)| !self.expired(e.last_seen, now)) {
+            for (id, e) in shard
+                .entities
+                .iter()
+                .filter(|(_, e)| !self.expired(e.last_seen, now))
+            {
                 entity(*id, e, &names);
             }
-            for (from, l) in shard.links.iter().filter(|(_, l)| !self.expired(l.last_seen, now)) {
+            for (from, l) in shard
+                .links
+                .iter()
+                .filter(|(_, l)| !self.expired(l.last_seen, now))
+            {
                 link(*from, l);
             }
         }
     }
 
     /// Inserts a restored entity; entries already expired are skipped.
-    pub fn import_entity(&self, id: EntityId, last_seen: Stamp, attrs: &[(Vec<u8>, Option<Vec<u8>>)], now: Stamp) {
+    pub fn import_entity(
+        &self,
+        id: EntityId,
+        last_seen: Stamp,
+        attrs: &[(Vec<u8>, Option<Vec<u8>>)],
+        now: Stamp,
+    ) {
         if self.expired(last_seen, now) {
             return;
         }
@@ -354,7 +415,11 @@ mod tests {
     fn size_limit_evicts_least_recently_seen() {
         let s = State::new(4, 3600);
         let scope = scope_all();
-        let req = PoolRequest { attrs: &[(b"k", b"v")], scope: &scope, scope_index: Some(0) };
+        let req = PoolRequest {
+            attrs: &[(b"k", b"v")],
+            scope: &scope,
+            scope_index: Some(0),
+        };
         for id in 0..10u128 {
             s.pool(id, &req, 0, |_, _| {});
         }
@@ -367,16 +432,41 @@ mod tests {
         let s = State::new(100, 3600);
         let scope = scope_all();
         let rich = [(&b"k"[..], &b"1"[..]), (b"j", b"2"), (b"out", b"3")];
-        s.pool(5, &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0) }, 0, |_, _| {});
+        s.pool(
+            5,
+            &PoolRequest {
+                attrs: &rich,
+                scope: &scope,
+                scope_index: Some(0),
+            },
+            0,
+            |_, _| {},
+        );
         let mut filled = Vec::new();
         let sparse = [(&b"j"[..], &b"own"[..])];
-        s.pool(5, &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0) }, 0, |k, v| {
-            filled.push((k.to_vec(), v.to_vec()))
-        });
+        s.pool(
+            5,
+            &PoolRequest {
+                attrs: &sparse,
+                scope: &scope,
+                scope_index: Some(0),
+            },
+            0,
+            |k, v| filled.push((k.to_vec(), v.to_vec())),
+        );
         // `j` is now ambiguous (2 vs own), `out` is out of scope, `k` is filled.
         assert_eq!(filled, vec![(b"k".to_vec(), b"1".to_vec())]);
         let mut filled = Vec::new();
-        s.pool(5, &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0) }, 0, |k, _| filled.push(k.to_vec()));
+        s.pool(
+            5,
+            &PoolRequest {
+                attrs: &[],
+                scope: &scope,
+                scope_index: Some(0),
+            },
+            0,
+            |k, _| filled.push(k.to_vec()),
+        );
         assert_eq!(filled, vec![b"k".to_vec()]);
     }
 }

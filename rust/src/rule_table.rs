@@ -1,0 +1,93 @@
+//! The README's "Built-in rules" table, generated from the rule data so that the two cannot
+//! disagree (`tests/readme.rs` fails when they do).
+
+use crate::config::{ConditionSpec, RuleSpec};
+
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('|', "\\|"))
+}
+
+fn condition(c: &ConditionSpec) -> String {
+    let k = code(&c.key);
+    let mut s = if let Some(v) = &c.equals {
+        format!("{k} = {}", code(v))
+    } else if let Some(vs) = &c.one_of {
+        format!(
+            "{k} ∈ {{{}}}",
+            vs.iter().map(|v| code(v)).collect::<Vec<_>>().join(", ")
+        )
+    } else if let Some(p) = &c.prefix {
+        format!("{k} starts with {}", code(p))
+    } else if c.absent == Some(true) || c.present == Some(false) {
+        format!("no {k}")
+    } else {
+        format!("{k} present")
+    };
+    if c.or_absent {
+        s.push_str(" (or absent)");
+    }
+    s
+}
+
+/// One Markdown row per rule, in precedence order.
+pub fn markdown(rules: &[RuleSpec]) -> String {
+    let mut out = String::from(
+        "| # | Rule | Type | Identity (alternatives, in order) | Applies when | Derivations |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|\n");
+    for (i, r) in rules.iter().enumerate() {
+        let identity = r
+            .identity
+            .iter()
+            .map(|alt| alt.iter().map(|k| code(k)).collect::<Vec<_>>().join(" + "))
+            .collect::<Vec<_>>()
+            .join("<br>or ");
+        let mut when: Vec<String> = r.when.iter().map(condition).collect();
+        if !r.unless_present.is_empty() {
+            when.push(format!(
+                "none of {}",
+                r.unless_present
+                    .iter()
+                    .map(|k| code(k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let derive = r
+            .derive
+            .iter()
+            .map(|d| {
+                let mut s = format!("{} ← {}", code(&d.attribute), code(&d.from));
+                if let Some(p) = &d.strip_prefix {
+                    s.push_str(&format!(" without {}", code(p)));
+                }
+                if !d.when.is_empty() {
+                    s.push_str(&format!(
+                        " if {}",
+                        d.when.iter().map(condition).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join("<br>");
+        out.push_str(&format!(
+            "| {} | `{}` | `{}` | {} | {} | {} |\n",
+            i + 1,
+            r.name,
+            r.entity_type,
+            if identity == "`*`" {
+                "every attribute (exact match)".into()
+            } else {
+                identity
+            },
+            if when.is_empty() {
+                "always".into()
+            } else {
+                when.join("; ")
+            },
+            derive
+        ));
+    }
+    out
+}

@@ -1,0 +1,134 @@
+/* Exercises the C ABI from C, built against include/resourceequality.h and linked to the cdylib.
+ * One function per behaviour; `make c-test` runs it (under valgrind --leak-check=full when
+ * valgrind is installed, so leaks fail the test too). */
+#define _GNU_SOURCE
+#include "resourceequality.h"
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+#define CHECK(cond)                                                              \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
+      return false;                                                              \
+    }                                                                            \
+  } while (0)
+
+/* LogsData { resource_logs: [ { resource: { attributes: [ k8s.pod.uid = "abc" ] } } ] } */
+static const uint8_t ONE_POD[] = {
+    0x0a, 0x18, 0x0a, 0x16, 0x0a, 0x14, 0x0a, 0x0b, 'k', '8', 's', '.', 'p', 'o',
+    'd',  '.',  'u',  'i',  'd',  0x12, 0x05, 0x0a, 0x03, 'a', 'b', 'c'};
+
+static re_engine *new_engine(const char *json) {
+  re_engine *e = NULL;
+  if (re_engine_new((const uint8_t *)json, strlen(json), &e, NULL) != RE_STATUS_OK) return NULL;
+  return e;
+}
+
+static bool test_new_process_free(void) {
+  re_engine *e = new_engine("{}");
+  CHECK(e != NULL);
+  re_buffer out = {0}, err = {0};
+  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, &out, &err) == RE_STATUS_OK);
+  CHECK(out.len > 0 && err.ptr == NULL);
+  CHECK(memmem(out.ptr, out.len, "resource.id", 11) != NULL);
+  CHECK(memmem(out.ptr, out.len, "k8s.pod", 7) != NULL);
+  re_buffer_free(&out);
+  CHECK(out.ptr == NULL && out.len == 0);
+  re_stats stats = {0};
+  CHECK(re_engine_stats(e, &stats) == RE_STATUS_OK);
+  CHECK(stats.resources_processed == 1);
+  re_engine_free(e);
+  return true;
+}
+
+static bool test_bad_config_reports_the_field(void) {
+  re_engine *e = NULL;
+  re_buffer err = {0};
+  const char *bad = "{\"max_entities\": 0}";
+  CHECK(re_engine_new((const uint8_t *)bad, strlen(bad), &e, &err) == RE_STATUS_INVALID_CONFIG);
+  CHECK(e == NULL);
+  CHECK(err.len > 0 && memmem(err.ptr, err.len, "max_entities", 12) != NULL);
+  re_buffer_free(&err);
+  return true;
+}
+
+static bool test_null_pointers(void) {
+  re_engine *e = new_engine("{}");
+  re_buffer out = {0};
+  re_stats stats;
+  CHECK(re_engine_new(NULL, 0, &e, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(NULL, ONE_POD, sizeof ONE_POD, &out, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, NULL, 0, &out, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, NULL, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_snapshot(e, NULL, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_restore(e, NULL, 0, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_stats(NULL, &stats) == RE_STATUS_NULL_PARAMETER);
+  re_engine_free(NULL);
+  re_buffer_free(NULL);
+  re_engine_free(e);
+  return true;
+}
+
+static bool test_truncated_input_is_an_error(void) {
+  re_engine *e = new_engine("{}");
+  for (size_t cut = 1; cut < sizeof ONE_POD; cut++) {
+    re_buffer out = {0}, err = {0};
+    re_status s = re_engine_process(e, ONE_POD, cut, &out, &err);
+    CHECK(s == RE_STATUS_INVALID_INPUT);
+    CHECK(out.ptr == NULL);
+    CHECK(err.len > 0);
+    re_buffer_free(&err);
+  }
+  re_engine_free(e);
+  return true;
+}
+
+static bool test_snapshot_round_trip(void) {
+  re_engine *a = new_engine("{}");
+  re_buffer out = {0}, snap = {0};
+  CHECK(re_engine_process(a, ONE_POD, sizeof ONE_POD, &out, NULL) == RE_STATUS_OK);
+  re_buffer_free(&out);
+  CHECK(re_engine_snapshot(a, &snap, NULL) == RE_STATUS_OK);
+  re_engine *b = new_engine("{}");
+  CHECK(re_engine_restore(b, snap.ptr, snap.len, NULL) == RE_STATUS_OK);
+  re_buffer err = {0};
+  snap.ptr[snap.len - 1] ^= 0xff; /* corrupt the checksum */
+  CHECK(re_engine_restore(b, snap.ptr, snap.len, &err) == RE_STATUS_INVALID_SNAPSHOT);
+  CHECK(err.len > 0);
+  re_buffer_free(&err);
+  re_buffer_free(&snap);
+  re_engine_free(a);
+  re_engine_free(b);
+  return true;
+}
+
+static bool test_status_messages(void) {
+  uint8_t buf[128];
+  size_t n = re_status_message(RE_STATUS_INVALID_INPUT, buf, sizeof buf);
+  CHECK(n > 0 && n < sizeof buf);
+  CHECK(re_status_message(999, NULL, 0) > 0);
+  return true;
+}
+
+int main(void) {
+  struct { const char *name; bool (*fn)(void); } tests[] = {
+      {"new_process_free", test_new_process_free},
+      {"bad_config_reports_the_field", test_bad_config_reports_the_field},
+      {"null_pointers", test_null_pointers},
+      {"truncated_input_is_an_error", test_truncated_input_is_an_error},
+      {"snapshot_round_trip", test_snapshot_round_trip},
+      {"status_messages", test_status_messages},
+  };
+  int n = sizeof tests / sizeof tests[0];
+  for (int i = 0; i < n; i++) {
+    bool ok = tests[i].fn();
+    printf("%s %s\n", ok ? "ok  " : "FAIL", tests[i].name);
+    if (!ok) failures++;
+  }
+  printf("c-abi: %d passed, %d failed\n", n - failures, failures);
+  return failures == 0 ? 0 : 1;
+}
