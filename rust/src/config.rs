@@ -54,11 +54,7 @@ pub struct PoolingConfig {
 
 impl Default for PoolingConfig {
     fn default() -> Self {
-        PoolingConfig {
-            enabled: true,
-            include: Vec::new(),
-            exclude: Vec::new(),
-        }
+        PoolingConfig { enabled: true, include: Vec::new(), exclude: Vec::new() }
     }
 }
 
@@ -146,16 +142,10 @@ impl std::error::Error for ConfigError {}
 
 /// Parses a JSON configuration; the error names the offending field path.
 pub fn parse_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
-    let text = std::str::from_utf8(json).map_err(|e| {
-        ConfigError(format!(
-            "configuration is not valid UTF-8 (at byte {})",
-            e.valid_up_to()
-        ))
-    })?;
+    let text = std::str::from_utf8(json)
+        .map_err(|e| ConfigError(format!("configuration is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     if !text.trim_start().starts_with('{') {
-        return Err(ConfigError(
-            "invalid configuration: it must be a JSON object, like {}".into(),
-        ));
+        return Err(ConfigError("invalid configuration: it must be a JSON object, like {}".into()));
     }
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -172,8 +162,7 @@ pub fn parse_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
 /// The built-in rules, embedded in the library, in precedence order.
 pub fn builtin_rules() -> &'static [RuleSpec] {
     static RULES: once_cell::sync::Lazy<Vec<RuleSpec>> = once_cell::sync::Lazy::new(|| {
-        serde_json::from_str(include_str!("../rules/builtin.json"))
-            .expect("rules/builtin.json is valid (tested)")
+        serde_json::from_str(include_str!("../rules/builtin.json")).expect("rules/builtin.json is valid (tested)")
     });
     &RULES
 }
@@ -189,35 +178,19 @@ mod tests {
 
     #[test]
     fn unknown_key_names_its_path() {
-        let err =
-            parse_config(br#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"colour":1}]}"#)
-                .unwrap_err();
+        let err = parse_config(br#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"colour":1}]}"#).unwrap_err();
         assert!(err.0.contains("rules[0]"), "{}", err.0);
         assert!(err.0.contains("colour"), "{}", err.0);
         let err = parse_config(br#"{"pooling":{"enable":true}}"#).unwrap_err();
-        assert!(
-            err.0.contains("pooling") && err.0.contains("enable"),
-            "{}",
-            err.0
-        );
+        assert!(err.0.contains("pooling") && err.0.contains("enable"), "{}", err.0);
     }
 
     #[test]
     fn invalid_utf8_and_bad_json_are_errors() {
-        assert!(
-            parse_config(b"{\"id_attribute\":\"\xff\"}")
-                .unwrap_err()
-                .0
-                .contains("UTF-8")
-        );
+        assert!(parse_config(b"{\"id_attribute\":\"\xff\"}").unwrap_err().0.contains("UTF-8"));
         assert!(parse_config(b"{").is_err());
         assert!(parse_config(b"").is_err());
-        assert!(
-            parse_config(br#"{"max_entities":-1}"#)
-                .unwrap_err()
-                .0
-                .contains("max_entities")
-        );
+        assert!(parse_config(br#"{"max_entities":-1}"#).unwrap_err().0.contains("max_entities"));
     }
 
     #[test]

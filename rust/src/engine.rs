@@ -6,9 +6,7 @@ use crate::matcher::{Outcome, Scratch, id_value, match_resource, standalone_id};
 use crate::rules::{RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
 use crate::state::{Link, PoolRequest, Stamp, State, stamp};
-use crate::wire::{
-    ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource,
-};
+use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Counters and gauges of one engine.
@@ -109,31 +107,16 @@ impl Engine {
         // The view borrows from the batch, which outlives `w`; copy the attribute slice
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
-        let outcome = match_resource(
-            &self.rules,
-            &attrs,
-            &w.view.entity_refs,
-            &output_keys,
-            &mut w.scratch,
-        );
+        let outcome = match_resource(&self.rules, &attrs, &w.view.entity_refs, &output_keys, &mut w.scratch);
         let (id, rule, entity_type, ref_scope) = match outcome {
             Outcome::Unmatched => {
                 w.view.attrs = attrs;
                 return;
             }
-            Outcome::EntityRef {
-                index,
-                entity_type,
-                id,
-            } => {
+            Outcome::EntityRef { index, entity_type, id } => {
                 let r = &w.view.entity_refs[index];
                 let keys = r.id_keys.iter().chain(&r.description_keys).copied();
-                (
-                    id,
-                    None,
-                    entity_type,
-                    Some(Scope::of_keys(keys, &self.rules.global_exclude)),
-                )
+                (id, None, entity_type, Some(Scope::of_keys(keys, &self.rules.global_exclude)))
             }
             Outcome::Rule { rule } => {
                 let (id, rule) = self.resolve_and_link(rule, &attrs, now, &mut w.scratch);
@@ -159,28 +142,14 @@ impl Engine {
                 w.derived_values.push(0x0a);
                 prost::encoding::encode_varint(v.len() as u64, &mut w.derived_values);
                 w.derived_values.extend_from_slice(v);
-                derived_spans.push((
-                    self.rules.keys.name(*k).as_bytes(),
-                    start,
-                    w.derived_values.len(),
-                ));
+                derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
             }
-            let mut pool_attrs: Vec<(&[u8], &[u8])> =
-                Vec::with_capacity(attrs.len() + derived_spans.len());
-            pool_attrs.extend(
-                attrs
-                    .iter()
-                    .filter(|a| !output_keys.contains(&a.key))
-                    .map(|a| (a.key, a.raw_value)),
-            );
+            let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
+            pool_attrs.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
             for (key, s, e) in &derived_spans {
                 pool_attrs.push((key, &w.derived_values[*s..*e]));
             }
-            let req = PoolRequest {
-                attrs: &pool_attrs,
-                scope,
-                scope_index: rule,
-            };
+            let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule };
             let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
             self.state.pool(id, &req, now, |k, v| {
                 let start = fills.len();
@@ -234,11 +203,7 @@ impl Engine {
         let (first_alt, primary) = s.alternatives[0];
         let (mut id, mut effective) = (primary, rule);
         if (first_alt > 0 || r.promotable)
-            && let Some(Link {
-                target,
-                rule: target_rule,
-                ..
-            }) = self.state.resolve(primary, now)
+            && let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(primary, now)
         {
             id = target;
             effective = target_rule as usize;
@@ -270,8 +235,7 @@ impl Engine {
             let name = self.rules.keys.name(*k).as_bytes();
             for (start, klen, vlen) in &w.fill_spans {
                 if &w.fills[*start..start + klen] == name
-                    && let Ok(Value::Str(s)) =
-                        read_any_value(&w.fills[start + klen..start + klen + vlen])
+                    && let Ok(Value::Str(s)) = read_any_value(&w.fills[start + klen..start + klen + vlen])
                 {
                     return Some(s.to_vec());
                 }
@@ -314,13 +278,7 @@ impl Engine {
         );
         w.begin_links();
         for (from, l) in links {
-            w.link(
-                from,
-                l.target,
-                &self.rules.rules[l.rule as usize].name,
-                l.ambiguous,
-                l.last_seen,
-            );
+            w.link(from, l.target, &self.rules.rules[l.rule as usize].name, l.ambiguous, l.last_seen);
         }
         w.finish()
     }
@@ -338,12 +296,7 @@ impl Engine {
         }
         for (from, target, rule, ambiguous, last_seen) in links {
             if let Some(rule) = self.rules.rules.iter().position(|r| *r.name == *rule) {
-                let link = Link {
-                    target,
-                    rule: rule as u16,
-                    ambiguous,
-                    last_seen,
-                };
+                let link = Link::new(target, rule as u16, ambiguous, last_seen);
                 self.state.import_link(from, link, now);
             }
         }

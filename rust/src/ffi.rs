@@ -64,11 +64,7 @@ pub struct re_engine {
 }
 
 fn to_buffer(mut v: Vec<u8>) -> re_buffer {
-    let b = re_buffer {
-        ptr: v.as_mut_ptr(),
-        len: v.len(),
-        cap: v.capacity(),
-    };
+    let b = re_buffer { ptr: v.as_mut_ptr(), len: v.len(), cap: v.capacity() };
     std::mem::forget(v);
     b
 }
@@ -94,9 +90,8 @@ fn boundary(error_out: *mut re_buffer, body: impl FnOnce() -> re_status) -> re_s
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             // Allocation may be what failed: a message is best effort.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-                set_error(error_out, format!("internal error: {what}"))
-            }));
+            let _ =
+                catch_unwind(AssertUnwindSafe(|| unsafe { set_error(error_out, format!("internal error: {what}")) }));
             re_status::Panic
         }
     }
@@ -108,18 +103,11 @@ unsafe fn input<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
     if ptr.is_null() {
         return None;
     }
-    Some(if len == 0 {
-        &[]
-    } else {
-        unsafe { std::slice::from_raw_parts(ptr, len) }
-    })
+    Some(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ptr, len) } })
 }
 
 fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// Creates an engine from a JSON configuration (`{}` for the defaults).
@@ -268,10 +256,7 @@ pub unsafe extern "C" fn re_engine_restore(
 /// # Safety
 /// `engine` is a live engine; `out` is valid for writes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn re_engine_stats(
-    engine: *const re_engine,
-    out: *mut re_stats,
-) -> re_status {
+pub unsafe extern "C" fn re_engine_stats(engine: *const re_engine, out: *mut re_stats) -> re_status {
     boundary(std::ptr::null_mut(), || {
         let Some(engine) = (unsafe { engine.as_ref() }) else {
             return re_status::NullParameter;
@@ -307,11 +292,7 @@ pub unsafe extern "C" fn re_buffer_free(buffer: *mut re_buffer) {
         let (ptr, len, cap) = (b.ptr, b.len, b.cap);
         let _ = catch_unwind(|| drop(unsafe { Vec::from_raw_parts(ptr, len, cap) }));
     }
-    *b = re_buffer {
-        ptr: std::ptr::null_mut(),
-        len: 0,
-        cap: 0,
-    };
+    *b = re_buffer { ptr: std::ptr::null_mut(), len: 0, cap: 0 };
 }
 
 /// Copies a short description of `status` into `buf` (at most `len` bytes, not NUL-terminated)
@@ -343,11 +324,7 @@ mod tests {
     use std::ptr::{null, null_mut};
 
     fn zero() -> re_buffer {
-        re_buffer {
-            ptr: null_mut(),
-            len: 0,
-            cap: 0,
-        }
+        re_buffer { ptr: null_mut(), len: 0, cap: 0 }
     }
 
     fn text(b: &re_buffer) -> String {
@@ -356,10 +333,7 @@ mod tests {
 
     fn new_engine(json: &[u8]) -> *mut re_engine {
         let mut e = null_mut();
-        assert_eq!(
-            unsafe { re_engine_new(json.as_ptr(), json.len(), &mut e, null_mut()) },
-            re_status::Ok
-        );
+        assert_eq!(unsafe { re_engine_new(json.as_ptr(), json.len(), &mut e, null_mut()) }, re_status::Ok);
         e
     }
 
@@ -369,51 +343,18 @@ mod tests {
         let mut out = zero();
         let mut stats = re_stats::default();
         unsafe {
-            assert_eq!(
-                re_engine_new(null(), 0, &mut e, null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_new(b"{}".as_ptr(), 2, null_mut(), null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_process(null(), b"".as_ptr(), 0, &mut out, null_mut()),
-                re_status::NullParameter
-            );
+            assert_eq!(re_engine_new(null(), 0, &mut e, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_new(b"{}".as_ptr(), 2, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_process(null(), b"".as_ptr(), 0, &mut out, null_mut()), re_status::NullParameter);
             let engine = new_engine(b"{}");
-            assert_eq!(
-                re_engine_process(engine, null(), 0, &mut out, null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_process(engine, b"".as_ptr(), 0, null_mut(), null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_snapshot(null(), &mut out, null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_snapshot(engine, null_mut(), null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_restore(null(), b"".as_ptr(), 0, null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_restore(engine, null(), 0, null_mut()),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_stats(null(), &mut stats),
-                re_status::NullParameter
-            );
-            assert_eq!(
-                re_engine_stats(engine, null_mut()),
-                re_status::NullParameter
-            );
+            assert_eq!(re_engine_process(engine, null(), 0, &mut out, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_process(engine, b"".as_ptr(), 0, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_snapshot(null(), &mut out, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_snapshot(engine, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_restore(null(), b"".as_ptr(), 0, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_restore(engine, null(), 0, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_stats(null(), &mut stats), re_status::NullParameter);
+            assert_eq!(re_engine_stats(engine, null_mut()), re_status::NullParameter);
             re_engine_free(engine);
             re_engine_free(null_mut());
             re_buffer_free(null_mut());
@@ -443,10 +384,7 @@ mod tests {
         let mut out = zero();
         let mut err = zero();
         unsafe {
-            assert_eq!(
-                re_engine_process(engine, b"".as_ptr(), 0, &mut out, &mut err),
-                re_status::Ok
-            );
+            assert_eq!(re_engine_process(engine, b"".as_ptr(), 0, &mut out, &mut err), re_status::Ok);
             assert_eq!(out.len, 0);
             re_buffer_free(&mut out);
             let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -465,21 +403,12 @@ mod tests {
                 re_buffer_free(&mut err);
             }
             let mut snap = zero();
-            assert_eq!(
-                re_engine_snapshot(engine, &mut snap, null_mut()),
-                re_status::Ok
-            );
+            assert_eq!(re_engine_snapshot(engine, &mut snap, null_mut()), re_status::Ok);
             let cut = snap.len / 2;
-            assert_eq!(
-                re_engine_restore(engine, snap.ptr, cut, &mut err),
-                re_status::InvalidSnapshot
-            );
+            assert_eq!(re_engine_restore(engine, snap.ptr, cut, &mut err), re_status::InvalidSnapshot);
             assert!(text(&err).contains("truncated") || text(&err).contains("length"));
             re_buffer_free(&mut err);
-            assert_eq!(
-                re_engine_restore(engine, snap.ptr, snap.len, null_mut()),
-                re_status::Ok
-            );
+            assert_eq!(re_engine_restore(engine, snap.ptr, snap.len, null_mut()), re_status::Ok);
             re_buffer_free(&mut snap);
             re_engine_free(engine);
         }

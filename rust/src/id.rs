@@ -106,14 +106,8 @@ mod tests {
 
     #[test]
     fn order_of_parts_does_not_matter() {
-        let a = identity_id(
-            b"t",
-            &mut [(b"a", IdValue::Str(b"1")), (b"b", IdValue::Str(b"2"))],
-        );
-        let b = identity_id(
-            b"t",
-            &mut [(b"b", IdValue::Str(b"2")), (b"a", IdValue::Str(b"1"))],
-        );
+        let a = identity_id(b"t", &mut [(b"a", IdValue::Str(b"1")), (b"b", IdValue::Str(b"2"))]);
+        let b = identity_id(b"t", &mut [(b"b", IdValue::Str(b"2")), (b"a", IdValue::Str(b"1"))]);
         assert_eq!(a, b);
     }
 
@@ -151,9 +145,6 @@ mod tests {
 
     #[test]
     fn hex_is_lowercase_32() {
-        assert_eq!(
-            &to_hex(0x0123_4567_89ab_cdef_0011_2233_4455_6677),
-            b"0123456789abcdef0011223344556677"
-        );
+        assert_eq!(&to_hex(0x0123_4567_89ab_cdef_0011_2233_4455_6677), b"0123456789abcdef0011223344556677");
     }
 }

@@ -13,11 +13,7 @@ pub enum Outcome<'a> {
     /// rule derived.
     Rule { rule: usize },
     /// The resource declared the entity itself (`Resource.entity_refs[index]`).
-    EntityRef {
-        index: usize,
-        entity_type: &'a str,
-        id: EntityId,
-    },
+    EntityRef { index: usize, entity_type: &'a str, id: EntityId },
     /// Nothing matched (only possible when the exact-match fallback is disabled).
     Unmatched,
 }
@@ -132,9 +128,7 @@ pub fn match_resource<'a>(
         return o;
     }
     for (ri, rule) in rules.rules.iter().enumerate() {
-        if !rule.when.iter().all(|c| holds(c, s))
-            || rule.unless_present.iter().any(|k| present(s.slot(*k)))
-        {
+        if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
             continue;
         }
         apply_derivations(rule, s);
@@ -172,22 +166,12 @@ fn apply_derivations<'a>(rule: &CompiledRule, s: &mut Scratch<'a>) {
     }
 }
 
-fn collect_alternatives<'a>(
-    rule: &'a CompiledRule,
-    attrs: &[Attr<'a>],
-    output_keys: &[&[u8]],
-    s: &mut Scratch<'a>,
-) {
+fn collect_alternatives<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], output_keys: &[&[u8]], s: &mut Scratch<'a>) {
     for (ai, alt) in rule.identity.iter().enumerate() {
         match alt {
             Alternative::AllAttributes => {
                 s.exact.clear();
-                s.exact.extend(
-                    attrs
-                        .iter()
-                        .filter(|a| !output_keys.contains(&a.key))
-                        .map(|a| (a.key, a.raw_value)),
-                );
+                s.exact.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
                 let id = exact_id(rule.entity_type.as_bytes(), &mut s.exact);
                 s.alternatives.push((ai, id));
             }
@@ -215,14 +199,8 @@ fn collect_alternatives<'a>(
 
 /// Evaluates only `rule`'s conditions and identity on the current resource (after a match by
 /// another rule): the standalone id of the lowest alternative present, if any.
-pub fn standalone_id<'a>(
-    rule: &'a CompiledRule,
-    attrs: &[Attr<'a>],
-    s: &mut Scratch<'a>,
-) -> Option<EntityId> {
-    if !rule.when.iter().all(|c| holds(c, s))
-        || rule.unless_present.iter().any(|k| present(s.slot(*k)))
-    {
+pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut Scratch<'a>) -> Option<EntityId> {
+    if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
         return None;
     }
     let saved = std::mem::take(&mut s.alternatives);
@@ -250,10 +228,7 @@ fn match_entity_refs<'a>(
         }
         s.parts.clear();
         let complete = r.id_keys.iter().all(|key| {
-            let v = attrs
-                .iter()
-                .find(|a| a.key == *key)
-                .and_then(|a| id_value(a.value));
+            let v = attrs.iter().find(|a| a.key == *key).and_then(|a| id_value(a.value));
             if let Some(v) = v {
                 s.parts.push((key, v));
             }
@@ -262,21 +237,12 @@ fn match_entity_refs<'a>(
         if !complete {
             continue;
         }
-        let rank = rules
-            .first_rule_of_type(r.entity_type)
-            .unwrap_or(usize::MAX);
+        let rank = rules.first_rule_of_type(r.entity_type).unwrap_or(usize::MAX);
         if best.as_ref().is_some_and(|(b, _)| *b <= rank) {
             continue;
         }
         let id = identity_id(r.entity_type, &mut s.parts);
-        best = Some((
-            rank,
-            Outcome::EntityRef {
-                index,
-                entity_type,
-                id,
-            },
-        ));
+        best = Some((rank, Outcome::EntityRef { index, entity_type, id }));
     }
     best.map(|(_, o)| o)
 }

@@ -74,10 +74,7 @@ impl Pool {
         if value.len() > MAX_VALUE_BYTES {
             return Merge::TooLarge;
         }
-        let agrees = self
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.is_none_or(|v| v == value));
+        let agrees = self.iter().find(|(k, _)| *k == key).map(|(_, v)| v.is_none_or(|v| v == value));
         match agrees {
             Some(true) => Merge::Unchanged,
             Some(false) => {
@@ -99,14 +96,9 @@ impl Pool {
 
     /// Copies the pool, replacing the values of entries for which `replace` answers, and
     /// appending `extra`.
-    fn rebuild(
-        &mut self,
-        replace: impl Fn(PoolKey) -> Option<Option<&'static [u8]>>,
-        extra: Option<Entry<'_>>,
-    ) {
-        let mut out = Vec::with_capacity(
-            self.packed.len() + extra.map_or(0, |(_, v)| HEADER + v.map_or(0, <[u8]>::len)),
-        );
+    fn rebuild(&mut self, replace: impl Fn(PoolKey) -> Option<Option<&'static [u8]>>, extra: Option<Entry<'_>>) {
+        let mut out =
+            Vec::with_capacity(self.packed.len() + extra.map_or(0, |(_, v)| HEADER + v.map_or(0, <[u8]>::len)));
         for (k, v) in self.iter() {
             put(&mut out, k, replace(k).unwrap_or(v));
         }
@@ -145,20 +137,13 @@ mod tests {
     #[test]
     fn pools_are_bounded() {
         let mut p = Pool::default();
-        assert_eq!(
-            p.merge(1, &vec![b'x'; MAX_VALUE_BYTES + 1]),
-            Merge::TooLarge
-        );
+        assert_eq!(p.merge(1, &vec![b'x'; MAX_VALUE_BYTES + 1]), Merge::TooLarge);
         let mut k = 0;
         while p.merge(k, &[b'v'; 100]) == Merge::Added {
             k += 1;
         }
         assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
-        assert_eq!(
-            p.merge(0, &[b'w'; 100]),
-            Merge::BecameAmbiguous,
-            "known keys still track disagreement"
-        );
+        assert_eq!(p.merge(0, &[b'w'; 100]), Merge::BecameAmbiguous, "known keys still track disagreement");
     }
 
     #[test]

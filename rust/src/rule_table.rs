@@ -12,10 +12,7 @@ fn condition(c: &ConditionSpec) -> String {
     let mut s = if let Some(v) = &c.equals {
         format!("{k} = {}", code(v))
     } else if let Some(vs) = &c.one_of {
-        format!(
-            "{k} ∈ {{{}}}",
-            vs.iter().map(|v| code(v)).collect::<Vec<_>>().join(", ")
-        )
+        format!("{k} ∈ {{{}}}", vs.iter().map(|v| code(v)).collect::<Vec<_>>().join(", "))
     } else if let Some(p) = &c.prefix {
         format!("{k} starts with {}", code(p))
     } else if c.absent == Some(true) || c.present == Some(false) {
@@ -31,9 +28,8 @@ fn condition(c: &ConditionSpec) -> String {
 
 /// One Markdown row per rule, in precedence order.
 pub fn markdown(rules: &[RuleSpec]) -> String {
-    let mut out = String::from(
-        "| # | Rule | Type | Identity (alternatives, in order) | Applies when | Derivations |\n",
-    );
+    let mut out =
+        String::from("| # | Rule | Type | Identity (alternatives, in order) | Applies when | Derivations |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     for (i, r) in rules.iter().enumerate() {
         let identity = r
@@ -44,14 +40,7 @@ pub fn markdown(rules: &[RuleSpec]) -> String {
             .join("<br>or ");
         let mut when: Vec<String> = r.when.iter().map(condition).collect();
         if !r.unless_present.is_empty() {
-            when.push(format!(
-                "none of {}",
-                r.unless_present
-                    .iter()
-                    .map(|k| code(k))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            when.push(format!("none of {}", r.unless_present.iter().map(|k| code(k)).collect::<Vec<_>>().join(", ")));
         }
         let derive = r
             .derive
@@ -62,10 +51,7 @@ pub fn markdown(rules: &[RuleSpec]) -> String {
                     s.push_str(&format!(" without {}", code(p)));
                 }
                 if !d.when.is_empty() {
-                    s.push_str(&format!(
-                        " if {}",
-                        d.when.iter().map(condition).collect::<Vec<_>>().join(", ")
-                    ));
+                    s.push_str(&format!(" if {}", d.when.iter().map(condition).collect::<Vec<_>>().join(", ")));
                 }
                 s
             })
@@ -76,16 +62,8 @@ pub fn markdown(rules: &[RuleSpec]) -> String {
             i + 1,
             r.name,
             r.entity_type,
-            if identity == "`*`" {
-                "every attribute (exact match)".into()
-            } else {
-                identity
-            },
-            if when.is_empty() {
-                "always".into()
-            } else {
-                when.join("; ")
-            },
+            if identity == "`*`" { "every attribute (exact match)".into() } else { identity },
+            if when.is_empty() { "always".into() } else { when.join("; ") },
             derive
         ));
     }

@@ -1,9 +1,7 @@
 //! Compiles rule specs (built-in and user, one schema) into the form the matcher evaluates, and
 //! validates them: a user rule is checked exactly as strictly as a built-in one.
 
-use crate::config::{
-    ConditionSpec, ConfigError, DerivationSpec, EngineConfig, RuleSpec, builtin_rules,
-};
+use crate::config::{ConditionSpec, ConfigError, DerivationSpec, EngineConfig, RuleSpec, builtin_rules};
 use std::collections::HashMap;
 
 /// Index of an attribute key that some rule refers to.
@@ -23,9 +21,8 @@ impl KeyTable {
         if let Some(id) = self.ids.get(key.as_bytes()) {
             return Ok(*id);
         }
-        let id = KeyId::try_from(self.names.len()).map_err(|_| {
-            ConfigError("rules refer to more than 65535 distinct attribute keys".into())
-        })?;
+        let id = KeyId::try_from(self.names.len())
+            .map_err(|_| ConfigError("rules refer to more than 65535 distinct attribute keys".into()))?;
         self.ids.insert(key.as_bytes().into(), id);
         self.names.push(key.into());
         Ok(id)
@@ -135,8 +132,7 @@ impl Scope {
         let hit = |exact: &[Box<[u8]>], prefixes: &[Box<[u8]>]| {
             exact.iter().any(|e| **e == *key) || prefixes.iter().any(|p| key.starts_with(p))
         };
-        (self.all || hit(&self.exact, &self.prefixes))
-            && !hit(&self.excluded_exact, &self.excluded_prefixes)
+        (self.all || hit(&self.exact, &self.prefixes)) && !hit(&self.excluded_exact, &self.excluded_prefixes)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -211,10 +207,7 @@ impl RuleSet {
         for (i, r) in config.rules.iter().enumerate() {
             specs.push((r, format!("rule {:?} (rules[{i}])", r.name), false));
         }
-        for r in builtins
-            .iter()
-            .filter(|r| !config.disabled_rules.contains(&r.name))
-        {
+        for r in builtins.iter().filter(|r| !config.disabled_rules.contains(&r.name)) {
             specs.push((r, format!("built-in rule {:?}", r.name), true));
         }
 
@@ -226,21 +219,15 @@ impl RuleSet {
                 )));
             }
         }
-        let types: Vec<&str> = specs
-            .iter()
-            .map(|(s, _, _)| s.entity_type.as_str())
-            .collect();
+        let types: Vec<&str> = specs.iter().map(|(s, _, _)| s.entity_type.as_str()).collect();
 
         let pooling = config.pooling.enabled;
         let mut keys = KeyTable::default();
         let mut rules = Vec::with_capacity(specs.len());
         for (spec, label, builtin) in &specs {
-            let rule = compile_rule(spec, &mut keys, config, &types)
-                .map_err(|m| ConfigError(format!("{label}: {m}")))?;
-            rules.push(CompiledRule {
-                builtin: *builtin,
-                ..rule
-            });
+            let rule =
+                compile_rule(spec, &mut keys, config, &types).map_err(|m| ConfigError(format!("{label}: {m}")))?;
+            rules.push(CompiledRule { builtin: *builtin, ..rule });
         }
         for i in 0..rules.len() {
             let ty = rules[i].entity_type.clone();
@@ -256,19 +243,12 @@ impl RuleSet {
                 r.scope = Scope::default();
             }
         }
-        Ok(RuleSet {
-            rules,
-            keys,
-            global_exclude: Scope::new(&[], &[], &config.pooling.exclude),
-            pooling,
-        })
+        Ok(RuleSet { rules, keys, global_exclude: Scope::new(&[], &[], &config.pooling.exclude), pooling })
     }
 
     /// Index of the first rule of the given entity type.
     pub fn first_rule_of_type(&self, entity_type: &[u8]) -> Option<usize> {
-        self.rules
-            .iter()
-            .position(|r| r.entity_type.as_bytes() == entity_type)
+        self.rules.iter().position(|r| r.entity_type.as_bytes() == entity_type)
     }
 }
 
@@ -279,26 +259,15 @@ fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
     if c.type_attribute.is_empty() {
         return Err(ConfigError("type_attribute must not be empty".into()));
     }
-    if c.id_attribute == c.type_attribute
-        || c.id_attribute == c.name_attribute
-        || c.type_attribute == c.name_attribute
+    if c.id_attribute == c.type_attribute || c.id_attribute == c.name_attribute || c.type_attribute == c.name_attribute
     {
-        return Err(ConfigError(
-            "id_attribute, type_attribute and name_attribute must differ".into(),
-        ));
+        return Err(ConfigError("id_attribute, type_attribute and name_attribute must differ".into()));
     }
     if c.max_entities == 0 || c.max_entities > u32::MAX as u64 {
-        return Err(ConfigError(format!(
-            "max_entities must be between 1 and {}, got {}",
-            u32::MAX,
-            c.max_entities
-        )));
+        return Err(ConfigError(format!("max_entities must be between 1 and {}, got {}", u32::MAX, c.max_entities)));
     }
     if c.ttl_seconds == 0 || c.ttl_seconds > 10 * 365 * 86_400 {
-        return Err(ConfigError(format!(
-            "ttl_seconds must be between 1 and 315360000, got {}",
-            c.ttl_seconds
-        )));
+        return Err(ConfigError(format!("ttl_seconds must be between 1 and 315360000, got {}", c.ttl_seconds)));
     }
     Ok(())
 }
@@ -318,12 +287,10 @@ fn check_key(what: &str, key: &str) -> Result<(), String> {
 fn check_pattern(p: &str) -> Result<(), String> {
     match pattern_kind(p) {
         Pattern::All => Ok(()),
-        Pattern::Prefix(pre) if pre.ends_with('.') && pre.len() > 1 => {
-            check_key("pattern", pre.trim_end_matches('.'))
+        Pattern::Prefix(pre) if pre.ends_with('.') && pre.len() > 1 => check_key("pattern", pre.trim_end_matches('.')),
+        Pattern::Prefix(_) => {
+            Err(format!("{p:?}: a wildcard must be the whole pattern or follow a dot, as in \"k8s.pod.*\""))
         }
-        Pattern::Prefix(_) => Err(format!(
-            "{p:?}: a wildcard must be the whole pattern or follow a dot, as in \"k8s.pod.*\""
-        )),
         Pattern::Exact(k) => check_key("pattern", k),
     }
 }
@@ -334,19 +301,11 @@ fn compile_rule(
     config: &EngineConfig,
     types: &[&str],
 ) -> Result<CompiledRule, String> {
-    if spec.name.is_empty()
-        || !spec
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
+    if spec.name.is_empty() || !spec.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         return Err("name must be non-empty lowercase letters, digits and underscores".into());
     }
     if spec.entity_type.is_empty() || spec.entity_type.contains(char::is_whitespace) {
-        return Err(format!(
-            "type {:?} must be non-empty and contain no spaces",
-            spec.entity_type
-        ));
+        return Err(format!("type {:?} must be non-empty and contain no spaces", spec.entity_type));
     }
     let when = compile_conditions("when", &spec.when, keys)?;
     let mut unless_present = Vec::new();
@@ -367,11 +326,7 @@ fn compile_rule(
     for (i, alt) in spec.identity.iter().enumerate() {
         identity.push(compile_alternative(alt, keys).map_err(|m| format!("identity[{i}]: {m}"))?);
     }
-    if identity
-        .iter()
-        .any(|a| matches!(a, Alternative::AllAttributes))
-        && identity.len() > 1
-    {
+    if identity.iter().any(|a| matches!(a, Alternative::AllAttributes)) && identity.len() > 1 {
         return Err("identity [\"*\"] (every attribute) must be the only alternative".into());
     }
     let mut display_name = Vec::new();
@@ -384,9 +339,7 @@ fn compile_rule(
     }
     for (i, t) in spec.promote_to.iter().enumerate() {
         if *t == spec.entity_type {
-            return Err(format!(
-                "promote_to[{i}]: an entity cannot be promoted to its own type"
-            ));
+            return Err(format!("promote_to[{i}]: an entity cannot be promoted to its own type"));
         }
         if !types.contains(&t.as_str()) {
             return Err(format!("promote_to[{i}]: no rule in use has type {t:?}"));
@@ -408,16 +361,8 @@ fn compile_rule(
     })
 }
 
-fn compile_conditions(
-    what: &str,
-    specs: &[ConditionSpec],
-    keys: &mut KeyTable,
-) -> Result<Vec<Condition>, String> {
-    specs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| compile_condition(c, keys).map_err(|m| format!("{what}[{i}]: {m}")))
-        .collect()
+fn compile_conditions(what: &str, specs: &[ConditionSpec], keys: &mut KeyTable) -> Result<Vec<Condition>, String> {
+    specs.iter().enumerate().map(|(i, c)| compile_condition(c, keys).map_err(|m| format!("{what}[{i}]: {m}"))).collect()
 }
 
 fn compile_condition(c: &ConditionSpec, keys: &mut KeyTable) -> Result<Condition, String> {
@@ -455,11 +400,7 @@ fn compile_condition(c: &ConditionSpec, keys: &mut KeyTable) -> Result<Condition
             ops.len()
         ));
     }
-    Ok(Condition {
-        key: keys.intern(&c.key).map_err(|e| e.0)?,
-        op: ops.pop().unwrap(),
-        or_absent: c.or_absent,
-    })
+    Ok(Condition { key: keys.intern(&c.key).map_err(|e| e.0)?, op: ops.pop().unwrap(), or_absent: c.or_absent })
 }
 
 fn compile_derivation(d: &DerivationSpec, keys: &mut KeyTable) -> Result<Derivation, String> {
@@ -501,11 +442,7 @@ fn compile_alternative(alt: &[String], keys: &mut KeyTable) -> Result<Alternativ
         if groups.iter().any(|x: &Group| x.canonical == canonical) {
             return Err(format!("[{i}]: key {canonical:?} appears twice"));
         }
-        groups.push(Group {
-            keys: ids,
-            canonical,
-            optional,
-        });
+        groups.push(Group { keys: ids, canonical, optional });
     }
     if groups.iter().all(|g| g.optional) {
         return Err("an alternative needs at least one required key (without '?')".into());
@@ -537,77 +474,36 @@ mod tests {
         assert!(pos("container") < pos("host"));
         assert_eq!(&*rs.rules.last().unwrap().name, "exact_match");
         let container = &rs.rules[pos("container")];
-        assert!(
-            rs.rules[pos("k8s_pod")]
-                .contained
-                .contains(&pos("container"))
-        );
+        assert!(rs.rules[pos("k8s_pod")].contained.contains(&pos("container")));
         assert!(container.promotable);
     }
 
     #[test]
     fn user_rules_come_first_and_are_validated() {
-        let rs = compile(r#"{"rules":[{"name":"mine","type":"my.thing","identity":[["my.id"]]}]}"#)
-            .unwrap();
+        let rs = compile(r#"{"rules":[{"name":"mine","type":"my.thing","identity":[["my.id"]]}]}"#).unwrap();
         assert_eq!(&*rs.rules[0].name, "mine");
         let bad = [
-            (
-                r#"{"rules":[{"name":"Bad Name","type":"t","identity":[["k"]]}]}"#,
-                "rules[0]",
-            ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[]}]}"#,
-                "at least one alternative",
-            ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[["k?"]]}]}"#,
-                "required key",
-            ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[["k","k"]]}]}"#,
-                "twice",
-            ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[[""]]}]}"#,
-                "must not be empty",
-            ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[["*"],["k"]]}]}"#,
-                "only alternative",
-            ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"when":[{"key":"x"}]}]}"#,
-                "exactly one",
-            ),
+            (r#"{"rules":[{"name":"Bad Name","type":"t","identity":[["k"]]}]}"#, "rules[0]"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[]}]}"#, "at least one alternative"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k?"]]}]}"#, "required key"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k","k"]]}]}"#, "twice"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[[""]]}]}"#, "must not be empty"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["*"],["k"]]}]}"#, "only alternative"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"when":[{"key":"x"}]}]}"#, "exactly one"),
             (
                 r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"when":[{"key":"x","equals":"1","prefix":"2"}]}]}"#,
                 "exactly one",
             ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"pool":["k8s*"]}]}"#,
-                "pool[0]",
-            ),
-            (
-                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"promote_to":["nope"]}]}"#,
-                "promote_to[0]",
-            ),
-            (
-                r#"{"rules":[{"name":"k8s_pod","type":"t","identity":[["k"]]}]}"#,
-                "already used",
-            ),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"pool":["k8s*"]}]}"#, "pool[0]"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"promote_to":["nope"]}]}"#, "promote_to[0]"),
+            (r#"{"rules":[{"name":"k8s_pod","type":"t","identity":[["k"]]}]}"#, "already used"),
             (
                 r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"derive":[{"attribute":"k","from":"k"}]}]}"#,
                 "derive[0]",
             ),
-            (
-                r#"{"disabled_rules":["no_such_rule"]}"#,
-                "disabled_rules[0]",
-            ),
+            (r#"{"disabled_rules":["no_such_rule"]}"#, "disabled_rules[0]"),
             (r#"{"id_attribute":""}"#, "id_attribute"),
-            (
-                r#"{"id_attribute":"x","type_attribute":"x"}"#,
-                "must differ",
-            ),
+            (r#"{"id_attribute":"x","type_attribute":"x"}"#, "must differ"),
             (r#"{"max_entities":0}"#, "max_entities"),
             (r#"{"ttl_seconds":0}"#, "ttl_seconds"),
             (r#"{"pooling":{"exclude":["a.*b"]}}"#, "pooling.exclude[0]"),
@@ -628,11 +524,7 @@ mod tests {
 
     #[test]
     fn scopes() {
-        let s = Scope::new(
-            &["k8s.pod.*".into(), "service.name".into()],
-            &["extra".into()],
-            &["k8s.pod.secret".into()],
-        );
+        let s = Scope::new(&["k8s.pod.*".into(), "service.name".into()], &["extra".into()], &["k8s.pod.secret".into()]);
         assert!(s.allows(b"k8s.pod.name"));
         assert!(s.allows(b"service.name"));
         assert!(s.allows(b"extra"));

@@ -64,8 +64,7 @@ impl Writer {
         self.count += 1;
         self.body.extend_from_slice(&id.to_le_bytes());
         self.body.extend_from_slice(&last_seen.to_le_bytes());
-        self.body
-            .extend_from_slice(&(attrs.len() as u32).to_le_bytes());
+        self.body.extend_from_slice(&(attrs.len() as u32).to_le_bytes());
         for (key, value) in attrs {
             put_bytes(&mut self.body, &key);
             self.body.push(value.is_none() as u8);
@@ -78,14 +77,7 @@ impl Writer {
         self.begin_section();
     }
 
-    pub fn link(
-        &mut self,
-        from: EntityId,
-        target: EntityId,
-        rule: &str,
-        ambiguous: bool,
-        last_seen: Stamp,
-    ) {
+    pub fn link(&mut self, from: EntityId, target: EntityId, rule: &str, ambiguous: bool, last_seen: Stamp) {
         self.count += 1;
         self.body.extend_from_slice(&from.to_le_bytes());
         self.body.extend_from_slice(&target.to_le_bytes());
@@ -144,9 +136,7 @@ impl<'a> Reader<'a> {
     fn count(&mut self, min_size: usize) -> Result<usize, SnapshotError> {
         let n = self.u64()?;
         if n > (self.buf.len() / min_size) as u64 {
-            return Err(SnapshotError(
-                "snapshot counts more records than it holds".into(),
-            ));
+            return Err(SnapshotError("snapshot counts more records than it holds".into()));
         }
         Ok(n as usize)
     }
@@ -156,9 +146,7 @@ impl<'a> Reader<'a> {
 pub fn read(bytes: &[u8]) -> Result<(Vec<EntityRecord>, Vec<LinkRecord>), SnapshotError> {
     let mut r = Reader { buf: bytes };
     if r.take(8).ok() != Some(&MAGIC[..]) {
-        return Err(SnapshotError(
-            "not a resourceequality snapshot (bad magic)".into(),
-        ));
+        return Err(SnapshotError("not a resourceequality snapshot (bad magic)".into()));
     }
     let version = r.u32()?;
     if version != VERSION {
@@ -168,15 +156,11 @@ pub fn read(bytes: &[u8]) -> Result<(Vec<EntityRecord>, Vec<LinkRecord>), Snapsh
     }
     let len = r.u64()?;
     if len != r.buf.len().saturating_sub(8) as u64 {
-        return Err(SnapshotError(
-            "snapshot length does not match its header".into(),
-        ));
+        return Err(SnapshotError("snapshot length does not match its header".into()));
     }
     let body = r.take(len as usize)?;
     if xxh3_64(body).to_le_bytes() != r.take(8)? {
-        return Err(SnapshotError(
-            "snapshot checksum does not match (corrupt)".into(),
-        ));
+        return Err(SnapshotError("snapshot checksum does not match (corrupt)".into()));
     }
     let mut b = Reader { buf: body };
     let n = b.count(24)?;
@@ -186,9 +170,7 @@ pub fn read(bytes: &[u8]) -> Result<(Vec<EntityRecord>, Vec<LinkRecord>), Snapsh
         let last_seen = b.u32()?;
         let na = b.u32()? as usize;
         if na > b.buf.len() / 9 {
-            return Err(SnapshotError(
-                "snapshot counts more attributes than it holds".into(),
-            ));
+            return Err(SnapshotError("snapshot counts more attributes than it holds".into()));
         }
         let mut attrs = Vec::with_capacity(na);
         for _ in 0..na {
@@ -223,11 +205,7 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut w = Writer::new();
         w.begin_entities();
-        w.entity(
-            7,
-            100,
-            vec![(b"k".to_vec(), Some(&b"v"[..])), (b"a".to_vec(), None)].into_iter(),
-        );
+        w.entity(7, 100, vec![(b"k".to_vec(), Some(&b"v"[..])), (b"a".to_vec(), None)].into_iter());
         w.begin_links();
         w.link(1, 7, "k8s_pod", false, 100);
         w.finish()
@@ -236,14 +214,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let (e, l) = read(&sample()).unwrap();
-        assert_eq!(
-            e,
-            vec![(
-                7,
-                100,
-                vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"a".to_vec(), None)]
-            )]
-        );
+        assert_eq!(e, vec![(7, 100, vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"a".to_vec(), None)])]);
         assert_eq!(l, vec![(1, 7, "k8s_pod".to_string(), false, 100)]);
     }
 

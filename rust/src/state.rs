@@ -1,7 +1,11 @@
 //! The engine's memory: pooled attributes per entity, and links from one identity to another.
 //!
 //! Both are bounded: an entry expires `ttl` seconds after it was last seen, and past the size
-//! limit the least recently seen entry of its shard goes first. The state is split into shards
+//! limit the least recently seen entry of its shard goes first. Recency is kept the CLOCK way
+//! (second chance): a hit only marks the entry, and marked entries that reach the front of the
+//! queue are moved to the back instead of being evicted. Moving every hit to the back of a
+//! linked list would touch its cold neighbours, several cache misses per resource on a large
+//! index. The state is split into shards
 //! by id, each behind its own lock, so that threads processing different entities do not wait
 //! for each other; no code path holds two shard locks at once.
 //!
@@ -26,9 +30,7 @@ pub type Stamp = u32;
 pub const STAMP_EPOCH_UNIX: u64 = 1_577_836_800;
 
 pub fn stamp(unix_seconds: u64) -> Stamp {
-    unix_seconds
-        .saturating_sub(STAMP_EPOCH_UNIX)
-        .min(u32::MAX as u64) as Stamp
+    unix_seconds.saturating_sub(STAMP_EPOCH_UNIX).min(u32::MAX as u64) as Stamp
 }
 
 /// Most distinct attribute keys one shard remembers; attributes with further keys are not pooled.
@@ -37,6 +39,8 @@ const MAX_KEYS_PER_SHARD: usize = 1 << 16;
 #[derive(Debug, Clone)]
 pub struct Entity {
     pub last_seen: Stamp,
+    /// Seen again since it was last queued (the CLOCK reference bit).
+    referenced: bool,
     pub pool: Pool,
 }
 
@@ -47,6 +51,38 @@ pub struct Link {
     pub rule: u16,
     pub ambiguous: bool,
     pub last_seen: Stamp,
+    referenced: bool,
+}
+
+impl Link {
+    pub fn new(target: EntityId, rule: u16, ambiguous: bool, last_seen: Stamp) -> Link {
+        Link { target, rule, ambiguous, last_seen, referenced: false }
+    }
+}
+
+/// What `trim` needs of an entry.
+trait Aging {
+    fn last_seen(&self) -> Stamp;
+    /// Clears the reference bit, answering whether it was set.
+    fn take_reference(&mut self) -> bool;
+}
+
+impl Aging for Entity {
+    fn last_seen(&self) -> Stamp {
+        self.last_seen
+    }
+    fn take_reference(&mut self) -> bool {
+        std::mem::take(&mut self.referenced)
+    }
+}
+
+impl Aging for Link {
+    fn last_seen(&self) -> Stamp {
+        self.last_seen
+    }
+    fn take_reference(&mut self) -> bool {
+        std::mem::take(&mut self.referenced)
+    }
 }
 
 /// A key of a shard's key table, with the scopes it has been checked against so far.
@@ -72,11 +108,7 @@ impl KeyTable {
         }
         let id = self.entries.len() as PoolKey;
         self.ids.insert(key.into(), id);
-        self.entries.push(KeyEntry {
-            name: key.into(),
-            checked: 0,
-            allowed: 0,
-        });
+        self.entries.push(KeyEntry { name: key.into(), checked: 0, allowed: 0 });
         Some(id)
     }
 
@@ -163,22 +195,32 @@ impl State {
         now.saturating_sub(last_seen) > self.ttl
     }
 
-    /// Drops expired entries from the front (least recently seen) and, past the size limit,
-    /// the least recently seen ones.
-    fn trim(&self, shard: &mut Shard, now: Stamp) {
+    /// Keeps a queue within the size limit and drops expired entries from its front: an expired
+    /// front entry goes; past the limit, a referenced one gets a second chance at the back and
+    /// an unreferenced one goes. Each call looks at a few entries more than it must, so that
+    /// expired entries are swept even without pressure.
+    fn trim<V: Aging>(&self, queue: &mut LinkedHashMap<EntityId, V, FastState>, now: Stamp) {
         let mut evicted = 0;
-        while let Some((_, e)) = shard.entities.front() {
-            if shard.entities.len() <= self.per_shard && !self.expired(e.last_seen, now) {
+        let mut budget = 2 + queue.len().saturating_sub(self.per_shard) * 2;
+        while budget > 0 {
+            let Some((&key, _)) = queue.front() else { break };
+            let entry = queue.get_mut(&key).expect("front entry");
+            budget -= 1;
+            if self.expired(entry.last_seen(), now) {
+                queue.pop_front();
+                evicted += 1;
+            } else if entry.take_reference() {
+                queue.to_back(&key);
+            } else if queue.len() > self.per_shard {
+                queue.pop_front();
+                evicted += 1;
+            } else {
                 break;
             }
-            shard.entities.pop_front();
-            evicted += 1;
         }
-        while let Some((_, l)) = shard.links.front() {
-            if shard.links.len() <= self.per_shard && !self.expired(l.last_seen, now) {
-                break;
-            }
-            shard.links.pop_front();
+        // Every entry can have been given its second chance once already: evict by age.
+        while queue.len() > self.per_shard {
+            queue.pop_front();
             evicted += 1;
         }
         if evicted > 0 {
@@ -195,6 +237,9 @@ impl State {
             self.counters.evictions.fetch_add(1, Relaxed);
             return None;
         }
+        if let Some(l) = shard.links.get_mut(&from) {
+            l.referenced = true;
+        }
         (!link.ambiguous).then_some(link)
     }
 
@@ -205,14 +250,9 @@ impl State {
         }
         let mut guard = self.shard(from).lock();
         let shard = &mut *guard;
-        match shard.links.to_back(&from) {
+        match shard.links.get_mut(&from) {
             Some(l) if self.expired(l.last_seen, now) => {
-                *l = Link {
-                    target,
-                    rule,
-                    ambiguous: false,
-                    last_seen: now,
-                };
+                *l = Link::new(target, rule, false, now);
             }
             Some(l) => {
                 if l.target != target && !l.ambiguous {
@@ -220,44 +260,31 @@ impl State {
                     self.counters.ambiguous_links.fetch_add(1, Relaxed);
                 }
                 l.last_seen = now;
+                l.referenced = true;
             }
             None => {
-                shard.links.insert(
-                    from,
-                    Link {
-                        target,
-                        rule,
-                        ambiguous: false,
-                        last_seen: now,
-                    },
-                );
+                shard.links.insert(from, Link::new(target, rule, false, now));
+                self.trim(&mut shard.links, now);
             }
         }
-        self.trim(shard, now);
     }
 
     /// Pools the resource's in-scope attributes into entity `id` and calls `fill` with every
     /// pooled, unambiguous, in-scope attribute the resource lacks.
-    pub fn pool(
-        &self,
-        id: EntityId,
-        req: &PoolRequest<'_>,
-        now: Stamp,
-        mut fill: impl FnMut(&[u8], &[u8]),
-    ) {
+    pub fn pool(&self, id: EntityId, req: &PoolRequest<'_>, now: Stamp, mut fill: impl FnMut(&[u8], &[u8])) {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
-        let entity = match shard.entities.entry(id) {
-            hashlink::linked_hash_map::Entry::Occupied(mut o) => {
-                o.to_back();
-                o.into_mut()
-            }
-            hashlink::linked_hash_map::Entry::Vacant(v) => v.insert(Entity {
-                last_seen: now,
-                pool: Pool::default(),
-            }),
-        };
+        if !shard.entities.contains_key(&id) {
+            shard.entities.insert(id, Entity { last_seen: now, referenced: false, pool: Pool::default() });
+            self.trim(&mut shard.entities, now);
+        }
+        let entity = shard.entities.get_mut(&id).expect("just inserted or present");
+        if self.expired(entity.last_seen, now) {
+            // Forgotten: an expired entity starts over rather than filling stale values.
+            entity.pool = Pool::default();
+        }
         entity.last_seen = now;
+        entity.referenced = true;
         shard.present.clear();
         for (key, value) in req.attrs {
             let Some(k) = shard.keys.intern(key) else {
@@ -267,8 +294,7 @@ impl State {
                 continue; // a duplicate key: the first occurrence is the resource's value
             }
             shard.present.push(k);
-            if shard.keys.allows(k, req.scope, req.scope_index)
-                && entity.pool.merge(k, value) == Merge::BecameAmbiguous
+            if shard.keys.allows(k, req.scope, req.scope_index) && entity.pool.merge(k, value) == Merge::BecameAmbiguous
             {
                 self.counters.ambiguous_attributes.fetch_add(1, Relaxed);
             }
@@ -281,35 +307,19 @@ impl State {
                 fill(shard.keys.name(k), v);
             }
         }
-        self.trim(shard, now);
     }
 
     pub fn entity_count(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|s| s.lock().entities.len() as u64)
-            .sum()
+        self.shards.iter().map(|s| s.lock().entities.len() as u64).sum()
     }
 
     pub fn link_count(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|s| s.lock().links.len() as u64)
-            .sum()
+        self.shards.iter().map(|s| s.lock().links.len() as u64).sum()
     }
 
     /// Heap bytes of pooled attribute values (the part of an entity that grows with its sources).
     pub fn pooled_bytes(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|s| {
-                s.lock()
-                    .entities
-                    .iter()
-                    .map(|(_, e)| e.pool.heap_bytes() as u64)
-                    .sum::<u64>()
-            })
-            .sum()
+        self.shards.iter().map(|s| s.lock().entities.iter().map(|(_, e)| e.pool.heap_bytes() as u64).sum::<u64>()).sum()
     }
 
     /// Calls `f` with every live entity (its pool resolved to key names) and every live link.
@@ -322,31 +332,17 @@ impl State {
         for shard in self.shards.iter() {
             let shard = shard.lock();
             let names = |k: PoolKey| shard.keys.name(k).to_vec();
-            for (id, e) in shard
-                .entities
-                .iter()
-                .filter(|(_, e)| !self.expired(e.last_seen, now))
-            {
+            for (id, e) in shard.entities.iter().filter(|(_, e)| !self.expired(e.last_seen, now)) {
                 entity(*id, e, &names);
             }
-            for (from, l) in shard
-                .links
-                .iter()
-                .filter(|(_, l)| !self.expired(l.last_seen, now))
-            {
+            for (from, l) in shard.links.iter().filter(|(_, l)| !self.expired(l.last_seen, now)) {
                 link(*from, l);
             }
         }
     }
 
     /// Inserts a restored entity; entries already expired are skipped.
-    pub fn import_entity(
-        &self,
-        id: EntityId,
-        last_seen: Stamp,
-        attrs: &[(Vec<u8>, Option<Vec<u8>>)],
-        now: Stamp,
-    ) {
+    pub fn import_entity(&self, id: EntityId, last_seen: Stamp, attrs: &[(Vec<u8>, Option<Vec<u8>>)], now: Stamp) {
         if self.expired(last_seen, now) {
             return;
         }
@@ -358,8 +354,8 @@ impl State {
                 pool.push(k, value.as_deref());
             }
         }
-        shard.entities.replace(id, Entity { last_seen, pool });
-        self.trim(shard, now);
+        shard.entities.replace(id, Entity { last_seen, referenced: false, pool });
+        self.trim(&mut shard.entities, now);
     }
 
     /// Inserts a restored link; links already expired are skipped.
@@ -369,7 +365,7 @@ impl State {
         }
         let mut shard = self.shard(from).lock();
         shard.links.replace(from, link);
-        self.trim(&mut shard, now);
+        self.trim(&mut shard.links, now);
     }
 
     /// Forgets everything (used when a snapshot is restored into a used engine).
@@ -415,11 +411,7 @@ mod tests {
     fn size_limit_evicts_least_recently_seen() {
         let s = State::new(4, 3600);
         let scope = scope_all();
-        let req = PoolRequest {
-            attrs: &[(b"k", b"v")],
-            scope: &scope,
-            scope_index: Some(0),
-        };
+        let req = PoolRequest { attrs: &[(b"k", b"v")], scope: &scope, scope_index: Some(0) };
         for id in 0..10u128 {
             s.pool(id, &req, 0, |_, _| {});
         }
@@ -432,41 +424,16 @@ mod tests {
         let s = State::new(100, 3600);
         let scope = scope_all();
         let rich = [(&b"k"[..], &b"1"[..]), (b"j", b"2"), (b"out", b"3")];
-        s.pool(
-            5,
-            &PoolRequest {
-                attrs: &rich,
-                scope: &scope,
-                scope_index: Some(0),
-            },
-            0,
-            |_, _| {},
-        );
+        s.pool(5, &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0) }, 0, |_, _| {});
         let mut filled = Vec::new();
         let sparse = [(&b"j"[..], &b"own"[..])];
-        s.pool(
-            5,
-            &PoolRequest {
-                attrs: &sparse,
-                scope: &scope,
-                scope_index: Some(0),
-            },
-            0,
-            |k, v| filled.push((k.to_vec(), v.to_vec())),
-        );
+        s.pool(5, &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0) }, 0, |k, v| {
+            filled.push((k.to_vec(), v.to_vec()))
+        });
         // `j` is now ambiguous (2 vs own), `out` is out of scope, `k` is filled.
         assert_eq!(filled, vec![(b"k".to_vec(), b"1".to_vec())]);
         let mut filled = Vec::new();
-        s.pool(
-            5,
-            &PoolRequest {
-                attrs: &[],
-                scope: &scope,
-                scope_index: Some(0),
-            },
-            0,
-            |k, _| filled.push(k.to_vec()),
-        );
+        s.pool(5, &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0) }, 0, |k, _| filled.push(k.to_vec()));
         assert_eq!(filled, vec![b"k".to_vec()]);
     }
 }

@@ -36,38 +36,47 @@ struct Fields<'a> {
     buf: &'a [u8],
 }
 
+/// A varint, with a fast path for the one-byte case (nearly every tag and length here).
+#[inline(always)]
+fn varint(buf: &mut &[u8]) -> Result<u64, WireError> {
+    if let Some(&b) = buf.first()
+        && b < 0x80
+    {
+        *buf = &buf[1..];
+        return Ok(b as u64);
+    }
+    decode_varint(buf).map_err(|_| WireError("bad varint"))
+}
+
 impl<'a> Fields<'a> {
     fn new(buf: &'a [u8]) -> Self {
         Fields { buf }
     }
 
+    #[inline]
     fn next_field(&mut self) -> Result<Option<(u64, Field<'a>)>, WireError> {
         if self.buf.is_empty() {
             return Ok(None);
         }
-        let key = decode_varint(&mut self.buf).map_err(|_| WireError("bad field key"))?;
+        let key = varint(&mut self.buf)?;
         let tag = key >> 3;
         if tag == 0 {
             return Err(WireError("field number 0"));
         }
         let field = match (key & 7) as u8 {
-            VARINT => {
-                Field::Varint(decode_varint(&mut self.buf).map_err(|_| WireError("bad varint"))?)
-            }
+            VARINT => Field::Varint(decode_varint(&mut self.buf).map_err(|_| WireError("bad varint"))?),
             FIXED64 => Field::Fixed64(u64::from_le_bytes(self.take(8)?.try_into().unwrap())),
             FIXED32 => {
                 self.take(4)?;
                 Field::Other
             }
             LEN => {
-                let len = decode_varint(&mut self.buf).map_err(|_| WireError("bad length"))?;
+                let len = varint(&mut self.buf)?;
                 let len = usize::try_from(len).map_err(|_| WireError("length overflows"))?;
                 Field::Len(self.take(len)?)
             }
             _ => {
-                return Err(WireError(
-                    "unsupported wire type (groups are not used by OTLP)",
-                ));
+                return Err(WireError("unsupported wire type (groups are not used by OTLP)"));
             }
         };
         Ok(Some((tag, field)))
@@ -172,11 +181,7 @@ pub fn read_resource<'a>(resource: &'a [u8], out: &mut ResourceView<'a>) -> Resu
 }
 
 fn read_key_value(kv: &[u8]) -> Result<Attr<'_>, WireError> {
-    let mut attr = Attr {
-        key: &[],
-        value: Value::Empty,
-        raw_value: &[],
-    };
+    let mut attr = Attr { key: &[], value: Value::Empty, raw_value: &[] };
     let mut fields = Fields::new(kv);
     while let Some((tag, field)) = fields.next_field()? {
         match (tag, field) {
@@ -313,19 +318,13 @@ fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::{
-        AnyValue, ArrayValue, EntityRef, KeyValue, any_value::Value as V,
-    };
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, EntityRef, KeyValue, any_value::Value as V};
     use opentelemetry_proto::tonic::logs::v1::{LogsData, ResourceLogs};
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use prost::Message;
 
     fn kv(key: &str, v: V) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(AnyValue { value: Some(v) }),
-            ..Default::default()
-        }
+        KeyValue { key: key.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
     }
 
     fn sample() -> LogsData {
@@ -338,16 +337,10 @@ mod tests {
             kv(
                 "arr",
                 V::ArrayValue(ArrayValue {
-                    values: vec![AnyValue {
-                        value: Some(V::StringValue("/aws/lambda/f".into())),
-                    }],
+                    values: vec![AnyValue { value: Some(V::StringValue("/aws/lambda/f".into())) }],
                 }),
             ),
-            KeyValue {
-                key: "empty".into(),
-                value: None,
-                ..Default::default()
-            },
+            KeyValue { key: "empty".into(), value: None, ..Default::default() },
         ];
         let refs = vec![EntityRef {
             schema_url: String::new(),
@@ -358,11 +351,7 @@ mod tests {
         LogsData {
             resource_logs: vec![
                 ResourceLogs {
-                    resource: Some(Resource {
-                        attributes: attrs,
-                        dropped_attributes_count: 3,
-                        entity_refs: refs,
-                    }),
+                    resource: Some(Resource { attributes: attrs, dropped_attributes_count: 3, entity_refs: refs }),
                     ..Default::default()
                 },
                 ResourceLogs::default(),
@@ -388,11 +377,7 @@ mod tests {
         assert_eq!(view.attrs.len(), expected.attributes.len());
         for (a, e) in view.attrs.iter().zip(&expected.attributes) {
             assert_eq!(a.key, e.key.as_bytes());
-            let raw = e
-                .value
-                .as_ref()
-                .map(|v| v.encode_to_vec())
-                .unwrap_or_default();
+            let raw = e.value.as_ref().map(|v| v.encode_to_vec()).unwrap_or_default();
             assert_eq!(a.raw_value, raw.as_slice());
         }
         assert_eq!(view.attrs[0].value, Value::Str(b"pod-1"));
@@ -400,27 +385,19 @@ mod tests {
         assert_eq!(view.attrs[2].value, Value::Int(-42));
         assert_eq!(view.attrs[3].value, Value::Double(1.5));
         assert_eq!(view.attrs[4].value, Value::Bytes(&[0, 1, 2]));
-        let Value::Array(a) = view.attrs[5].value else {
-            panic!("array")
-        };
+        let Value::Array(a) = view.attrs[5].value else { panic!("array") };
         assert_eq!(single_string_in_array(a), Some(&b"/aws/lambda/f"[..]));
         assert_eq!(view.attrs[6].value, Value::Empty);
         assert_eq!(view.entity_refs[0].entity_type, b"k8s.pod");
         assert_eq!(view.entity_refs[0].id_keys, vec![&b"k8s.pod.uid"[..]]);
-        assert_eq!(
-            view.entity_refs[0].description_keys,
-            vec![&b"k8s.pod.name"[..]]
-        );
+        assert_eq!(view.entity_refs[0].description_keys, vec![&b"k8s.pod.name"[..]]);
     }
 
     #[test]
     fn writer_output_decodes_with_prost() {
         let mut w = ResultWriter::new();
         w.attr_str(b"resource.id", b"abc");
-        let raw = AnyValue {
-            value: Some(V::IntValue(7)),
-        }
-        .encode_to_vec();
+        let raw = AnyValue { value: Some(V::IntValue(7)) }.encode_to_vec();
         w.attr_raw(b"n", &raw);
         w.end_resource();
         w.end_resource();
@@ -430,16 +407,10 @@ mod tests {
         let out = LogsData::decode(w.finish().as_slice()).unwrap();
         assert_eq!(out.resource_logs.len(), 3);
         let r0 = out.resource_logs[0].resource.as_ref().unwrap();
-        assert_eq!(
-            r0.attributes[0],
-            kv("resource.id", V::StringValue("abc".into()))
-        );
+        assert_eq!(r0.attributes[0], kv("resource.id", V::StringValue("abc".into())));
         assert_eq!(r0.attributes[1], kv("n", V::IntValue(7)));
         assert!(out.resource_logs[1].resource.is_none());
-        assert_eq!(
-            out.resource_logs[2].resource.as_ref().unwrap().attributes[0].key,
-            long
-        );
+        assert_eq!(out.resource_logs[2].resource.as_ref().unwrap().attributes[0].key, long);
     }
 
     #[test]
@@ -460,12 +431,8 @@ mod tests {
     fn arrays_of_several_values_are_not_single() {
         let arr = ArrayValue {
             values: vec![
-                AnyValue {
-                    value: Some(V::StringValue("a".into())),
-                },
-                AnyValue {
-                    value: Some(V::StringValue("b".into())),
-                },
+                AnyValue { value: Some(V::StringValue("a".into())) },
+                AnyValue { value: Some(V::StringValue("b".into())) },
             ],
         };
         assert_eq!(single_string_in_array(&arr.encode_to_vec()), None);

@@ -14,17 +14,10 @@ fn concurrent_batches_give_stable_ids() {
     let reference: Vec<String> = (0..pods)
         .map(|i| {
             let e = Engine::from_json(b"{}").unwrap();
-            let r = resource(
-                json!({"k8s.pod.uid": format!("uid-{i}")})
-                    .as_object()
-                    .unwrap(),
-            );
-            get_str(
-                &apply(&r, &upserts(&e.process(&batch([r.clone()]), 0).unwrap())[0]),
-                "resource.id",
-            )
-            .unwrap()
-            .to_owned()
+            let r = resource(json!({"k8s.pod.uid": format!("uid-{i}")}).as_object().unwrap());
+            get_str(&apply(&r, &upserts(&e.process(&batch([r.clone()]), 0).unwrap())[0]), "resource.id")
+                .unwrap()
+                .to_owned()
         })
         .collect();
     let reference = Arc::new(reference);

@@ -12,21 +12,14 @@ use serde_json::json;
 const NOW: u64 = 1_800_000_000;
 
 fn one(engine: &Engine, r: Resource) -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
-    let out = engine
-        .process(&batch([r.clone()]), NOW)
-        .expect("defined result");
+    let out = engine.process(&batch([r.clone()]), NOW).expect("defined result");
     let ups = upserts(&out);
     assert_eq!(ups.len(), 1);
     apply(&r, &ups[0])
 }
 
 fn str_attr(key: &str, value: &str) -> opentelemetry_proto::tonic::common::v1::KeyValue {
-    kv(
-        key,
-        AnyValue {
-            value: Some(V::StringValue(value.into())),
-        },
-    )
+    kv(key, AnyValue { value: Some(V::StringValue(value.into())) })
 }
 
 #[test]
@@ -38,13 +31,7 @@ fn one_mebibyte_value_is_an_identity_like_any_other() {
         ..Default::default()
     };
     let a = one(&engine, r.clone());
-    let b = one(
-        &engine,
-        Resource {
-            attributes: vec![str_attr("k8s.pod.uid", &big)],
-            ..Default::default()
-        },
-    );
+    let b = one(&engine, Resource { attributes: vec![str_attr("k8s.pod.uid", &big)], ..Default::default() });
     assert_eq!(get_str(&a, "resource.type"), Some("k8s.pod"));
     assert_eq!(get_str(&a, "resource.id"), get_str(&b, "resource.id"));
     assert_eq!(get_str(&b, "k8s.pod.name"), Some("p"));
@@ -53,30 +40,13 @@ fn one_mebibyte_value_is_an_identity_like_any_other() {
 #[test]
 fn ten_thousand_attributes() {
     let engine = Engine::from_json(b"{}").unwrap();
-    let mut attrs: Vec<_> = (0..10_000)
-        .map(|i| str_attr(&format!("k8s.pod.label.l{i}"), "v"))
-        .collect();
+    let mut attrs: Vec<_> = (0..10_000).map(|i| str_attr(&format!("k8s.pod.label.l{i}"), "v")).collect();
     attrs.push(str_attr("k8s.pod.uid", "many"));
-    let rich = one(
-        &engine,
-        Resource {
-            attributes: attrs,
-            ..Default::default()
-        },
-    );
+    let rich = one(&engine, Resource { attributes: attrs, ..Default::default() });
     assert_eq!(get_str(&rich, "resource.type"), Some("k8s.pod"));
-    let sparse = one(
-        &engine,
-        Resource {
-            attributes: vec![str_attr("k8s.pod.uid", "many")],
-            ..Default::default()
-        },
-    );
+    let sparse = one(&engine, Resource { attributes: vec![str_attr("k8s.pod.uid", "many")], ..Default::default() });
     // Pools are bounded (16 KiB per entity): the first labels are filled, the rest are not.
-    let labels = sparse
-        .iter()
-        .filter(|a| a.key.starts_with("k8s.pod.label."))
-        .count();
+    let labels = sparse.iter().filter(|a| a.key.starts_with("k8s.pod.label.")).count();
     assert!((100..10_000).contains(&labels), "{labels} labels filled");
     assert_eq!(get_str(&sparse, "resource.type"), Some("k8s.pod"));
 }
@@ -105,34 +75,19 @@ fn invalid_utf8_strings_never_identify_and_are_passed_through() {
     let out = engine.process(&data, NOW).expect("defined result");
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("resource.id"));
-    assert!(
-        text.contains("\"resource\"") || text.contains("resource"),
-        "falls back to exact match"
-    );
-    assert!(
-        !text.contains("k8s.pod"),
-        "a non-UTF-8 uid identifies no pod"
-    );
+    assert!(text.contains("\"resource\"") || text.contains("resource"), "falls back to exact match");
+    assert!(!text.contains("k8s.pod"), "a non-UTF-8 uid identifies no pod");
 }
 
 #[test]
 fn duplicate_keys_first_occurrence_wins() {
     let engine = Engine::from_json(b"{}").unwrap();
     let r = Resource {
-        attributes: vec![
-            str_attr("k8s.pod.uid", "first"),
-            str_attr("k8s.pod.uid", "second"),
-        ],
+        attributes: vec![str_attr("k8s.pod.uid", "first"), str_attr("k8s.pod.uid", "second")],
         ..Default::default()
     };
     let a = one(&engine, r);
-    let b = one(
-        &engine,
-        Resource {
-            attributes: vec![str_attr("k8s.pod.uid", "first")],
-            ..Default::default()
-        },
-    );
+    let b = one(&engine, Resource { attributes: vec![str_attr("k8s.pod.uid", "first")], ..Default::default() });
     assert_eq!(get_str(&a, "resource.id"), get_str(&b, "resource.id"));
 }
 
@@ -142,29 +97,16 @@ fn non_string_identity_values() {
     let with = |v: V| {
         one(
             &engine,
-            Resource {
-                attributes: vec![kv("k8s.pod.uid", AnyValue { value: Some(v) })],
-                ..Default::default()
-            },
+            Resource { attributes: vec![kv("k8s.pod.uid", AnyValue { value: Some(v) })], ..Default::default() },
         )
     };
-    for v in [
-        V::BoolValue(true),
-        V::DoubleValue(1.0),
-        V::BytesValue(b"abc".to_vec()),
-        V::ArrayValue(Default::default()),
-    ] {
+    for v in
+        [V::BoolValue(true), V::DoubleValue(1.0), V::BytesValue(b"abc".to_vec()), V::ArrayValue(Default::default())]
+    {
         let out = with(v);
-        assert_eq!(
-            get_str(&out, "resource.type"),
-            Some("resource"),
-            "only strings and ints identify"
-        );
+        assert_eq!(get_str(&out, "resource.type"), Some("resource"), "only strings and ints identify");
     }
-    assert_eq!(
-        get_str(&with(V::IntValue(7)), "resource.type"),
-        Some("k8s.pod")
-    );
+    assert_eq!(get_str(&with(V::IntValue(7)), "resource.type"), Some("k8s.pod"));
 }
 
 #[test]
@@ -181,13 +123,7 @@ fn a_processed_resource_is_recognised_again_identically() {
     for attrs in [json!({"k8s.pod.uid": "x"}), json!({"foo": "bar"})] {
         let r = resource(attrs.as_object().unwrap());
         let first = one(&engine, r);
-        let again = one(
-            &engine,
-            Resource {
-                attributes: first.clone(),
-                ..Default::default()
-            },
-        );
+        let again = one(&engine, Resource { attributes: first.clone(), ..Default::default() });
         assert_eq!(first, again, "idempotent: a second pass changes nothing");
     }
 }

@@ -20,24 +20,16 @@ fn ids_are_frozen() {
         let r = resource(v["attributes"].as_object().unwrap());
         let out = engine.process(&batch([r.clone()]), 1_800_000_000).unwrap();
         let attrs = apply(&r, &upserts(&out)[0]);
-        let got =
-            json!({"id": get_str(&attrs, "resource.id"), "type": get_str(&attrs, "resource.type")});
+        let got = json!({"id": get_str(&attrs, "resource.id"), "type": get_str(&attrs, "resource.type")});
         if update {
             v["id"] = got["id"].clone();
             v["type"] = got["type"].clone();
         } else if got["id"] != v["id"] || got["type"] != v["type"] {
-            failures.push(format!(
-                "{}: got {got}, frozen {} {}",
-                v["attributes"], v["type"], v["id"]
-            ));
+            failures.push(format!("{}: got {got}, frozen {} {}", v["attributes"], v["type"], v["id"]));
         }
     }
     if update {
-        std::fs::write(
-            &path,
-            serde_json::to_string_pretty(&vectors).unwrap() + "\n",
-        )
-        .unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&vectors).unwrap() + "\n").unwrap();
     }
     assert!(failures.is_empty(), "ids changed:\n{}", failures.join("\n"));
 }

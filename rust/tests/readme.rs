@@ -12,13 +12,8 @@ fn readme_rule_table_matches_the_rule_data() {
     let path = common::repo_root().join("README.md");
     let readme = std::fs::read_to_string(&path).expect("README.md");
     let table = resourceequality::rule_table::markdown(resourceequality::builtin_rules());
-    let start = readme
-        .find(BEGIN)
-        .expect("README has the generated-table begin marker")
-        + BEGIN.len();
-    let end = readme
-        .find(END)
-        .expect("README has the generated-table end marker");
+    let start = readme.find(BEGIN).expect("README has the generated-table begin marker") + BEGIN.len();
+    let end = readme.find(END).expect("README has the generated-table end marker");
     if std::env::var_os("RE_UPDATE_README").is_some() {
         let updated = format!("{}{}{}", &readme[..start], table, &readme[end..]);
         std::fs::write(&path, updated).unwrap();
@@ -28,8 +23,5 @@ fn readme_rule_table_matches_the_rule_data() {
         readme[start..end] == table,
         "README's rule table is stale: run `make readme-rules` (RE_UPDATE_README=1 cargo test --test readme)"
     );
-    assert!(
-        readme[..start].contains("## Built-in rules"),
-        "the table sits under '## Built-in rules'"
-    );
+    assert!(readme[..start].contains("## Built-in rules"), "the table sits under '## Built-in rules'");
 }

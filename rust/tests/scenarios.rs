@@ -13,26 +13,15 @@ const NOW: u64 = 1_800_000_000;
 fn run(path: &std::path::Path) -> Vec<String> {
     let s: J = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let name = s["name"].as_str().unwrap();
-    let config = s
-        .get("config")
-        .map(|c| c.to_string())
-        .unwrap_or_else(|| "{}".into());
+    let config = s.get("config").map(|c| c.to_string()).unwrap_or_else(|| "{}".into());
     let engine = Engine::from_json(config.as_bytes()).unwrap();
-    let mut out: HashMap<String, Vec<opentelemetry_proto::tonic::common::v1::KeyValue>> =
-        HashMap::new();
+    let mut out: HashMap<String, Vec<opentelemetry_proto::tonic::common::v1::KeyValue>> = HashMap::new();
     for batch_spec in s["batches"].as_array().unwrap() {
         let entries = batch_spec.as_array().unwrap();
-        let resources: Vec<_> = entries
-            .iter()
-            .map(|e| resource(e["attributes"].as_object().unwrap()))
-            .collect();
+        let resources: Vec<_> = entries.iter().map(|e| resource(e["attributes"].as_object().unwrap())).collect();
         let result = engine.process(&batch(resources.clone()), NOW).unwrap();
         let ups = upserts(&result);
-        assert_eq!(
-            ups.len(),
-            resources.len(),
-            "{name}: one result per resource"
-        );
+        assert_eq!(ups.len(), resources.len(), "{name}: one result per resource");
         for ((e, r), u) in entries.iter().zip(&resources).zip(&ups) {
             out.insert(e["label"].as_str().unwrap().into(), apply(r, u));
         }
@@ -44,20 +33,13 @@ fn run(path: &std::path::Path) -> Vec<String> {
     for pair in expect["same_id"].as_array().into_iter().flatten() {
         let (a, b) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
         if id(a).is_none() || id(a) != id(b) {
-            fail(format!(
-                "{a} and {b} should share an id: {:?} vs {:?}",
-                id(a),
-                id(b)
-            ));
+            fail(format!("{a} and {b} should share an id: {:?} vs {:?}", id(a), id(b)));
         }
     }
     for pair in expect["different_id"].as_array().into_iter().flatten() {
         let (a, b) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
         if id(a) == id(b) {
-            fail(format!(
-                "{a} and {b} must NOT share an id (false merge): {:?}",
-                id(a)
-            ));
+            fail(format!("{a} and {b} must NOT share an id (false merge): {:?}", id(a)));
         }
     }
     for (label, ty) in expect["type"].as_object().into_iter().flatten() {
@@ -87,31 +69,17 @@ fn run(path: &std::path::Path) -> Vec<String> {
 #[test]
 fn every_scenario_vector_holds() {
     let files = scenario_files();
-    assert!(
-        files.len() >= 45,
-        "expected the scenario vectors under tests/scenarios"
-    );
+    assert!(files.len() >= 45, "expected the scenario vectors under tests/scenarios");
     let failures: Vec<String> = files.iter().flat_map(|f| run(f)).collect();
-    assert!(
-        failures.is_empty(),
-        "{} failure(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
     eprintln!("{} scenario vectors passed", files.len());
 }
 
 #[test]
 fn every_builtin_rule_has_a_vector() {
-    let files: Vec<String> = scenario_files()
-        .iter()
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let files: Vec<String> =
+        scenario_files().iter().map(|p| p.file_stem().unwrap().to_string_lossy().into_owned()).collect();
     for rule in resourceequality::builtin_rules() {
-        assert!(
-            files.contains(&format!("rule_{}", rule.name)),
-            "no vector tests/scenarios/rule_{}.json",
-            rule.name
-        );
+        assert!(files.contains(&format!("rule_{}", rule.name)), "no vector tests/scenarios/rule_{}.json", rule.name);
     }
 }

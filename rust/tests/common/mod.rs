@@ -3,9 +3,7 @@
 //! engine's own zero-copy reader).
 #![allow(dead_code)]
 
-use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, ArrayValue, KeyValue, KeyValueList, any_value::Value as V,
-};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value::Value as V};
 use opentelemetry_proto::tonic::logs::v1::{LogsData, ResourceLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -13,10 +11,7 @@ use serde_json::Value as J;
 use std::path::PathBuf;
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// JSON value of a vector to an OTLP value: strings, integers, floats, booleans, arrays, maps.
@@ -26,30 +21,19 @@ pub fn any_value(v: &J) -> AnyValue {
         J::Bool(b) => V::BoolValue(*b),
         J::Number(n) if n.is_i64() => V::IntValue(n.as_i64().unwrap()),
         J::Number(n) => V::DoubleValue(n.as_f64().unwrap()),
-        J::Array(a) => V::ArrayValue(ArrayValue {
-            values: a.iter().map(any_value).collect(),
-        }),
-        J::Object(o) => V::KvlistValue(KeyValueList {
-            values: o.iter().map(|(k, v)| kv(k, any_value(v))).collect(),
-        }),
+        J::Array(a) => V::ArrayValue(ArrayValue { values: a.iter().map(any_value).collect() }),
+        J::Object(o) => V::KvlistValue(KeyValueList { values: o.iter().map(|(k, v)| kv(k, any_value(v))).collect() }),
         J::Null => return AnyValue { value: None },
     };
     AnyValue { value: Some(value) }
 }
 
 pub fn kv(key: &str, value: AnyValue) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(value),
-        ..Default::default()
-    }
+    KeyValue { key: key.into(), value: Some(value), ..Default::default() }
 }
 
 pub fn resource(attrs: &serde_json::Map<String, J>) -> Resource {
-    Resource {
-        attributes: attrs.iter().map(|(k, v)| kv(k, any_value(v))).collect(),
-        ..Default::default()
-    }
+    Resource { attributes: attrs.iter().map(|(k, v)| kv(k, any_value(v))).collect(), ..Default::default() }
 }
 
 /// A batch as the processor sends it: one `ResourceLogs` per resource, resources only.
@@ -57,10 +41,7 @@ pub fn batch(resources: impl IntoIterator<Item = Resource>) -> Vec<u8> {
     LogsData {
         resource_logs: resources
             .into_iter()
-            .map(|r| ResourceLogs {
-                resource: Some(r),
-                ..Default::default()
-            })
+            .map(|r| ResourceLogs { resource: Some(r), ..Default::default() })
             .collect(),
     }
     .encode_to_vec()
@@ -89,10 +70,7 @@ pub fn apply(resource: &Resource, upserts: &[KeyValue]) -> Vec<KeyValue> {
 }
 
 pub fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
-    attrs
-        .iter()
-        .find(|a| a.key == key)
-        .and_then(|a| a.value.as_ref())
+    attrs.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref())
 }
 
 pub fn get_str<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
