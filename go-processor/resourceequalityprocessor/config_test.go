@@ -1,0 +1,68 @@
+package resourceequalityprocessor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	storage := component.MustNewID("file_storage")
+	tests := []struct {
+		id       component.ID
+		expected *Config
+		errText  string
+	}{
+		{id: component.NewID(metadata.Type), expected: createDefaultConfig().(*Config)},
+		{
+			id: component.NewIDWithName(metadata.Type, "custom"),
+			expected: &Config{
+				IDAttribute:   "entity.id",
+				TypeAttribute: "entity.type",
+				NameAttribute: "",
+				Pooling:       PoolingConfig{Enabled: true, Include: []string{"team"}, Exclude: []string{"k8s.pod.annotation.*"}},
+				DisabledRules: []string{"exact_match"},
+				Rules: []map[string]any{{
+					"name": "billing_account", "type": "billing.account",
+					"identity": []any{[]any{"billing.account.id"}}, "pool": []any{"billing.*"},
+				}},
+				MaxEntities:      5000,
+				TTL:              10 * time.Minute,
+				Storage:          &storage,
+				SnapshotInterval: 30 * time.Second,
+			},
+		},
+		{id: component.NewIDWithName(metadata.Type, "bad_rule_unknown_key"), errText: "rules[0].colour: unknown field `colour`"},
+		{id: component.NewIDWithName(metadata.Type, "bad_rule_no_identity"), errText: `rule "broken" (rules[0]): identity needs at least one alternative`},
+		{id: component.NewIDWithName(metadata.Type, "bad_disabled_rule"), errText: `disabled_rules[0]: there is no built-in rule named "no_such_rule"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_ttl"), errText: "ttl must be at least 1s"},
+		{id: component.NewIDWithName(metadata.Type, "bad_max_entities"), errText: "max_entities must be at least 1"},
+		{id: component.NewIDWithName(metadata.Type, "bad_pattern"), errText: "pooling.include[0]"},
+	}
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			err = confmap.Validate(cfg)
+			if tt.errText != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.errText)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.expected, cfg)
+		})
+	}
+}

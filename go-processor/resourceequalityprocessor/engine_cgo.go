@@ -1,0 +1,164 @@
+//go:build cgo
+
+package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+
+// All cgo of the processor lives in this file. The Rust engine is linked statically, so the
+// collector binary depends on no library outside the system's. Rules of the boundary: Go passes
+// pointer-free byte slices for the duration of a call only; Rust returns buffers that are copied
+// into Go memory and freed at once; Rust never calls back into Go.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo LDFLAGS: ${SRCDIR}/../../target/release/libresourceequality.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+#cgo noescape re_engine_process
+#cgo nocallback re_engine_process
+#cgo noescape re_engine_restore
+#cgo nocallback re_engine_restore
+#cgo nocallback re_engine_snapshot
+#cgo nocallback re_engine_stats
+#include "resourceequality.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+var errClosed = errors.New("resourceequality engine is closed")
+
+// engine owns one Rust engine handle. It is safe for concurrent use; Close waits for calls
+// in flight and is idempotent.
+type engine struct {
+	mu  sync.RWMutex
+	ptr *C.re_engine
+}
+
+func newEngine(config []byte) (*engine, error) {
+	if len(config) == 0 {
+		return nil, errors.New("empty engine configuration")
+	}
+	var ptr *C.re_engine
+	var msg C.re_buffer
+	status := C.re_engine_new(bytesPtr(config), C.size_t(len(config)), &ptr, &msg)
+	runtime.KeepAlive(config)
+	if err := statusError(status, &msg); err != nil {
+		return nil, err
+	}
+	e := &engine{ptr: ptr}
+	// A safety net only: owners call Close explicitly.
+	runtime.SetFinalizer(e, (*engine).Close)
+	return e, nil
+}
+
+// process sends the serialized resources of one batch and returns the upserts, as documented
+// on re_engine_process.
+func (e *engine) process(in []byte) ([]byte, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return nil, errClosed
+	}
+	var out, msg C.re_buffer
+	status := C.re_engine_process(e.ptr, bytesPtr(in), C.size_t(len(in)), &out, &msg)
+	runtime.KeepAlive(in)
+	if err := statusError(status, &msg); err != nil {
+		return nil, err
+	}
+	return takeBuffer(&out), nil
+}
+
+func (e *engine) snapshot() ([]byte, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return nil, errClosed
+	}
+	var out, msg C.re_buffer
+	if err := statusError(C.re_engine_snapshot(e.ptr, &out, &msg), &msg); err != nil {
+		return nil, err
+	}
+	return takeBuffer(&out), nil
+}
+
+func (e *engine) restore(snapshot []byte) error {
+	if len(snapshot) == 0 {
+		return errors.New("empty snapshot")
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return errClosed
+	}
+	var msg C.re_buffer
+	status := C.re_engine_restore(e.ptr, bytesPtr(snapshot), C.size_t(len(snapshot)), &msg)
+	runtime.KeepAlive(snapshot)
+	return statusError(status, &msg)
+}
+
+func (e *engine) stats() (engineStats, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return engineStats{}, errClosed
+	}
+	var s C.re_stats
+	if err := statusError(C.re_engine_stats(e.ptr, &s), nil); err != nil {
+		return engineStats{}, err
+	}
+	return engineStats{
+		ResourcesProcessed:  int64(s.resources_processed),
+		Entities:            int64(s.entities),
+		Links:               int64(s.links),
+		Evictions:           int64(s.evictions),
+		Merges:              int64(s.merges),
+		AttributesFilled:    int64(s.attributes_filled),
+		AmbiguousLinks:      int64(s.ambiguous_links),
+		AmbiguousAttributes: int64(s.ambiguous_attributes),
+	}, nil
+}
+
+// Close frees the Rust engine once no call is in flight. Calling it again is a no-op.
+func (e *engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ptr != nil {
+		C.re_engine_free(e.ptr)
+		e.ptr = nil
+		runtime.SetFinalizer(e, nil)
+	}
+}
+
+func bytesPtr(b []byte) *C.uint8_t {
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+// takeBuffer copies a buffer the engine returned into Go memory and frees it.
+func takeBuffer(b *C.re_buffer) []byte {
+	defer C.re_buffer_free(b)
+	if b.ptr == nil || b.len == 0 {
+		return []byte{}
+	}
+	return C.GoBytes(unsafe.Pointer(b.ptr), C.int(b.len))
+}
+
+func statusError(status C.re_status, msg *C.re_buffer) error {
+	if status == C.RE_STATUS_OK {
+		return nil
+	}
+	var text string
+	if msg != nil && msg.ptr != nil {
+		text = string(takeBuffer(msg))
+	} else {
+		var buf [128]byte
+		n := C.re_status_message(C.uint32_t(status), (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
+		text = string(buf[:min(int(n), len(buf))])
+	}
+	return fmt.Errorf("resourceequality engine (status %d): %s", int(status), text)
+}

@@ -1,0 +1,19 @@
+//go:build !cgo
+
+package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+
+import "errors"
+
+// Without cgo the package compiles and the factory reports this error, as the collector's
+// coding guidelines ask of components that need cgo.
+var errNoCgo = errors.New("the resourceequality processor needs a collector built with cgo: " +
+	"set dist.cgo_enabled: true in the ocb manifest")
+
+type engine struct{}
+
+func newEngine([]byte) (*engine, error)        { return nil, errNoCgo }
+func (*engine) process([]byte) ([]byte, error) { return nil, errNoCgo }
+func (*engine) snapshot() ([]byte, error)      { return nil, errNoCgo }
+func (*engine) restore([]byte) error           { return errNoCgo }
+func (*engine) stats() (engineStats, error)    { return engineStats{}, errNoCgo }
+func (*engine) Close()                         {}

@@ -1,0 +1,173 @@
+package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pprofile"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
+)
+
+// maxTypeAttributes bounds the entity_type values the resources metric reports, because
+// resources may declare arbitrary types in their entity references.
+const maxTypeAttributes = 128
+
+// errorLogInterval is how often at most an engine failure is logged.
+const errorLogInterval = time.Minute
+
+type resourceEqualityProcessor struct {
+	shared    *sharedEngine
+	telemetry *metadata.TelemetryBuilder
+	typeKey   string
+	errors    *errorLog
+	// process calls the engine; tests replace it to inject failures.
+	process  func([]byte) ([]byte, error)
+	types    sync.Map // entity type -> metric.MeasurementOption
+	typeN    int
+	typeMu   sync.Mutex
+	shutdown func(context.Context) error
+}
+
+func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcessor, error) {
+	shared, err := acquireEngine(set, cfg)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		_ = shared.release(context.Background())
+		return nil, err
+	}
+	p := &resourceEqualityProcessor{
+		shared:    shared,
+		telemetry: tb,
+		typeKey:   cfg.TypeAttribute,
+		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
+		process:   shared.engine.process,
+	}
+	var once sync.Once
+	p.shutdown = func(ctx context.Context) error {
+		var err error
+		once.Do(func() {
+			tb.Shutdown()
+			err = shared.release(ctx)
+		})
+		return err
+	}
+	return p, nil
+}
+
+func (p *resourceEqualityProcessor) start(ctx context.Context, host component.Host) error {
+	return p.shared.start(ctx, host)
+}
+
+func (p *resourceEqualityProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	rs := td.ResourceSpans()
+	p.markResources(ctx, rs.Len(), func(i int) pcommon.Resource { return rs.At(i).Resource() })
+	return td, nil
+}
+
+func (p *resourceEqualityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	rl := ld.ResourceLogs()
+	p.markResources(ctx, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() })
+	return ld, nil
+}
+
+func (p *resourceEqualityProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	rm := md.ResourceMetrics()
+	p.markResources(ctx, rm.Len(), func(i int) pcommon.Resource { return rm.At(i).Resource() })
+	return md, nil
+}
+
+func (p *resourceEqualityProcessor) processProfiles(ctx context.Context, pd pprofile.Profiles) (pprofile.Profiles, error) {
+	rp := pd.ResourceProfiles()
+	p.markResources(ctx, rp.Len(), func(i int) pcommon.Resource { return rp.At(i).Resource() })
+	return pd, nil
+}
+
+var errResultCount = errors.New("engine returned a different number of results than resources")
+
+// markResources sends the batch's resources (never its records) to the engine in one call and
+// applies the answer in place. On any failure the batch passes on unchanged (fail open).
+func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, resourceAt func(int) pcommon.Resource) {
+	if n == 0 {
+		return
+	}
+	start := time.Now()
+	request := plog.NewLogs()
+	entries := request.ResourceLogs()
+	entries.EnsureCapacity(n)
+	for i := range n {
+		resourceAt(i).CopyTo(entries.AppendEmpty().Resource())
+	}
+	in, err := (&plog.ProtoMarshaler{}).MarshalLogs(request)
+	if err == nil {
+		var out []byte
+		if out, err = p.process(in); err == nil {
+			err = p.apply(ctx, out, n, resourceAt)
+		}
+	}
+	if err != nil {
+		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
+		p.errors.log(err)
+	}
+	p.telemetry.ProcessorResourceequalityBatchDuration.Record(ctx, time.Since(start).Seconds())
+}
+
+func (p *resourceEqualityProcessor) apply(ctx context.Context, out []byte, n int, resourceAt func(int) pcommon.Resource) error {
+	result, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(out)
+	if err != nil {
+		return fmt.Errorf("decoding the engine's answer: %w", err)
+	}
+	answers := result.ResourceLogs()
+	if answers.Len() != n {
+		return fmt.Errorf("%w: %d results for %d resources", errResultCount, answers.Len(), n)
+	}
+	counts := map[string]int64{}
+	for i := range n {
+		dst := resourceAt(i).Attributes()
+		answers.At(i).Resource().Attributes().Range(func(k string, v pcommon.Value) bool {
+			v.CopyTo(dst.PutEmpty(k))
+			return true
+		})
+		typ := "none"
+		if v, ok := dst.Get(p.typeKey); ok {
+			typ = v.Str()
+		}
+		counts[typ]++
+	}
+	for typ, c := range counts {
+		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c, p.typeOption(typ))
+	}
+	return nil
+}
+
+// typeOption returns the metric attribute set for an entity type, folding types past
+// maxTypeAttributes into "other".
+func (p *resourceEqualityProcessor) typeOption(typ string) metric.AddOption {
+	if o, ok := p.types.Load(typ); ok {
+		return o.(metric.AddOption)
+	}
+	p.typeMu.Lock()
+	defer p.typeMu.Unlock()
+	if p.typeN >= maxTypeAttributes {
+		typ = "other"
+	} else {
+		p.typeN++
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("entity_type", typ)))
+	p.types.Store(typ, o)
+	return o
+}
