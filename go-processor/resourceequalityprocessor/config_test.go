@@ -1,3 +1,5 @@
+//go:build cgo
+
 package resourceequalityprocessor
 
 import (
@@ -8,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package resourceequalityprocessor
 
 import (
@@ -22,7 +24,6 @@ import (
 
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
-
 
 // One processor id in a traces, a logs and a metrics pipeline: spans, then logs, then metrics
 // of one pod come out with one id, and the sparse ones gain the SDK's pod-level attributes.

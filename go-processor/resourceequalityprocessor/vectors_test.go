@@ -1,3 +1,5 @@
+//go:build cgo
+
 package resourceequalityprocessor
 
 import (
@@ -25,15 +27,15 @@ import (
 
 // scenario is one vector of tests/scenarios/ (shared with the Rust engine and the e2e tests).
 type scenario struct {
-	Name    string           `json:"name"`
-	Config  map[string]any   `json:"config"`
+	Name    string            `json:"name"`
+	Config  map[string]any    `json:"config"`
 	Batches [][]labelledAttrs `json:"batches"`
 	Expect  struct {
-		SameID      [][2]string                          `json:"same_id"`
-		DifferentID [][2]string                          `json:"different_id"`
-		Type        map[string]string                    `json:"type"`
-		Attributes  map[string]map[string]any            `json:"attributes"`
-		Absent      map[string][]string                  `json:"absent"`
+		SameID      [][2]string               `json:"same_id"`
+		DifferentID [][2]string               `json:"different_id"`
+		Type        map[string]string         `json:"type"`
+		Attributes  map[string]map[string]any `json:"attributes"`
+		Absent      map[string][]string       `json:"absent"`
 	} `json:"expect"`
 }
 

@@ -229,12 +229,11 @@ impl RuleSet {
                 compile_rule(spec, &mut keys, config, &types).map_err(|m| ConfigError(format!("{label}: {m}")))?;
             rules.push(CompiledRule { builtin: *builtin, ..rule });
         }
-        for i in 0..rules.len() {
-            let ty = rules[i].entity_type.clone();
-            rules[i].contained = specs
+        for rule in &mut rules {
+            rule.contained = specs
                 .iter()
                 .enumerate()
-                .filter(|(_, (s, _, _))| s.promote_to.iter().any(|t| **t == *ty))
+                .filter(|(_, (s, _, _))| s.promote_to.iter().any(|t| **t == *rule.entity_type))
                 .map(|(j, _)| j)
                 .collect();
         }

@@ -1,0 +1,132 @@
+# resourceequality: `make` builds the engine, the header and the collector; `make run` runs it on
+# examples/local.yaml; `make test` runs every test layer. Tools are installed at pinned versions
+# into .tools/ by the targets that need them, so a fresh machine needs only Go, Rust, Python,
+# gcc and make.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+MAKEFLAGS += --no-builtin-rules
+
+ROOT := $(abspath .)
+TOOLS := $(ROOT)/.tools
+BIN := $(TOOLS)/bin
+export PATH := $(BIN):$(PATH)
+export GOPROXY ?= https://proxy.golang.org
+
+CBINDGEN_VERSION := 0.29.2
+COLLECTOR := build/otelcol-resourceequality
+ENGINE_LIB := target/release/libresourceequality.a
+HEADER := include/resourceequality.h
+VENV := $(ROOT)/.venv
+PYTHON := $(VENV)/bin/python
+
+RUST_SRC := Cargo.toml Cargo.lock $(shell find rust -type f \( -name '*.rs' -o -name '*.toml' -o -name '*.json' \) -not -path '*/target/*')
+GO_SRC := $(shell find go-processor -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.yaml' \))
+
+# Go does not hash the static library named in #cgo LDFLAGS: pass its checksum in CGO_CFLAGS so
+# that every engine change recompiles and relinks the cgo package (no stale engine in a binary).
+GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ENGINE_LIB) | cut -d' ' -f1)"
+
+.PHONY: all engine header header-check generate collector run tools test test-rust test-c test-go \
+        test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load \
+        readme-rules clean
+
+all: $(COLLECTOR)
+
+# ---- tools (pinned) ---------------------------------------------------------------------------
+$(BIN)/builder: go-processor/internal/tools/go.mod
+	cd go-processor/internal/tools && GOBIN=$(BIN) go install tool
+$(BIN)/mdatagen: go-processor/go.mod
+	cd go-processor && GOBIN=$(BIN) go install go.opentelemetry.io/collector/cmd/mdatagen
+$(BIN)/telemetrygen: tests/e2e/tools/go.mod
+	cd tests/e2e/tools && GOBIN=$(BIN) go install tool
+$(BIN)/cbindgen:
+	cargo install cbindgen --version $(CBINDGEN_VERSION) --locked --root $(TOOLS)
+$(VENV)/.installed: tests/e2e/requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r tests/e2e/requirements.txt
+	touch $@
+
+tools: $(BIN)/builder $(BIN)/mdatagen $(BIN)/telemetrygen $(BIN)/cbindgen $(VENV)/.installed
+
+# ---- build ------------------------------------------------------------------------------------
+engine: $(ENGINE_LIB)
+$(ENGINE_LIB): $(RUST_SRC)
+	cargo build --release --locked -p resourceequality
+	touch $@
+
+header: $(BIN)/cbindgen
+	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output $(HEADER) rust
+
+# Fails when the committed header is not what cbindgen generates from rust/src/ffi.rs.
+header-check: $(BIN)/cbindgen
+	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output build/header-check.h rust
+	diff -u $(HEADER) build/header-check.h || { echo "include/ is stale: run 'make header' and commit"; exit 1; }
+
+generate: $(BIN)/mdatagen
+	cd go-processor/resourceequalityprocessor && mdatagen metadata.yaml
+
+collector: $(COLLECTOR)
+$(COLLECTOR): $(ENGINE_LIB) $(HEADER) $(GO_SRC) collector-builder.yaml $(BIN)/builder
+	rm -f $@
+	$(GO_ENV) builder --config collector-builder.yaml
+
+run: $(COLLECTOR)
+	./$(COLLECTOR) --config examples/local.yaml
+
+# ---- tests ------------------------------------------------------------------------------------
+test: test-rust test-c header-check test-go test-nocgo test-collector e2e
+
+test-rust:
+	cargo test --release --locked --workspace
+
+test-c: $(ENGINE_LIB)
+	mkdir -p build
+	cc -std=c11 -Wall -Wextra -Werror -Iinclude tests/c/abi_test.c -Ltarget/release -lresourceequality \
+	  -Wl,-rpath,$(ROOT)/target/release -o build/abi_test
+	if command -v valgrind >/dev/null; then \
+	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1 build/abi_test; \
+	else build/abi_test; fi
+
+test-go: $(ENGINE_LIB)
+	cd go-processor && $(GO_ENV) go test -race -count=1 ./...
+
+# The package must build without cgo, and then report a clear error.
+test-nocgo:
+	cd go-processor && CGO_ENABLED=0 go test -count=1 -run 'TestWithoutCgo' ./resourceequalityprocessor/
+
+test-collector: $(COLLECTOR)
+	tests/collector_smoke.sh $(COLLECTOR)
+
+e2e: $(COLLECTOR) $(BIN)/telemetrygen $(VENV)/.installed
+	cd tests/e2e && COLLECTOR=$(ROOT)/$(COLLECTOR) TELEMETRYGEN=$(BIN)/telemetrygen $(PYTHON) -m pytest -q -p no:cacheprovider
+
+lint:
+	cargo clippy --release --locked --workspace --all-targets -- -D warnings
+	cargo fmt --all -- --check
+	test -z "$$(gofmt -l go-processor tests | tee /dev/stderr)"
+	cd go-processor && $(GO_ENV) go vet ./...
+
+# ---- benchmarks (not part of `make test`) ------------------------------------------------------
+bench: bench-engine bench-memory bench-go bench-load
+
+bench-engine:
+	cargo bench -p resourceequality --bench engine
+
+bench-memory:
+	cargo run --release -q -p resourceequality --example memory_per_entity -- 100000
+
+bench-go: $(ENGINE_LIB)
+	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -count 5 ./resourceequalityprocessor/
+
+bench-load: $(COLLECTOR) $(BIN)/telemetrygen $(VENV)/.installed
+	$(PYTHON) tests/load/compare_pipelines.py --collector $(COLLECTOR)
+
+# ---- maintenance ------------------------------------------------------------------------------
+readme-rules:
+	RE_UPDATE_README=1 cargo test --release -q -p resourceequality --test readme
+
+clean:
+	rm -rf build target .venv .tools
