@@ -26,7 +26,7 @@ GO_SRC := $(shell find go-processor -type f \( -name '*.go' -o -name 'go.mod' -o
 
 # Go does not hash the static library named in #cgo LDFLAGS: pass its checksum in CGO_CFLAGS so
 # that every engine change recompiles and relinks the cgo package (no stale engine in a binary).
-GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ENGINE_LIB) | cut -d' ' -f1)"
+GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$(ENGINE_LIB) | cut -d' ' -f1)"
 
 .PHONY: all engine header header-check generate collector run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load \
@@ -103,7 +103,7 @@ test-collector: $(COLLECTOR)
 e2e: $(COLLECTOR) $(BIN)/telemetrygen $(VENV)/.installed
 	cd tests/e2e && COLLECTOR=$(ROOT)/$(COLLECTOR) TELEMETRYGEN=$(BIN)/telemetrygen $(PYTHON) -m pytest -q -p no:cacheprovider
 
-lint:
+lint: $(ENGINE_LIB)
 	cargo clippy --release --locked --workspace --all-targets -- -D warnings
 	cargo fmt --all -- --check
 	test -z "$$(gofmt -l go-processor tests | tee /dev/stderr)"
