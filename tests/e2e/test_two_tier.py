@@ -1,0 +1,94 @@
+"""Scale-out on stock components, with the shipped examples/two-tier configs: two tier-1
+collectors write ids and route by them through the load_balancing exporter (static resolver) to
+two tier-2 collectors, which pool. A pod's spans sent to tier-1 A and its sparse logs sent to
+tier-1 B meet on one tier-2 collector, and the logs come out enriched."""
+
+from harness import ROOT, free_port, ports, post, read_output, request, wait_for
+
+TIER1 = (ROOT / "examples" / "two-tier" / "tier1.yaml").read_text()
+TIER2 = (ROOT / "examples" / "two-tier" / "tier2.yaml").read_text()
+
+
+def start_fleet(collectors, tmp_path):
+    tier2 = []
+    for name in ("tier2-a", "tier2-b"):
+        p = ports("grpc")
+        env = {
+            "HEALTH_ENDPOINT": f"127.0.0.1:{p['health']}",
+            "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['grpc']}",
+            "STORAGE_DIR": str(tmp_path / name / "storage"),
+            "OUTPUT_FILE": str(tmp_path / name / "out.json"),
+            "METRICS_PORT": str(free_port()),
+        }
+        tier2.append((collectors(name, TIER2, p, env), p, tmp_path / name / "out.json"))
+    tier1 = []
+    for name in ("tier1-a", "tier1-b"):
+        p = ports("grpc", "http")
+        env = {
+            "HEALTH_ENDPOINT": f"127.0.0.1:{p['health']}",
+            "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['grpc']}",
+            "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p['http']}",
+            "TIER2_A": f"127.0.0.1:{tier2[0][1]['grpc']}",
+            "TIER2_B": f"127.0.0.1:{tier2[1][1]['grpc']}",
+            "METRICS_PORT": str(free_port()),
+        }
+        tier1.append((collectors(name, TIER1, p, env), p))
+    return tier1, tier2
+
+
+def pod(i: int) -> dict:
+    return {
+        "k8s.pod.uid": f"00000000-0000-4000-8000-{i:012d}",
+        "k8s.pod.name": f"web-{i}",
+        "k8s.namespace.name": "shop",
+        "k8s.node.name": f"node-{i % 7}",
+        "service.name": f"web-{i % 5}",
+        "k8s.deployment.name": f"web-{i % 5}",
+    }
+
+
+def test_two_tiers_route_by_id_and_pool(collectors, tmp_path):
+    tier1, tier2 = start_fleet(collectors, tmp_path)
+    (_, pa), (_, pb) = tier1
+    outs = [out for _, _, out in tier2]
+    everything = lambda: [r for out in outs for r in read_output(out)]  # noqa: E731
+
+    # 100 pods' spans, half through each tier-1 collector.
+    pods = range(100)
+    for i in pods:
+        port = pa["http"] if i % 2 == 0 else pb["http"]
+        post(port, "traces", request("traces", [(f"span-{i}", pod(i))]))
+    wait_for(lambda: len(everything()) >= 100, what="spans at tier 2")
+
+    # Each pod's sparse logs through the *other* tier-1 collector than its spans.
+    for i in pods:
+        port = pb["http"] if i % 2 == 0 else pa["http"]
+        post(port, "logs", request("logs", [(f"log-{i}", {"k8s.pod.uid": pod(i)["k8s.pod.uid"]})]))
+    wait_for(lambda: len(everything()) >= 200, what="logs at tier 2")
+    for c, _, _ in tier2:
+        c.stop()
+    for c, _ in tier1:
+        c.stop()
+
+    per_tier = [read_output(out) for out in outs]
+    assert sum(len(r) for r in per_tier) == 200, "nothing lost, nothing duplicated"
+    where = {}
+    for t, records in enumerate(per_tier):
+        for r in records:
+            where.setdefault(r.resource["k8s.pod.uid"], set()).add(t)
+    assert all(len(ts) == 1 for ts in where.values()), "every signal of a pod reaches one tier-2 collector"
+    spread = [sum(1 for ts in where.values() if t in ts) for t in (0, 1)]
+    assert min(spread) >= 20, f"pods spread over both tier-2 collectors: {spread}"
+
+    for records in per_tier:
+        by_label = {r.label: r.resource for r in records}
+        for label, res in by_label.items():
+            if not label.startswith("log-"):
+                continue
+            i = int(label.split("-")[1])
+            span = by_label[f"span-{i}"]
+            assert res["resource.id"] == span["resource.id"]
+            assert res["resource.type"] == "k8s.pod"
+            # Enriched on tier 2 from the spans that came through the other tier-1 collector.
+            for key in ("service.name", "k8s.deployment.name", "k8s.node.name", "k8s.pod.name"):
+                assert res[key] == pod(i)[key], (label, key)
