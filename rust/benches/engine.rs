@@ -1,7 +1,8 @@
 //! Engine throughput: decode + match + pool, per resource, for batches of 1/10/100/1000
 //! resources of 15 attributes on warm indexes of 1k, 100k and 1M entities.
-//! `hit`: resources of entities already in the index (the steady state of a pipeline);
-//! `miss`: resources of entities never seen (new pods; at 1M the index is full and evicts).
+//! `hit`: resources of entities already in the index (the steady state of a pipeline), walking
+//! the whole index (at most 100k distinct resources, so the encoded batches fit in memory);
+//! `miss`: resources of entities never seen (new pods; the index is full and evicts).
 //! Run with `make bench-engine` (or `cargo bench -p resourceequality --bench engine`).
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -55,7 +56,16 @@ pub fn encode(resources: impl IntoIterator<Item = Resource>) -> Vec<u8> {
     .encode_to_vec()
 }
 
-fn warm(entities: u64) -> Engine {
+/// Pre-encoded batches of known entities that together cover the index (up to 100k
+/// resources), in an order unrelated to insertion.
+pub fn hit_batches(entities: u64, batch: u64) -> Vec<Vec<u8>> {
+    let distinct = entities.min(100_000);
+    (0..distinct.div_ceil(batch))
+        .map(|b| encode((0..batch).map(|j| pod(((b * batch + j) * 7919) % entities))))
+        .collect()
+}
+
+pub fn warm(entities: u64) -> Engine {
     let engine = Engine::from_json(format!(r#"{{"max_entities": {entities}}}"#).as_bytes()).unwrap();
     for chunk in (0..entities).collect::<Vec<_>>().chunks(1000) {
         engine.process(&encode(chunk.iter().map(|i| pod(*i))), NOW).unwrap();

@@ -1,5 +1,5 @@
 //! A steady hit-path loop for profilers (`perf record`): 100 resources per batch on a warm
-//! 100k-entity index. Prints resources/s. Run with `make profile-engine`.
+//! 100k-entity index, walking the whole index. Prints resources/s. Run with `make profile-engine`.
 
 #[path = "../benches/engine.rs"]
 #[allow(dead_code)]

@@ -1,13 +1,16 @@
 //! The engine: for every resource of a batch, identify (rules), mark (id, type, name) and pool.
 
+use crate::cache::{Provenance, ResultCache};
+use crate::clock::{Stamp, stamp};
 use crate::config::{ConfigError, EngineConfig, parse_config};
 use crate::id::{EntityId, to_hex};
 use crate::matcher::{Outcome, Scratch, id_value, match_resource, standalone_id};
 use crate::rules::{RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
-use crate::state::{Link, PoolRequest, Stamp, State, stamp};
+use crate::state::{Link, PoolRequest, State};
 use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use xxhash_rust::xxh3::xxh3_128;
 
 /// Counters and gauges of one engine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,6 +36,7 @@ pub struct Engine {
     config: EngineConfig,
     rules: RuleSet,
     state: State,
+    cache: ResultCache,
     processed: AtomicU64,
     merges: AtomicU64,
     filled: AtomicU64,
@@ -51,10 +55,12 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
         let rules = RuleSet::compile(&config)?;
         let state = State::new(config.max_entities, config.ttl_seconds);
+        let cache = ResultCache::new(config.max_entities, config.ttl_seconds);
         Ok(Engine {
             config,
             rules,
             state,
+            cache,
             processed: AtomicU64::new(0),
             merges: AtomicU64::new(0),
             filled: AtomicU64::new(0),
@@ -74,7 +80,8 @@ impl Engine {
     /// resource whose resource carries the attributes to upsert.
     pub fn process<'a>(&'a self, batch: &'a [u8], now: u64) -> Result<Vec<u8>, WireError> {
         let now = stamp(now);
-        let mut out = ResultWriter::new();
+        // Answers are usually a fraction of the resources they answer.
+        let mut out = ResultWriter::with_capacity(batch.len() / 2);
         let mut work = Work {
             view: ResourceView::default(),
             scratch: Scratch::new(&self.rules),
@@ -84,14 +91,41 @@ impl Engine {
         };
         let mut count = 0;
         for_each_resource(batch, |resource| {
-            read_resource(resource, &mut work.view)?;
-            self.process_resource(&mut work, now, &mut out);
-            out.end_resource();
             count += 1;
+            let key = xxh3_128(resource);
+            let mark = out.mark();
+            if let Some(seen) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
+                if self.still_valid(&seen, now) {
+                    self.count(&seen);
+                    return Ok(());
+                }
+                out.rollback(mark);
+            }
+            read_resource(resource, &mut work.view)?;
+            let provenance = self.process_resource(&mut work, now, &mut out);
+            self.count(&provenance);
+            self.cache.put(key, out.answer(), provenance, now);
+            out.end_resource();
             Ok(())
         })?;
         self.processed.fetch_add(count, Relaxed);
         Ok(out.finish())
+    }
+
+    /// Whether a cached answer still holds: its entity's pool and, where its id came through a
+    /// link, the link table are as they were when it was computed.
+    fn still_valid(&self, seen: &Provenance, now: Stamp) -> bool {
+        seen.link_epoch.is_none_or(|epoch| epoch == self.state.link_epoch())
+            && seen.entity.is_none_or(|(id, version)| self.state.touch_entity(id, now) == Some(version))
+    }
+
+    fn count(&self, p: &Provenance) {
+        if p.filled > 0 {
+            self.filled.fetch_add(p.filled as u64, Relaxed);
+        }
+        if p.merged {
+            self.merges.fetch_add(1, Relaxed);
+        }
     }
 
     fn output_keys(&self) -> [&[u8]; 3] {
@@ -102,16 +136,18 @@ impl Engine {
         ]
     }
 
-    fn process_resource<'a>(&'a self, w: &mut Work<'a>, now: Stamp, out: &mut ResultWriter) {
+    /// Identifies, marks and pools one resource; returns what the answer was computed from.
+    fn process_resource<'a>(&'a self, w: &mut Work<'a>, now: Stamp, out: &mut ResultWriter) -> Provenance {
         let output_keys = self.output_keys();
         // The view borrows from the batch, which outlives `w`; copy the attribute slice
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
         let outcome = match_resource(&self.rules, &attrs, &w.view.entity_refs, &output_keys, &mut w.scratch);
+        let mut provenance = Provenance { entity: None, link_epoch: None, computed: now, filled: 0, merged: false };
         let (id, rule, entity_type, ref_scope) = match outcome {
             Outcome::Unmatched => {
                 w.view.attrs = attrs;
-                return;
+                return provenance;
             }
             Outcome::EntityRef { index, entity_type, id } => {
                 let r = &w.view.entity_refs[index];
@@ -119,7 +155,7 @@ impl Engine {
                 (id, None, entity_type, Some(Scope::of_keys(keys, &self.rules.global_exclude)))
             }
             Outcome::Rule { rule } => {
-                let (id, rule) = self.resolve_and_link(rule, &attrs, now, &mut w.scratch);
+                let (id, rule) = self.resolve_and_link(rule, &attrs, now, &mut w.scratch, &mut provenance);
                 (id, Some(rule), &*self.rules.rules[rule].entity_type, None)
             }
         };
@@ -151,12 +187,13 @@ impl Engine {
             }
             let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule };
             let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
-            self.state.pool(id, &req, now, |k, v| {
+            let version = self.state.pool(id, &req, now, |k, v| {
                 let start = fills.len();
                 fills.extend_from_slice(k);
                 fills.extend_from_slice(v);
                 spans.push((start, k.len(), v.len()));
             });
+            provenance.entity = Some((id, version));
         }
 
         // Mark.
@@ -185,8 +222,9 @@ impl Engine {
             let value = &w.fills[start + klen..start + klen + vlen];
             out.attr_raw(key, value);
         }
-        self.filled.fetch_add(w.fill_spans.len() as u64, Relaxed);
+        provenance.filled = w.fill_spans.len() as u32;
         w.view.attrs = attrs;
+        provenance
     }
 
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link
@@ -198,16 +236,19 @@ impl Engine {
         attrs: &[crate::wire::Attr<'a>],
         now: Stamp,
         s: &mut Scratch<'a>,
+        provenance: &mut Provenance,
     ) -> (EntityId, usize) {
         let r = &self.rules.rules[rule];
         let (first_alt, primary) = s.alternatives[0];
         let (mut id, mut effective) = (primary, rule);
-        if (first_alt > 0 || r.promotable)
-            && let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(primary, now)
-        {
-            id = target;
-            effective = target_rule as usize;
-            self.merges.fetch_add(1, Relaxed);
+        if first_alt > 0 || r.promotable {
+            // Read before resolving: a link created meanwhile then invalidates the answer.
+            provenance.link_epoch = Some(self.state.link_epoch());
+            if let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(primary, now) {
+                id = target;
+                effective = target_rule as usize;
+                provenance.merged = true;
+            }
         }
         let linked = effective as u16;
         for i in 1..s.alternatives.len() {
@@ -272,13 +313,13 @@ impl Engine {
             stamp(now),
             |id, e, names| {
                 let attrs: Vec<_> = e.pool.iter().map(|(k, v)| (names(k), v)).collect();
-                w.entity(id, e.last_seen, attrs.into_iter());
+                w.entity(id, e.age.last_seen, attrs.into_iter());
             },
             |from, l| links.push((from, *l)),
         );
         w.begin_links();
         for (from, l) in links {
-            w.link(from, l.target, &self.rules.rules[l.rule as usize].name, l.ambiguous, l.last_seen);
+            w.link(from, l.target, &self.rules.rules[l.rule as usize].name, l.ambiguous, l.age.last_seen);
         }
         w.finish()
     }
@@ -289,6 +330,7 @@ impl Engine {
         let (entities, links) = snapshot::read(bytes)?;
         let now = stamp(now);
         self.state.clear();
+        self.cache.clear();
         let mut restored = 0;
         for (id, last_seen, attrs) in &entities {
             self.state.import_entity(*id, *last_seen, attrs, now);

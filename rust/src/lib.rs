@@ -6,6 +6,8 @@
 //! The core (`config`, `rules`, `matcher`, `id`, `pool`, `state`, `snapshot`, `wire`, `engine`)
 //! is safe Rust with no knowledge of C; `ffi` is the thin C ABI the Go processor calls.
 
+pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod ffi;

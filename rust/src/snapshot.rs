@@ -7,8 +7,8 @@
 //! `u32 length | bytes`. Stamps are seconds since 2020-01-01. A snapshot is read whole or not at
 //! all: any doubt (magic, version, length, checksum, structure) rejects it and the state stays as it was.
 
+use crate::clock::Stamp;
 use crate::id::EntityId;
-use crate::state::Stamp;
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"RESQSNAP";

@@ -1,13 +1,8 @@
 //! The engine's memory: pooled attributes per entity, and links from one identity to another.
 //!
-//! Both are bounded: an entry expires `ttl` seconds after it was last seen, and past the size
-//! limit the least recently seen entry of its shard goes first. Recency is kept the CLOCK way
-//! (second chance): a hit only marks the entry, and marked entries that reach the front of the
-//! queue are moved to the back instead of being evicted. Moving every hit to the back of a
-//! linked list would touch its cold neighbours, several cache misses per resource on a large
-//! index. The state is split into shards
-//! by id, each behind its own lock, so that threads processing different entities do not wait
-//! for each other; no code path holds two shard locks at once.
+//! Both are bounded `Clock` maps (TTL since last seen, then least recently seen first). The state
+//! is split into shards by id, each behind its own lock, so that threads processing different
+//! entities do not wait for each other; no code path holds two shard locks at once.
 //!
 //! Links have two uses with one mechanism: an alias (the name-based identity of a pod points to
 //! its uid-based id, learnt from a resource that carried both) and a promotion (a container's
@@ -15,33 +10,32 @@
 //! becomes ambiguous and resolves to nothing: that is the case where joining would risk a false
 //! merge (a recreated StatefulSet pod reusing a name, a container id seen in two pods).
 
+use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::id::EntityId;
 use crate::pool::{Merge, Pool, PoolKey};
 use crate::rules::Scope;
-use hashlink::LinkedHashMap;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 type FastState = foldhash::fast::FixedState;
 
-/// Seconds since 2020-01-01T00:00:00Z: fits a u32 until 2156.
-pub type Stamp = u32;
-pub const STAMP_EPOCH_UNIX: u64 = 1_577_836_800;
-
-pub fn stamp(unix_seconds: u64) -> Stamp {
-    unix_seconds.saturating_sub(STAMP_EPOCH_UNIX).min(u32::MAX as u64) as Stamp
-}
-
 /// Most distinct attribute keys one shard remembers; attributes with further keys are not pooled.
 const MAX_KEYS_PER_SHARD: usize = 1 << 16;
 
 #[derive(Debug, Clone)]
 pub struct Entity {
-    pub last_seen: Stamp,
-    /// Seen again since it was last queued (the CLOCK reference bit).
-    referenced: bool,
+    pub age: Age,
+    /// Changes whenever the pool changes; drawn from one counter for all entities, so that a
+    /// recreated entity never reuses a version (the result cache relies on that).
+    pub version: u64,
     pub pool: Pool,
+}
+
+impl Aging for Entity {
+    fn age(&mut self) -> &mut Age {
+        &mut self.age
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,38 +44,18 @@ pub struct Link {
     /// Index of the rule whose type, scope and name the linked resource takes.
     pub rule: u16,
     pub ambiguous: bool,
-    pub last_seen: Stamp,
-    referenced: bool,
+    pub age: Age,
 }
 
 impl Link {
     pub fn new(target: EntityId, rule: u16, ambiguous: bool, last_seen: Stamp) -> Link {
-        Link { target, rule, ambiguous, last_seen, referenced: false }
-    }
-}
-
-/// What `trim` needs of an entry.
-trait Aging {
-    fn last_seen(&self) -> Stamp;
-    /// Clears the reference bit, answering whether it was set.
-    fn take_reference(&mut self) -> bool;
-}
-
-impl Aging for Entity {
-    fn last_seen(&self) -> Stamp {
-        self.last_seen
-    }
-    fn take_reference(&mut self) -> bool {
-        std::mem::take(&mut self.referenced)
+        Link { target, rule, ambiguous, age: Age::new(last_seen) }
     }
 }
 
 impl Aging for Link {
-    fn last_seen(&self) -> Stamp {
-        self.last_seen
-    }
-    fn take_reference(&mut self) -> bool {
-        std::mem::take(&mut self.referenced)
+    fn age(&mut self) -> &mut Age {
+        &mut self.age
     }
 }
 
@@ -133,13 +107,13 @@ impl KeyTable {
 }
 
 struct Shard {
-    entities: LinkedHashMap<EntityId, Entity, FastState>,
-    links: LinkedHashMap<EntityId, Link, FastState>,
+    entities: Clock<Entity>,
+    links: Clock<Link>,
     keys: KeyTable,
     present: Vec<PoolKey>,
 }
 
-/// Counters of the state, read by `State::stats`.
+/// Counters of the state, read by `Engine::stats`.
 #[derive(Default)]
 pub struct Counters {
     pub evictions: AtomicU64,
@@ -150,9 +124,9 @@ pub struct Counters {
 pub struct State {
     shards: Box<[Mutex<Shard>]>,
     mask: u64,
-    per_shard: usize,
-    ttl: u32,
     pub counters: Counters,
+    versions: AtomicU64,
+    link_epoch: AtomicU64,
 }
 
 /// The resource being pooled: its attributes (key, encoded value) and its scope.
@@ -163,27 +137,33 @@ pub struct PoolRequest<'r> {
     pub scope_index: Option<usize>,
 }
 
+/// Splits `max` into power-of-two shards: enough that threads rarely meet, few enough that each
+/// holds a fair LRU sample. Returns (shards, capacity per shard).
+pub fn shard_layout(max: u64) -> (usize, usize) {
+    let max = max.max(1) as usize;
+    let shards = (max / 1024).clamp(1, 64).next_power_of_two().min(64);
+    (shards, max.div_ceil(shards))
+}
+
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
-        let max = max_entities.max(1) as usize;
-        // Enough shards that threads rarely meet, few enough that each holds a fair LRU sample.
-        let shards = (max / 1024).clamp(1, 64).next_power_of_two().min(64);
-        let per_shard = max.div_ceil(shards);
+        let (shards, per_shard) = shard_layout(max_entities);
+        let ttl = ttl_seconds.min(u32::MAX as u64) as u32;
         State {
             shards: (0..shards)
                 .map(|_| {
                     Mutex::new(Shard {
-                        entities: LinkedHashMap::with_hasher(FastState::default()),
-                        links: LinkedHashMap::with_hasher(FastState::default()),
+                        entities: Clock::new(per_shard, ttl),
+                        links: Clock::new(per_shard, ttl),
                         keys: KeyTable::default(),
                         present: Vec::new(),
                     })
                 })
                 .collect(),
             mask: shards as u64 - 1,
-            per_shard,
-            ttl: ttl_seconds.min(u32::MAX as u64) as u32,
             counters: Counters::default(),
+            versions: AtomicU64::new(1),
+            link_epoch: AtomicU64::new(0),
         }
     }
 
@@ -191,56 +171,28 @@ impl State {
         &self.shards[(id as u64 & self.mask) as usize]
     }
 
-    fn expired(&self, last_seen: Stamp, now: Stamp) -> bool {
-        now.saturating_sub(last_seen) > self.ttl
+    fn count_evictions(&self, n: u64) {
+        if n > 0 {
+            self.counters.evictions.fetch_add(n, Relaxed);
+        }
     }
 
-    /// Keeps a queue within the size limit and drops expired entries from its front: an expired
-    /// front entry goes; past the limit, a referenced one gets a second chance at the back and
-    /// an unreferenced one goes. Each call looks at a few entries more than it must, so that
-    /// expired entries are swept even without pressure.
-    fn trim<V: Aging>(&self, queue: &mut LinkedHashMap<EntityId, V, FastState>, now: Stamp) {
-        let mut evicted = 0;
-        let mut budget = 2 + queue.len().saturating_sub(self.per_shard) * 2;
-        while budget > 0 {
-            let Some((&key, _)) = queue.front() else { break };
-            let entry = queue.get_mut(&key).expect("front entry");
-            budget -= 1;
-            if self.expired(entry.last_seen(), now) {
-                queue.pop_front();
-                evicted += 1;
-            } else if entry.take_reference() {
-                queue.to_back(&key);
-            } else if queue.len() > self.per_shard {
-                queue.pop_front();
-                evicted += 1;
-            } else {
-                break;
-            }
-        }
-        // Every entry can have been given its second chance once already: evict by age.
-        while queue.len() > self.per_shard {
-            queue.pop_front();
-            evicted += 1;
-        }
-        if evicted > 0 {
-            self.counters.evictions.fetch_add(evicted, Relaxed);
-        }
+    /// Changes whenever a link is created, replaced or becomes ambiguous.
+    pub fn link_epoch(&self) -> u64 {
+        self.link_epoch.load(Relaxed)
     }
 
     /// The target of an unambiguous, live link from `from`.
     pub fn resolve(&self, from: EntityId, now: Stamp) -> Option<Link> {
         let mut shard = self.shard(from).lock();
-        let link = *shard.links.get(&from)?;
-        if self.expired(link.last_seen, now) {
-            shard.links.remove(&from);
-            self.counters.evictions.fetch_add(1, Relaxed);
-            return None;
-        }
-        if let Some(l) = shard.links.get_mut(&from) {
-            l.referenced = true;
-        }
-        (!link.ambiguous).then_some(link)
+        let mut evicted = 0;
+        let link = shard.links.get_live(from, now, &mut evicted).map(|l| {
+            l.age.touch(now);
+            *l
+        });
+        drop(shard);
+        self.count_evictions(evicted);
+        link.filter(|l| !l.ambiguous)
     }
 
     /// Records that the identity `from` was seen on a resource of entity `target`.
@@ -248,44 +200,56 @@ impl State {
         if from == target {
             return;
         }
-        let mut guard = self.shard(from).lock();
-        let shard = &mut *guard;
-        match shard.links.get_mut(&from) {
-            Some(l) if self.expired(l.last_seen, now) => {
-                *l = Link::new(target, rule, false, now);
-            }
+        let mut shard = self.shard(from).lock();
+        let mut evicted = 0;
+        match shard.links.get_live(from, now, &mut evicted) {
             Some(l) => {
                 if l.target != target && !l.ambiguous {
                     l.ambiguous = true;
                     self.counters.ambiguous_links.fetch_add(1, Relaxed);
+                    self.link_epoch.fetch_add(1, Relaxed);
                 }
-                l.last_seen = now;
-                l.referenced = true;
+                l.age.touch(now);
             }
             None => {
-                shard.links.insert(from, Link::new(target, rule, false, now));
-                self.trim(&mut shard.links, now);
+                shard.links.insert(from, Link::new(target, rule, false, now), now, &mut evicted);
+                self.link_epoch.fetch_add(1, Relaxed);
             }
         }
+        drop(shard);
+        self.count_evictions(evicted);
     }
 
-    /// Pools the resource's in-scope attributes into entity `id` and calls `fill` with every
-    /// pooled, unambiguous, in-scope attribute the resource lacks.
-    pub fn pool(&self, id: EntityId, req: &PoolRequest<'_>, now: Stamp, mut fill: impl FnMut(&[u8], &[u8])) {
+    /// Marks a live entity seen and returns its pool version, or `None` when it is not in memory.
+    pub fn touch_entity(&self, id: EntityId, now: Stamp) -> Option<u64> {
+        let mut shard = self.shard(id).lock();
+        let mut evicted = 0;
+        let version = shard.entities.get_live(id, now, &mut evicted).map(|e| {
+            e.age.touch(now);
+            e.version
+        });
+        drop(shard);
+        self.count_evictions(evicted);
+        version
+    }
+
+    /// Pools the resource's in-scope attributes into entity `id`, calls `fill` with every pooled,
+    /// unambiguous, in-scope attribute the resource lacks, and returns the pool's version.
+    pub fn pool(&self, id: EntityId, req: &PoolRequest<'_>, now: Stamp, mut fill: impl FnMut(&[u8], &[u8])) -> u64 {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
-        if !shard.entities.contains_key(&id) {
-            shard.entities.insert(id, Entity { last_seen: now, referenced: false, pool: Pool::default() });
-            self.trim(&mut shard.entities, now);
-        }
-        let entity = shard.entities.get_mut(&id).expect("just inserted or present");
-        if self.expired(entity.last_seen, now) {
-            // Forgotten: an expired entity starts over rather than filling stale values.
-            entity.pool = Pool::default();
-        }
-        entity.last_seen = now;
-        entity.referenced = true;
+        let mut evicted = 0;
+        let entity = match shard.entities.get_live(id, now, &mut evicted) {
+            Some(e) => e,
+            None => {
+                let fresh =
+                    Entity { age: Age::new(now), version: self.versions.fetch_add(1, Relaxed), pool: Pool::default() };
+                shard.entities.insert(id, fresh, now, &mut evicted)
+            }
+        };
+        entity.age.touch(now);
         shard.present.clear();
+        let mut changed = false;
         for (key, value) in req.attrs {
             let Some(k) = shard.keys.intern(key) else {
                 continue;
@@ -294,10 +258,19 @@ impl State {
                 continue; // a duplicate key: the first occurrence is the resource's value
             }
             shard.present.push(k);
-            if shard.keys.allows(k, req.scope, req.scope_index) && entity.pool.merge(k, value) == Merge::BecameAmbiguous
-            {
-                self.counters.ambiguous_attributes.fetch_add(1, Relaxed);
+            if shard.keys.allows(k, req.scope, req.scope_index) {
+                match entity.pool.merge(k, value) {
+                    Merge::Added => changed = true,
+                    Merge::BecameAmbiguous => {
+                        changed = true;
+                        self.counters.ambiguous_attributes.fetch_add(1, Relaxed);
+                    }
+                    Merge::Unchanged | Merge::TooLarge => {}
+                }
             }
+        }
+        if changed {
+            entity.version = self.versions.fetch_add(1, Relaxed);
         }
         for (k, v) in entity.pool.iter() {
             if let Some(v) = v
@@ -307,6 +280,10 @@ impl State {
                 fill(shard.keys.name(k), v);
             }
         }
+        let version = entity.version;
+        drop(guard);
+        self.count_evictions(evicted);
+        version
     }
 
     pub fn entity_count(&self) -> u64 {
@@ -322,7 +299,8 @@ impl State {
         self.shards.iter().map(|s| s.lock().entities.iter().map(|(_, e)| e.pool.heap_bytes() as u64).sum::<u64>()).sum()
     }
 
-    /// Calls `f` with every live entity (its pool resolved to key names) and every live link.
+    /// Calls `entity` with every live entity (and a function naming its pool keys) and `link`
+    /// with every live link.
     pub fn export(
         &self,
         now: Stamp,
@@ -332,10 +310,10 @@ impl State {
         for shard in self.shards.iter() {
             let shard = shard.lock();
             let names = |k: PoolKey| shard.keys.name(k).to_vec();
-            for (id, e) in shard.entities.iter().filter(|(_, e)| !self.expired(e.last_seen, now)) {
+            for (id, e) in shard.entities.iter().filter(|(_, e)| !shard.entities.expired(e.age.last_seen, now)) {
                 entity(*id, e, &names);
             }
-            for (from, l) in shard.links.iter().filter(|(_, l)| !self.expired(l.last_seen, now)) {
+            for (from, l) in shard.links.iter().filter(|(_, l)| !shard.links.expired(l.age.last_seen, now)) {
                 link(*from, l);
             }
         }
@@ -343,29 +321,35 @@ impl State {
 
     /// Inserts a restored entity; entries already expired are skipped.
     pub fn import_entity(&self, id: EntityId, last_seen: Stamp, attrs: &[(Vec<u8>, Option<Vec<u8>>)], now: Stamp) {
-        if self.expired(last_seen, now) {
-            return;
-        }
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
+        if shard.entities.expired(last_seen, now) {
+            return;
+        }
         let mut pool = Pool::default();
         for (key, value) in attrs {
             if let Some(k) = shard.keys.intern(key) {
                 pool.push(k, value.as_deref());
             }
         }
-        shard.entities.replace(id, Entity { last_seen, referenced: false, pool });
-        self.trim(&mut shard.entities, now);
+        let version = self.versions.fetch_add(1, Relaxed);
+        let mut evicted = 0;
+        shard.entities.insert(id, Entity { age: Age::new(last_seen), version, pool }, now, &mut evicted);
+        drop(guard);
+        self.count_evictions(evicted);
     }
 
     /// Inserts a restored link; links already expired are skipped.
     pub fn import_link(&self, from: EntityId, link: Link, now: Stamp) {
-        if self.expired(link.last_seen, now) {
+        let mut shard = self.shard(from).lock();
+        if shard.links.expired(link.age.last_seen, now) {
             return;
         }
-        let mut shard = self.shard(from).lock();
-        shard.links.replace(from, link);
-        self.trim(&mut shard.links, now);
+        let mut evicted = 0;
+        shard.links.insert(from, link, now, &mut evicted);
+        drop(shard);
+        self.link_epoch.fetch_add(1, Relaxed);
+        self.count_evictions(evicted);
     }
 
     /// Forgets everything (used when a snapshot is restored into a used engine).
@@ -375,6 +359,7 @@ impl State {
             s.entities.clear();
             s.links.clear();
         }
+        self.link_epoch.fetch_add(1, Relaxed);
     }
 }
 

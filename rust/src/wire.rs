@@ -264,6 +264,10 @@ impl ResultWriter {
         Self::default()
     }
 
+    pub fn with_capacity(bytes: usize) -> Self {
+        ResultWriter { out: Vec::with_capacity(bytes), resource: Vec::new() }
+    }
+
     /// Adds an attribute with an already encoded `AnyValue`.
     pub fn attr_raw(&mut self, key: &[u8], any_value: &[u8]) {
         let kv_len = field_len(key.len()) + field_len(any_value.len());
@@ -282,17 +286,41 @@ impl ResultWriter {
         put_bytes_field(&mut self.resource, 1, value);
     }
 
+    /// The current resource's answer so far (its encoded attributes).
+    pub fn answer(&self) -> &[u8] {
+        &self.resource
+    }
+
+    /// A point to `rollback` to: the end of the entries written so far.
+    pub fn mark(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Removes the entries written after `mark`.
+    pub fn rollback(&mut self, mark: usize) {
+        self.out.truncate(mark);
+    }
+
+    /// Writes a whole entry from a previously recorded answer (the current resource is empty).
+    pub fn put_answer(&mut self, answer: &[u8]) {
+        debug_assert!(self.resource.is_empty());
+        Self::entry(&mut self.out, answer);
+    }
+
     /// Closes the current resource's entry.
     pub fn end_resource(&mut self) {
-        if self.resource.is_empty() {
-            self.out.extend_from_slice(&[0x0a, 0x00]);
+        Self::entry(&mut self.out, &self.resource);
+        self.resource.clear();
+    }
+
+    fn entry(out: &mut Vec<u8>, answer: &[u8]) {
+        if answer.is_empty() {
+            out.extend_from_slice(&[0x0a, 0x00]);
             return;
         }
-        let entry_len = field_len(self.resource.len());
-        put_len_field(&mut self.out, 1, entry_len);
-        put_len_field(&mut self.out, 1, self.resource.len());
-        self.out.extend_from_slice(&self.resource);
-        self.resource.clear();
+        put_len_field(out, 1, field_len(answer.len()));
+        put_len_field(out, 1, answer.len());
+        out.extend_from_slice(answer);
     }
 
     pub fn finish(self) -> Vec<u8> {

@@ -1,0 +1,164 @@
+//! A bounded map with expiry, for the engine's state and its result cache.
+//!
+//! Entries expire `ttl` seconds after they were last seen; past `capacity` the least recently
+//! seen go first. Recency is kept the CLOCK way (second chance): a hit only sets a reference bit,
+//! and a referenced entry that reaches the front of the queue is moved to the back instead of
+//! being evicted. Moving every hit to the back of a linked list would touch its cold neighbours,
+//! several cache misses per lookup on a large map.
+
+use hashlink::LinkedHashMap;
+
+type FastState = foldhash::fast::FixedState;
+
+/// Seconds since 2020-01-01T00:00:00Z: fits a u32 until 2156.
+pub type Stamp = u32;
+pub const STAMP_EPOCH_UNIX: u64 = 1_577_836_800;
+
+pub fn stamp(unix_seconds: u64) -> Stamp {
+    unix_seconds.saturating_sub(STAMP_EPOCH_UNIX).min(u32::MAX as u64) as Stamp
+}
+
+/// An entry's age: when it was last seen, and whether it was seen again since it was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age {
+    pub last_seen: Stamp,
+    referenced: bool,
+}
+
+impl Age {
+    pub fn new(now: Stamp) -> Age {
+        Age { last_seen: now, referenced: false }
+    }
+
+    /// Marks the entry seen at `now`.
+    pub fn touch(&mut self, now: Stamp) {
+        self.last_seen = now;
+        self.referenced = true;
+    }
+}
+
+pub trait Aging {
+    fn age(&mut self) -> &mut Age;
+}
+
+pub struct Clock<V> {
+    map: LinkedHashMap<u128, V, FastState>,
+    capacity: usize,
+    ttl: Stamp,
+}
+
+impl<V: Aging> Clock<V> {
+    pub fn new(capacity: usize, ttl: Stamp) -> Self {
+        Clock { map: LinkedHashMap::with_hasher(FastState::default()), capacity: capacity.max(1), ttl }
+    }
+
+    pub fn expired(&self, last_seen: Stamp, now: Stamp) -> bool {
+        now.saturating_sub(last_seen) > self.ttl
+    }
+
+    /// The live entry under `key`; an expired one is removed (counted in `evicted`).
+    pub fn get_live(&mut self, key: u128, now: Stamp, evicted: &mut u64) -> Option<&mut V> {
+        let expired = {
+            let v = self.map.get_mut(&key)?;
+            now.saturating_sub(v.age().last_seen) > self.ttl
+        };
+        if expired {
+            self.map.remove(&key);
+            *evicted += 1;
+            return None;
+        }
+        self.map.get_mut(&key)
+    }
+
+    /// Inserts or replaces an entry, then trims; returns the entry.
+    pub fn insert(&mut self, key: u128, value: V, now: Stamp, evicted: &mut u64) -> &mut V {
+        if self.map.replace(key, value).is_none() {
+            *evicted += self.trim(now);
+        }
+        self.map.get_mut(&key).expect("just inserted")
+    }
+
+    /// Keeps the queue within capacity and drops expired entries from its front: an expired
+    /// front entry goes; past the limit, a referenced one gets a second chance at the back and an
+    /// unreferenced one goes. Each call looks at a few more entries than it must, so expired
+    /// entries are swept even without pressure. Returns the number evicted.
+    fn trim(&mut self, now: Stamp) -> u64 {
+        let mut evicted = 0;
+        let mut budget = 2 + self.map.len().saturating_sub(self.capacity) * 2;
+        while budget > 0 {
+            let Some((&key, _)) = self.map.front() else { break };
+            budget -= 1;
+            let len = self.map.len();
+            let age = self.map.get_mut(&key).expect("front entry").age();
+            if now.saturating_sub(age.last_seen) > self.ttl {
+                self.map.pop_front();
+                evicted += 1;
+            } else if std::mem::take(&mut age.referenced) {
+                self.map.to_back(&key);
+            } else if len > self.capacity {
+                self.map.pop_front();
+                evicted += 1;
+            } else {
+                break;
+            }
+        }
+        // Every entry can have had its second chance already: evict by queue order.
+        while self.map.len() > self.capacity {
+            self.map.pop_front();
+            evicted += 1;
+        }
+        evicted
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&u128, &V)> {
+        self.map.iter()
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct E(Age);
+    impl Aging for E {
+        fn age(&mut self) -> &mut Age {
+            &mut self.0
+        }
+    }
+
+    #[test]
+    fn capacity_keeps_referenced_entries() {
+        let mut c = Clock::new(3, 100);
+        let mut ev = 0;
+        for k in 0..3 {
+            c.insert(k, E(Age::new(0)), 0, &mut ev);
+        }
+        c.get_live(0, 1, &mut ev).unwrap().age().touch(1);
+        c.insert(3, E(Age::new(1)), 1, &mut ev);
+        assert_eq!(ev, 1);
+        assert!(c.get_live(0, 1, &mut ev).is_some(), "the referenced entry had a second chance");
+        assert!(c.get_live(1, 1, &mut ev).is_none(), "the oldest unreferenced entry went");
+    }
+
+    #[test]
+    fn expired_entries_are_not_returned() {
+        let mut c = Clock::new(10, 5);
+        let mut ev = 0;
+        c.insert(1, E(Age::new(0)), 0, &mut ev);
+        assert!(c.get_live(1, 5, &mut ev).is_some());
+        assert!(c.get_live(1, 6, &mut ev).is_none());
+        assert_eq!((ev, c.len()), (1, 0));
+    }
+}

@@ -1,0 +1,84 @@
+//! The result cache must never serve an answer that the state has outgrown: each test sends the
+//! same resource bytes before and after something changes, and checks the second answer.
+
+mod common;
+
+use common::*;
+use resourceequality::Engine;
+use serde_json::json;
+
+const NOW: u64 = 1_800_000_000;
+
+fn send(engine: &Engine, attrs: serde_json::Value, now: u64) -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
+    let r = resource(attrs.as_object().unwrap());
+    apply(&r, &upserts(&engine.process(&batch([r.clone()]), now).unwrap())[0])
+}
+
+#[test]
+fn a_sparse_resource_seen_again_after_its_rich_source_is_filled() {
+    let e = Engine::from_json(b"{}").unwrap();
+    let sparse = json!({"k8s.pod.uid": "u1"});
+    assert_eq!(get_str(&send(&e, sparse.clone(), NOW), "service.name"), None);
+    send(&e, json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
+    assert_eq!(get_str(&send(&e, sparse, NOW), "service.name"), Some("api"));
+}
+
+#[test]
+fn a_value_becoming_ambiguous_stops_being_filled() {
+    let e = Engine::from_json(b"{}").unwrap();
+    send(&e, json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
+    let sparse = json!({"k8s.pod.uid": "u1"});
+    assert_eq!(get_str(&send(&e, sparse.clone(), NOW), "service.name"), Some("api"));
+    send(&e, json!({"k8s.pod.uid": "u1", "service.name": "envoy"}), NOW);
+    assert_eq!(get_str(&send(&e, sparse, NOW), "service.name"), None);
+}
+
+#[test]
+fn a_container_seen_again_after_its_pod_showed_it_is_promoted() {
+    let e = Engine::from_json(b"{}").unwrap();
+    let container = json!({"container.id": "c1"});
+    assert_eq!(get_str(&send(&e, container.clone(), NOW), "resource.type"), Some("container"));
+    let pod = send(&e, json!({"k8s.pod.uid": "u1", "container.id": "c1", "k8s.pod.name": "p"}), NOW);
+    let again = send(&e, container.clone(), NOW);
+    assert_eq!(get_str(&again, "resource.type"), Some("k8s.pod"));
+    assert_eq!(get_str(&again, "resource.id"), get_str(&pod, "resource.id"));
+    // ...and back to itself once another pod claims the container (the link is ambiguous).
+    send(&e, json!({"k8s.pod.uid": "u2", "container.id": "c1"}), NOW);
+    assert_eq!(get_str(&send(&e, container, NOW), "resource.type"), Some("container"));
+}
+
+#[test]
+fn an_entity_forgotten_and_relearnt_is_not_served_from_old_answers() {
+    let e = Engine::from_json(br#"{"ttl_seconds": 60}"#).unwrap();
+    let sparse = json!({"k8s.pod.uid": "u1"});
+    send(&e, json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
+    assert_eq!(get_str(&send(&e, sparse.clone(), NOW), "service.name"), Some("api"));
+    // After the TTL the entity is forgotten: the same bytes get a fresh answer, without fills.
+    assert_eq!(get_str(&send(&e, sparse, NOW + 120), "service.name"), None);
+}
+
+#[test]
+fn answers_are_refreshed_so_links_do_not_expire_while_resources_keep_coming() {
+    let e = Engine::from_json(br#"{"ttl_seconds": 40}"#).unwrap();
+    let pod = json!({"k8s.pod.uid": "u1", "k8s.namespace.name": "ns", "k8s.pod.name": "p", "container.id": "c1"});
+    let id = get_str(&send(&e, pod.clone(), NOW), "resource.id").unwrap().to_owned();
+    // The pod keeps coming every 5 s for 5 minutes (answers are reused for up to 10 s between
+    // refreshes); its alias and container links must live on.
+    for t in (5..=300).step_by(5) {
+        send(&e, pod.clone(), NOW + t);
+    }
+    let by_name = send(&e, json!({"k8s.namespace.name": "ns", "k8s.pod.name": "p"}), NOW + 300);
+    assert_eq!(get_str(&by_name, "resource.id"), Some(id.as_str()));
+    let by_container = send(&e, json!({"container.id": "c1"}), NOW + 300);
+    assert_eq!(get_str(&by_container, "resource.id"), Some(id.as_str()));
+}
+
+#[test]
+fn identical_resources_in_one_batch_get_identical_answers() {
+    let e = Engine::from_json(b"{}").unwrap();
+    let r = resource(json!({"k8s.pod.uid": "u1", "service.name": "api"}).as_object().unwrap());
+    let ups = upserts(&e.process(&batch(vec![r.clone(); 50]), NOW).unwrap());
+    assert_eq!(ups.len(), 50);
+    assert!(ups.iter().all(|u| u == &ups[0]));
+    assert_eq!(e.stats().resources_processed, 50);
+}
