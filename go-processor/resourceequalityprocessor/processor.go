@@ -3,7 +3,6 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -106,18 +105,13 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 		return
 	}
 	start := time.Now()
-	request := plog.NewLogs()
-	entries := request.ResourceLogs()
-	entries.EnsureCapacity(n)
-	for i := range n {
-		resourceAt(i).CopyTo(entries.AppendEmpty().Resource())
-	}
-	in, err := (&plog.ProtoMarshaler{}).MarshalLogs(request)
+	buf := requestBuffers.Get().(*[]byte)
+	in := appendRequest((*buf)[:0], n, resourceAt)
+	out, err := p.process(in)
+	*buf = in
+	requestBuffers.Put(buf)
 	if err == nil {
-		var out []byte
-		if out, err = p.process(in); err == nil {
-			err = p.apply(ctx, out, n, resourceAt)
-		}
+		err = p.apply(ctx, out, n, resourceAt)
 	}
 	if err != nil {
 		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
@@ -126,24 +120,17 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	p.telemetry.ProcessorResourceequalityBatchDuration.Record(ctx, time.Since(start).Seconds())
 }
 
+// requestBuffers recycles the request encodings of batches.
+var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
 func (p *resourceEqualityProcessor) apply(ctx context.Context, out []byte, n int, resourceAt func(int) pcommon.Resource) error {
-	result, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(out)
-	if err != nil {
-		return fmt.Errorf("decoding the engine's answer: %w", err)
-	}
-	answers := result.ResourceLogs()
-	if answers.Len() != n {
-		return fmt.Errorf("%w: %d results for %d resources", errResultCount, answers.Len(), n)
+	if err := applyAnswer(out, n, resourceAt); err != nil {
+		return err
 	}
 	counts := map[string]int64{}
 	for i := range n {
-		dst := resourceAt(i).Attributes()
-		answers.At(i).Resource().Attributes().Range(func(k string, v pcommon.Value) bool {
-			v.CopyTo(dst.PutEmpty(k))
-			return true
-		})
 		typ := "none"
-		if v, ok := dst.Get(p.typeKey); ok {
+		if v, ok := resourceAt(i).Attributes().Get(p.typeKey); ok {
 			typ = v.Str()
 		}
 		counts[typ]++

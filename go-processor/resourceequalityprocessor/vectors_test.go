@@ -44,7 +44,7 @@ type labelledAttrs struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
-func loadScenarios(t *testing.T) []scenario {
+func loadScenarios(t testing.TB) []scenario {
 	files, err := filepath.Glob(filepath.Join("..", "..", "tests", "scenarios", "*.json"))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 45, "scenario vectors under tests/scenarios")

@@ -1,0 +1,68 @@
+"""State that survives a crash: with file_storage, the engine's state is snapshotted every
+snapshot_interval. Learn a pod's rich resource, kill -9 the collector after the interval, start it
+again on the same storage, send only the sparse resource: it comes out enriched."""
+
+import time
+
+from harness import SIGNALS, ports, post, read_output, request, service_extensions
+
+RICH = {"k8s.pod.uid": "5e7f0000-0000-4000-8000-00000000abcd", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod",
+        "service.name": "api", "k8s.node.name": "node-9", "k8s.deployment.name": "api"}
+SPARSE = {"k8s.pod.uid": RICH["k8s.pod.uid"]}
+
+
+def config(p, out, storage) -> str:
+    return service_extensions(p) + f"""
+  file_storage:
+    directory: {storage}
+    create_directory: true
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{p['http']}
+processors:
+  resourceequality:
+    storage: file_storage
+    snapshot_interval: 1s
+exporters:
+  file:
+    path: {out}
+service:
+  extensions: [health_check, file_storage]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
+    logs: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
+"""
+
+
+def test_kill_minus_nine_after_a_snapshot_keeps_what_was_learnt(collectors, tmp_path):
+    storage = tmp_path / "storage"
+    p = ports("http")
+    first = collectors("first", config(p, tmp_path / "first.json", storage), p)
+    post(p["http"], "traces", request("traces", [("rich", RICH)]))
+    time.sleep(2.5)  # past the 1 s snapshot interval
+    first.kill9()
+
+    p2 = ports("http")
+    second = collectors("second", config(p2, tmp_path / "second.json", storage), p2)
+    assert "Restored resourceequality state" in second.log_path.read_text()
+    post(p2["http"], SIGNALS[1], request("logs", [("sparse", SPARSE)]))
+    second.stop()
+    [out] = read_output(tmp_path / "second.json")
+    for key in ("service.name", "k8s.node.name", "k8s.deployment.name", "k8s.pod.name"):
+        assert out.resource[key] == RICH[key], key
+    assert out.resource["resource.type"] == "k8s.pod"
+
+
+def test_without_the_snapshot_the_sparse_resource_is_not_enriched(collectors, tmp_path):
+    """The control: a fresh storage directory knows nothing."""
+    p = ports("http")
+    c = collectors("fresh", config(p, tmp_path / "fresh.json", tmp_path / "empty-storage"), p)
+    post(p["http"], "logs", request("logs", [("sparse", SPARSE)]))
+    c.stop()
+    [out] = read_output(tmp_path / "fresh.json")
+    assert "service.name" not in out.resource
