@@ -32,7 +32,9 @@ mod bench_data;
 
 fn main() {
     let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let engine = resourceequality::Engine::from_json(format!(r#"{{"max_entities": {n}}}"#).as_bytes()).unwrap();
+    // 25% headroom so that every entity stays resident (the bound is enforced per shard).
+    let engine =
+        resourceequality::Engine::from_json(format!(r#"{{"max_entities": {}}}"#, n + n / 4).as_bytes()).unwrap();
     let batches: Vec<Vec<u8>> = (0..n)
         .collect::<Vec<_>>()
         .chunks(1000)

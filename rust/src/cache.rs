@@ -7,10 +7,15 @@
 //! computed from is unchanged: the entity's pool version, and for resources whose id came through
 //! a link, the link epoch. Answers are recomputed at least every quarter TTL, which also refreshes
 //! the links a resource shows, so that they do not expire while the resource keeps coming.
+//!
+//! Layout: a 4-way set-associative array, as a CPU cache is. The four keys of a set share one
+//! cache line and short answers are stored in the slot, so a hit costs about two memory reads;
+//! a linked hash map costs four or five (control bytes, bucket, node, answer). A new answer
+//! replaces the least recently used way of its set. The array is sized once, so memory is bounded
+//! by construction.
 
-use crate::clock::{Age, Aging, Clock, Stamp};
+use crate::clock::Stamp;
 use crate::id::EntityId;
-use crate::state::shard_layout;
 use parking_lot::Mutex;
 
 /// What an answer was computed from, and what it counted.
@@ -25,62 +30,107 @@ pub struct Provenance {
     pub merged: bool,
 }
 
-struct Cached {
-    age: Age,
-    answer: Box<[u8]>,
-    provenance: Provenance,
+const WAYS: usize = 4;
+const INLINE: usize = 96;
+const STRIPES: usize = 64;
+
+enum Answer {
+    Inline(u8, [u8; INLINE]),
+    Heap(Box<[u8]>),
 }
 
-impl Aging for Cached {
-    fn age(&mut self) -> &mut Age {
-        &mut self.age
+impl Answer {
+    fn new(bytes: &[u8]) -> Answer {
+        if bytes.len() <= INLINE {
+            let mut inline = [0u8; INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Answer::Inline(bytes.len() as u8, inline)
+        } else {
+            Answer::Heap(bytes.into())
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Answer::Inline(len, b) => &b[..*len as usize],
+            Answer::Heap(b) => b,
+        }
     }
 }
 
+struct Slot {
+    provenance: Provenance,
+    last_used: Stamp,
+    answer: Answer,
+}
+
+#[derive(Default)]
+struct Set {
+    /// Key of each way; a way is empty when its slot is `None`.
+    keys: [u128; WAYS],
+    slots: [Option<Slot>; WAYS],
+}
+
 pub struct ResultCache {
-    shards: Box<[Mutex<Clock<Cached>>]>,
-    mask: u64,
+    /// Each stripe's sets, allocated at its first answer (so that an engine made only to
+    /// validate a configuration costs nothing).
+    stripes: Box<[Mutex<Vec<Set>>]>,
+    sets_per_stripe: usize,
     /// Longest an answer is reused before it is recomputed.
     pub refresh: Stamp,
 }
 
 impl ResultCache {
+    /// A cache of at least `capacity` answers (rounded up to a power of two).
     pub fn new(capacity: u64, ttl_seconds: u64) -> ResultCache {
-        let (shards, per_shard) = shard_layout(capacity);
-        let ttl = ttl_seconds.min(u32::MAX as u64) as Stamp;
+        let sets = (capacity.max(1) as usize).div_ceil(WAYS).next_power_of_two().max(STRIPES);
+        let sets_per_stripe = sets / STRIPES;
         ResultCache {
-            shards: (0..shards).map(|_| Mutex::new(Clock::new(per_shard, ttl))).collect(),
-            mask: shards as u64 - 1,
-            refresh: ttl / 4,
+            stripes: (0..STRIPES).map(|_| Mutex::new(Vec::new())).collect(),
+            sets_per_stripe,
+            refresh: (ttl_seconds.min(u32::MAX as u64) as Stamp) / 4,
         }
     }
 
-    fn shard(&self, key: u128) -> &Mutex<Clock<Cached>> {
-        &self.shards[(key as u64 & self.mask) as usize]
+    /// The stripe and set of a key: low bits pick the stripe, the next bits the set.
+    fn locate(&self, key: u128) -> (usize, usize) {
+        let h = key as u64;
+        ((h as usize) % STRIPES, ((h >> 6) as usize) & (self.sets_per_stripe - 1))
     }
 
     /// Hands the cached answer for `key` to `take` and returns its provenance, which the caller
-    /// must validate before using the answer.
+    /// must validate before relying on the answer.
     pub fn get(&self, key: u128, now: Stamp, take: impl FnOnce(&[u8])) -> Option<Provenance> {
-        let mut shard = self.shard(key).lock();
-        let mut evicted = 0;
-        let c = shard.get_live(key, now, &mut evicted)?;
-        if now.saturating_sub(c.provenance.computed) > self.refresh {
+        let (stripe, set) = self.locate(key);
+        let mut sets = self.stripes[stripe].lock();
+        let set = sets.get_mut(set)?;
+        let way = set.keys.iter().position(|k| *k == key)?;
+        let slot = set.slots[way].as_mut()?;
+        if now.saturating_sub(slot.provenance.computed) > self.refresh {
             return None;
         }
-        c.age.touch(now);
-        take(&c.answer);
-        Some(c.provenance)
+        slot.last_used = now;
+        take(slot.answer.bytes());
+        Some(slot.provenance)
     }
 
     pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp) {
-        let mut evicted = 0;
-        let cached = Cached { age: Age::new(now), answer: answer.into(), provenance };
-        self.shard(key).lock().insert(key, cached, now, &mut evicted);
+        let (stripe, set) = self.locate(key);
+        let mut sets = self.stripes[stripe].lock();
+        if sets.is_empty() {
+            sets.resize_with(self.sets_per_stripe, Set::default);
+        }
+        let set = &mut sets[set];
+        let way = set.keys.iter().position(|k| *k == key).filter(|w| set.slots[*w].is_some()).unwrap_or_else(|| {
+            // An empty way, else the least recently used one.
+            (0..WAYS).min_by_key(|w| set.slots[*w].as_ref().map_or(0, |s| s.last_used as u64 + 1)).unwrap_or(0)
+        });
+        set.keys[way] = key;
+        set.slots[way] = Some(Slot { provenance, last_used: now, answer: Answer::new(answer) });
     }
 
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
+        self.stripes.iter().map(|s| s.lock().iter().map(|set| set.slots.iter().flatten().count()).sum::<usize>()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -88,8 +138,62 @@ impl ResultCache {
     }
 
     pub fn clear(&self) {
-        for s in self.shards.iter() {
-            s.lock().clear();
+        for s in self.stripes.iter() {
+            *s.lock() = Vec::new();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prov(t: Stamp) -> Provenance {
+        Provenance { entity: None, link_epoch: None, computed: t, filled: 0, merged: false }
+    }
+
+    fn get(c: &ResultCache, key: u128, now: Stamp) -> Option<Vec<u8>> {
+        let mut out = None;
+        c.get(key, now, |a| out = Some(a.to_vec()))?;
+        out
+    }
+
+    #[test]
+    fn short_and_long_answers_round_trip() {
+        let c = ResultCache::new(1000, 3600);
+        c.put(1, b"short", prov(0), 0);
+        let long = vec![7u8; 500];
+        c.put(2, &long, prov(0), 0);
+        assert_eq!(get(&c, 1, 1).as_deref(), Some(&b"short"[..]));
+        assert_eq!(get(&c, 2, 1), Some(long));
+        assert_eq!(get(&c, 3, 1), None);
+        c.put(1, b"replaced", prov(0), 2);
+        assert_eq!(get(&c, 1, 2).as_deref(), Some(&b"replaced"[..]));
+    }
+
+    #[test]
+    fn bounded_and_stale_answers_are_not_served() {
+        let c = ResultCache::new(1, 40);
+        for k in 0..10_000u128 {
+            c.put(k << 64 | k, b"x", prov(0), 0);
+        }
+        assert!(c.len() <= STRIPES * WAYS, "bounded: {}", c.len());
+        c.put(5, b"x", prov(0), 0);
+        assert!(get(&c, 5, 10).is_some());
+        assert!(get(&c, 5, 11).is_none(), "older than a quarter TTL");
+    }
+
+    #[test]
+    fn the_least_recently_used_way_is_replaced() {
+        let c = ResultCache::new(1, 3600);
+        // Keys that land in one set: same low 6 bits (stripe) and same set bits.
+        let keys: Vec<u128> = (0..5u128).map(|i| (i << 64) | 0x40).collect();
+        for (t, k) in keys.iter().take(4).enumerate() {
+            c.put(*k, b"v", prov(0), t as Stamp);
+        }
+        assert!(get(&c, keys[0], 10).is_some()); // way 0 used again
+        c.put(keys[4], b"v", prov(0), 11);
+        assert!(get(&c, keys[0], 11).is_some(), "recently used stays");
+        assert!(get(&c, keys[1], 11).is_none(), "least recently used went");
     }
 }

@@ -7,6 +7,7 @@
 //! several cache misses per lookup on a large map.
 
 use hashlink::LinkedHashMap;
+use hashlink::linked_hash_map::Entry;
 
 type FastState = foldhash::fast::FixedState;
 
@@ -56,18 +57,20 @@ impl<V: Aging> Clock<V> {
         now.saturating_sub(last_seen) > self.ttl
     }
 
-    /// The live entry under `key`; an expired one is removed (counted in `evicted`).
+    /// The live entry under `key`; an expired one is removed (counted in `evicted`). One probe.
     pub fn get_live(&mut self, key: u128, now: Stamp, evicted: &mut u64) -> Option<&mut V> {
-        let expired = {
-            let v = self.map.get_mut(&key)?;
-            now.saturating_sub(v.age().last_seen) > self.ttl
-        };
-        if expired {
-            self.map.remove(&key);
-            *evicted += 1;
-            return None;
+        match self.map.entry(key) {
+            Entry::Occupied(mut o) => {
+                if now.saturating_sub(o.get_mut().age().last_seen) > self.ttl {
+                    o.remove();
+                    *evicted += 1;
+                    None
+                } else {
+                    Some(o.into_mut())
+                }
+            }
+            Entry::Vacant(_) => None,
         }
-        self.map.get_mut(&key)
     }
 
     /// Inserts or replaces an entry, then trims; returns the entry.

@@ -82,13 +82,8 @@ impl Engine {
         let now = stamp(now);
         // Answers are usually a fraction of the resources they answer.
         let mut out = ResultWriter::with_capacity(batch.len() / 2);
-        let mut work = Work {
-            view: ResourceView::default(),
-            scratch: Scratch::new(&self.rules),
-            derived_values: Vec::new(),
-            fills: Vec::new(),
-            fill_spans: Vec::new(),
-        };
+        // Working memory for resources not answered from the cache, made at the first of them.
+        let mut work: Option<Work> = None;
         let mut count = 0;
         for_each_resource(batch, |resource| {
             count += 1;
@@ -101,8 +96,15 @@ impl Engine {
                 }
                 out.rollback(mark);
             }
+            let work = work.get_or_insert_with(|| Work {
+                view: ResourceView::default(),
+                scratch: Scratch::new(&self.rules),
+                derived_values: Vec::new(),
+                fills: Vec::new(),
+                fill_spans: Vec::new(),
+            });
             read_resource(resource, &mut work.view)?;
-            let provenance = self.process_resource(&mut work, now, &mut out);
+            let provenance = self.process_resource(work, now, &mut out);
             self.count(&provenance);
             self.cache.put(key, out.answer(), provenance, now);
             out.end_resource();

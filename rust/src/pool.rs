@@ -89,6 +89,41 @@ impl Pool {
         }
     }
 
+    /// Records everything one source reported (key, value), rebuilding the pool at most once.
+    /// Returns whether the pool changed and how many keys became ambiguous.
+    pub fn merge_all(&mut self, reported: &[(PoolKey, &[u8])]) -> (bool, u32) {
+        let mut added: Vec<(PoolKey, &[u8])> = Vec::new();
+        let mut disagreeing: Vec<PoolKey> = Vec::new();
+        let mut room = MAX_POOL_BYTES.saturating_sub(self.packed.len());
+        for &(key, value) in reported {
+            if value.len() > MAX_VALUE_BYTES {
+                continue;
+            }
+            match self.iter().find(|(k, _)| *k == key) {
+                Some((_, Some(v))) if v != value => disagreeing.push(key),
+                Some(_) => {}
+                None if room > 0 && !added.iter().any(|(k, _)| *k == key) => {
+                    room = room.saturating_sub(HEADER + value.len());
+                    added.push((key, value));
+                }
+                None => {}
+            }
+        }
+        if added.is_empty() && disagreeing.is_empty() {
+            return (false, 0);
+        }
+        let extra: usize = added.iter().map(|(_, v)| HEADER + v.len()).sum();
+        let mut out = Vec::with_capacity(self.packed.len() + extra);
+        for (k, v) in self.iter() {
+            put(&mut out, k, if disagreeing.contains(&k) { None } else { v });
+        }
+        for (k, v) in added {
+            put(&mut out, k, Some(v));
+        }
+        self.packed = out.into_boxed_slice();
+        (true, disagreeing.len() as u32)
+    }
+
     /// Adds an entry as restored from a snapshot (no merging).
     pub fn push(&mut self, key: PoolKey, value: Option<&[u8]>) {
         self.rebuild(|_| None, Some((key, value)));
@@ -144,6 +179,29 @@ mod tests {
         }
         assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
         assert_eq!(p.merge(0, &[b'w'; 100]), Merge::BecameAmbiguous, "known keys still track disagreement");
+    }
+
+    #[test]
+    fn merge_all_agrees_with_one_by_one() {
+        let reports: Vec<Vec<(PoolKey, &[u8])>> = vec![
+            vec![(1, b"a"), (2, b"b"), (3, b"c")],
+            vec![(2, b"b"), (3, b"x"), (4, b"d"), (4, b"e")],
+            vec![(1, b"a"), (5, &[b'z'; MAX_VALUE_BYTES + 1])],
+        ];
+        let (mut all, mut one) = (Pool::default(), Pool::default());
+        for r in &reports {
+            all.merge_all(r);
+            let mut seen = Vec::new();
+            for (k, v) in r {
+                // merge_all takes the first occurrence of a key in one report, as the engine does.
+                if !seen.contains(k) {
+                    seen.push(*k);
+                    one.merge(*k, v);
+                }
+            }
+        }
+        assert_eq!(all, one);
+        assert_eq!(all.merge_all(&[(1, b"a")]), (false, 0));
     }
 
     #[test]

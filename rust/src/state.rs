@@ -12,7 +12,7 @@
 
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::id::EntityId;
-use crate::pool::{Merge, Pool, PoolKey};
+use crate::pool::{Pool, PoolKey};
 use crate::rules::Scope;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -249,7 +249,7 @@ impl State {
         };
         entity.age.touch(now);
         shard.present.clear();
-        let mut changed = false;
+        let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
         for (key, value) in req.attrs {
             let Some(k) = shard.keys.intern(key) else {
                 continue;
@@ -259,15 +259,12 @@ impl State {
             }
             shard.present.push(k);
             if shard.keys.allows(k, req.scope, req.scope_index) {
-                match entity.pool.merge(k, value) {
-                    Merge::Added => changed = true,
-                    Merge::BecameAmbiguous => {
-                        changed = true;
-                        self.counters.ambiguous_attributes.fetch_add(1, Relaxed);
-                    }
-                    Merge::Unchanged | Merge::TooLarge => {}
-                }
+                reported.push((k, value));
             }
+        }
+        let (changed, ambiguous) = entity.pool.merge_all(&reported);
+        if ambiguous > 0 {
+            self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
         }
         if changed {
             entity.version = self.versions.fetch_add(1, Relaxed);

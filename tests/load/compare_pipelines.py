@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Whole-collector cost of resourceequality: CPU seconds per million items, measured from the
+collector process (/proc/<pid>/stat), for three pipelines in the same run, alternating A/B/C:
+
+  A  otlp -> batch -> exporter                      (baseline)
+  B  otlp -> resourceequality -> batch -> exporter
+  C  otlp -> transform -> batch -> exporter         (OTTL sets an id from k8s.pod.uid: the closest
+                                                     thing a user can configure today)
+
+and three workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
+
+  a  1 resource per 100 spans, 100 pods
+  b  1 resource per 10 items, 10,000 pods, spans + logs + metrics mixed
+  c  1 resource per item (worst case), 10,000 pods
+
+Each (workload, pipeline) is run ROUNDS times in rotated order; the table reports medians and
+ratios to A measured in the same run. `make bench-load` runs it.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+PROCESSORS = {
+    "A": "[batch]",
+    "B": "[resourceequality, batch]",
+    "C": "[transform, batch]",
+}
+
+WORKLOADS = {
+    "a": dict(signal="traces", pods=100, per_resource=100, per_request=1, items=3_000_000),
+    "b": dict(signal="mixed", pods=10_000, per_resource=10, per_request=10, items=1_500_000),
+    "c": dict(signal="logs", pods=10_000, per_resource=1, per_request=100, items=600_000),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(processors: str, grpc: int, health: int) -> str:
+    return f"""
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:{health}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:{grpc}
+processors:
+  batch:
+  resourceequality:
+  transform:
+    error_mode: ignore
+    trace_statements:
+      - set(resource.attributes["resource.id"], SHA256(resource.attributes["k8s.pod.uid"])) where resource.attributes["k8s.pod.uid"] != nil
+      - set(resource.attributes["resource.type"], "k8s.pod") where resource.attributes["k8s.pod.uid"] != nil
+    log_statements:
+      - set(resource.attributes["resource.id"], SHA256(resource.attributes["k8s.pod.uid"])) where resource.attributes["k8s.pod.uid"] != nil
+      - set(resource.attributes["resource.type"], "k8s.pod") where resource.attributes["k8s.pod.uid"] != nil
+    metric_statements:
+      - set(resource.attributes["resource.id"], SHA256(resource.attributes["k8s.pod.uid"])) where resource.attributes["k8s.pod.uid"] != nil
+      - set(resource.attributes["resource.type"], "k8s.pod") where resource.attributes["k8s.pod.uid"] != nil
+exporters:
+  debug:
+    verbosity: basic
+    sampling_initial: 1
+    sampling_thereafter: 1000000
+service:
+  extensions: [health_check]
+  telemetry:
+    logs:
+      level: warn
+    metrics:
+      level: none
+  pipelines:
+    traces: {{receivers: [otlp], processors: {processors}, exporters: [debug]}}
+    logs: {{receivers: [otlp], processors: {processors}, exporters: [debug]}}
+    metrics: {{receivers: [otlp], processors: {processors}, exporters: [debug]}}
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdir: Path) -> dict:
+    grpc, health = free_port(), free_port()
+    cfg = workdir / f"{pipeline}.yaml"
+    cfg.write_text(config(PROCESSORS[pipeline], grpc, health))
+    log = open(workdir / f"{pipeline}.log", "ab")
+    proc = subprocess.Popen([collector, "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{health}/", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"collector did not start: {(workdir / f'{pipeline}.log').read_text()[-2000:]}")
+                time.sleep(0.05)
+        time.sleep(0.5)
+        before = cpu_seconds(proc.pid)
+        t0 = time.time()
+        out = subprocess.run(
+            [loadgen, "-endpoint", f"127.0.0.1:{grpc}", "-signal", workload["signal"], "-pods", str(workload["pods"]),
+             "-items-per-resource", str(workload["per_resource"]), "-resources-per-request", str(workload["per_request"]),
+             "-items", str(workload["items"]), "-workers", "4"],
+            capture_output=True, text=True, check=True, timeout=600,
+        ).stdout
+        time.sleep(0.5)  # let the batch processor flush
+        cpu = cpu_seconds(proc.pid) - before
+        wall = time.time() - t0
+        stats = dict(kv.split("=") for kv in out.split())
+        items = int(stats["items"])
+        return {"cpu_seconds": cpu, "items": items, "cpu_us_per_item": cpu / items * 1e6, "wall_seconds": wall,
+                "items_per_second": float(stats["items_per_second"])}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--collector", default=str(ROOT / "build" / "otelcol-resourceequality"))
+    ap.add_argument("--loadgen", default=str(ROOT / ".tools" / "bin" / "loadgen"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--workloads", default="abc")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply item counts (shorter or longer runs)")
+    ap.add_argument("--json", default=str(ROOT / "build" / "bench-load.json"))
+    args = ap.parse_args()
+    workdir = ROOT / "build" / "bench-load"
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: dict = {}
+    for w in args.workloads:
+        workload = dict(WORKLOADS[w], items=int(WORKLOADS[w]["items"] * args.scale))
+        order = ["A", "B", "C"]
+        for r in range(args.rounds):
+            for pipeline in order[r % 3:] + order[: r % 3]:
+                res = run_once(args.collector, args.loadgen, pipeline, workload, workdir)
+                results.setdefault(w, {}).setdefault(pipeline, []).append(res)
+                print(f"workload {w} round {r + 1} {pipeline}: {res['cpu_us_per_item']:.3f} us CPU/item, "
+                      f"{res['items_per_second']:.0f} items/s", flush=True)
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print()
+    print("| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B cheaper than C |")
+    print("|---|---|---|---|---|---|---|")
+    for w, per in results.items():
+        med = {p: statistics.median(x["cpu_us_per_item"] for x in runs) for p, runs in per.items()}
+        print(f"| {w} | {med['A']:.3f} | {med['B']:.3f} | {med['C']:.3f} | {med['B'] / med['A']:.3f} | "
+              f"{med['C'] / med['A']:.3f} | {'yes' if med['B'] < med['C'] else 'no'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

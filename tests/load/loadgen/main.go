@@ -1,0 +1,204 @@
+// Command loadgen drives a collector over OTLP/gRPC with a controlled resource shape: how many
+// distinct pods, how many resources per request and how many items (spans, log records or data
+// points) per resource. telemetrygen sends one resource per process; the processor's cost
+// depends on resources per item, which this generator sets.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+type options struct {
+	endpoint     string
+	signal       string
+	pods         int
+	perResource  int
+	perRequest   int
+	items        int64
+	duration     time.Duration
+	workers      int
+	flood        bool
+	uidOffset    int64
+	sparseEveryN int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.endpoint, "endpoint", "127.0.0.1:4317", "OTLP/gRPC endpoint (loopback only)")
+	flag.StringVar(&o.signal, "signal", "traces", "traces, logs, metrics, or mixed (rotates per request)")
+	flag.IntVar(&o.pods, "pods", 100, "distinct pods the resources cycle through")
+	flag.IntVar(&o.perResource, "items-per-resource", 100, "items under each resource")
+	flag.IntVar(&o.perRequest, "resources-per-request", 1, "resources in each request")
+	flag.Int64Var(&o.items, "items", 1_000_000, "stop after this many items (0: use -duration)")
+	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (with -items 0)")
+	flag.IntVar(&o.workers, "workers", 2, "concurrent senders")
+	flag.BoolVar(&o.flood, "flood", false, "every resource is a new pod (distinct uids), as in pod churn")
+	flag.Int64Var(&o.uidOffset, "uid-offset", 0, "first pod number")
+	flag.IntVar(&o.sparseEveryN, "sparse-every", 0, "every Nth resource carries only the pod uid (0: never)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	conn, err := grpc.NewClient(o.endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	traces, logs, metrics := ptraceotlp.NewGRPCClient(conn), plogotlp.NewGRPCClient(conn), pmetricotlp.NewGRPCClient(conn)
+
+	var sent, failed, requests atomic.Int64
+	var next atomic.Int64 // resource counter
+	deadline := time.Time{}
+	if o.items == 0 {
+		deadline = time.Now().Add(o.duration)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range o.workers {
+		wg.Go(func() {
+			ctx := context.Background()
+			for {
+				if o.items > 0 && sent.Load() >= o.items || !deadline.IsZero() && time.Now().After(deadline) {
+					return
+				}
+				first := next.Add(int64(o.perRequest)) - int64(o.perRequest)
+				signal := o.signal
+				if signal == "mixed" {
+					signal = []string{"traces", "logs", "metrics"}[requests.Load()%3]
+				}
+				var err error
+				switch signal {
+				case "traces":
+					_, err = traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(buildTraces(o, first)))
+				case "logs":
+					_, err = logs.Export(ctx, plogotlp.NewExportRequestFromLogs(buildLogs(o, first)))
+				default:
+					_, err = metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(buildMetrics(o, first)))
+				}
+				requests.Add(1)
+				n := int64(o.perRequest * o.perResource)
+				if err != nil {
+					failed.Add(n)
+					continue
+				}
+				sent.Add(n)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	fmt.Printf("items=%d failed=%d requests=%d seconds=%.3f items_per_second=%.0f\n",
+		sent.Load(), failed.Load(), requests.Load(), elapsed.Seconds(), float64(sent.Load())/elapsed.Seconds())
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d items failed to export", failed.Load())
+	}
+	return nil
+}
+
+// podResource writes the resource of resource number i: a pod as an SDK reports it (15
+// attributes), or, for every sparseEveryN-th, as a log agent does (uid, name, namespace).
+func podResource(o options, i int64, attrs pcommon.Map) {
+	pod := i
+	if !o.flood {
+		pod = i % int64(o.pods)
+	}
+	pod += o.uidOffset
+	uid := fmt.Sprintf("%08x-1b7d-4c55-9a0e-%012x", pod>>32, pod&0xffffffff)
+	if o.sparseEveryN > 0 && i%int64(o.sparseEveryN) == 0 {
+		attrs.PutStr("k8s.pod.uid", uid)
+		return
+	}
+	dep := fmt.Sprintf("svc-%d", pod%500)
+	attrs.PutStr("k8s.pod.uid", uid)
+	attrs.PutStr("k8s.pod.name", fmt.Sprintf("%s-7d9f-%06d", dep, pod))
+	attrs.PutStr("k8s.namespace.name", fmt.Sprintf("ns-%d", pod%40))
+	attrs.PutStr("k8s.node.name", fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", pod%200, pod%250))
+	attrs.PutStr("k8s.deployment.name", dep)
+	attrs.PutStr("k8s.replicaset.name", dep+"-7d9f")
+	attrs.PutStr("service.name", dep)
+	attrs.PutStr("service.version", "1.4.2")
+	attrs.PutStr("container.name", "app")
+	attrs.PutStr("cloud.provider", "aws")
+	attrs.PutStr("cloud.region", "us-east-1")
+	attrs.PutStr("cloud.account.id", "123456789012")
+	attrs.PutStr("telemetry.sdk.language", "go")
+	attrs.PutStr("telemetry.sdk.version", "1.38.0")
+	attrs.PutInt("process.pid", 1+pod%30000)
+}
+
+func buildTraces(o options, first int64) ptrace.Traces {
+	td := ptrace.NewTraces()
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for r := range o.perRequest {
+		rs := td.ResourceSpans().AppendEmpty()
+		podResource(o, first+int64(r), rs.Resource().Attributes())
+		spans := rs.ScopeSpans().AppendEmpty().Spans()
+		for j := range o.perResource {
+			s := spans.AppendEmpty()
+			s.SetName("GET /api/orders")
+			s.SetTraceID([16]byte{byte(first), byte(r), byte(j), 1})
+			s.SetSpanID([8]byte{byte(j), 2})
+			s.SetStartTimestamp(now)
+			s.SetEndTimestamp(now)
+			s.Attributes().PutStr("http.request.method", "GET")
+			s.Attributes().PutInt("http.response.status_code", 200)
+		}
+	}
+	return td
+}
+
+func buildLogs(o options, first int64) plog.Logs {
+	ld := plog.NewLogs()
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for r := range o.perRequest {
+		rl := ld.ResourceLogs().AppendEmpty()
+		podResource(o, first+int64(r), rl.Resource().Attributes())
+		records := rl.ScopeLogs().AppendEmpty().LogRecords()
+		for range o.perResource {
+			lr := records.AppendEmpty()
+			lr.SetTimestamp(now)
+			lr.Body().SetStr("payment authorization failed: gateway timeout")
+			lr.Attributes().PutStr("log.iostream", "stdout")
+		}
+	}
+	return ld
+}
+
+func buildMetrics(o options, first int64) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	now := pcommon.NewTimestampFromTime(time.Now())
+	for r := range o.perRequest {
+		rm := md.ResourceMetrics().AppendEmpty()
+		podResource(o, first+int64(r), rm.Resource().Attributes())
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("http.server.request.duration")
+		points := m.SetEmptyGauge().DataPoints()
+		for j := range o.perResource {
+			dp := points.AppendEmpty()
+			dp.SetTimestamp(now)
+			dp.SetDoubleValue(float64(j))
+			dp.Attributes().PutInt("bucket", int64(j))
+		}
+	}
+	return md
+}
