@@ -15,6 +15,7 @@ export PATH := $(BIN):$(PATH)
 export GOPROXY ?= https://proxy.golang.org
 
 CBINDGEN_VERSION := 0.29.2
+CARGO_FUZZ_VERSION := 0.13.2
 COLLECTOR := build/otelcol-resourceequality
 ENGINE_LIB := target/release/libresourceequality.a
 HEADER := include/resourceequality.h
@@ -30,7 +31,7 @@ GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$
 
 .PHONY: all engine header header-check generate collector run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load \
-        readme-rules clean
+        fuzz fuzz-short fuzz-run soak readme-rules clean
 
 all: $(COLLECTOR)
 
@@ -43,13 +44,17 @@ $(BIN)/telemetrygen: tests/e2e/tools/go.mod
 	cd tests/e2e/tools && GOBIN=$(BIN) go install tool
 $(BIN)/cbindgen:
 	cargo install cbindgen --version $(CBINDGEN_VERSION) --locked --root $(TOOLS)
+$(BIN)/loadgen: $(shell find tests/load/loadgen -type f)
+	cd tests/load/loadgen && go build -o $(BIN)/loadgen .
+$(BIN)/cargo-fuzz:
+	cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root $(TOOLS)
 $(VENV)/.installed: tests/e2e/requirements.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r tests/e2e/requirements.txt
 	touch $@
 
-tools: $(BIN)/builder $(BIN)/mdatagen $(BIN)/telemetrygen $(BIN)/cbindgen $(VENV)/.installed
+tools: $(BIN)/builder $(BIN)/mdatagen $(BIN)/telemetrygen $(BIN)/loadgen $(BIN)/cbindgen $(VENV)/.installed
 
 # ---- build ------------------------------------------------------------------------------------
 engine: $(ENGINE_LIB)
@@ -77,7 +82,7 @@ run: $(COLLECTOR)
 	./$(COLLECTOR) --config examples/local.yaml
 
 # ---- tests ------------------------------------------------------------------------------------
-test: test-rust test-c header-check test-go test-nocgo test-collector e2e
+test: test-rust test-c header-check test-go test-nocgo test-collector e2e fuzz-short
 
 test-rust:
 	cargo test --release --locked --workspace
@@ -100,8 +105,10 @@ test-nocgo:
 test-collector: $(COLLECTOR)
 	tests/collector_smoke.sh $(COLLECTOR)
 
-e2e: $(COLLECTOR) $(BIN)/telemetrygen $(VENV)/.installed
-	cd tests/e2e && COLLECTOR=$(ROOT)/$(COLLECTOR) TELEMETRYGEN=$(BIN)/telemetrygen $(PYTHON) -m pytest -q -p no:cacheprovider
+E2E_ENV = COLLECTOR=$(ROOT)/$(COLLECTOR) TELEMETRYGEN=$(BIN)/telemetrygen LOADGEN=$(BIN)/loadgen
+
+e2e: $(COLLECTOR) $(BIN)/telemetrygen $(BIN)/loadgen $(VENV)/.installed
+	cd tests/e2e && $(E2E_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider
 
 lint: $(ENGINE_LIB)
 	cargo clippy --release --locked --workspace --all-targets -- -D warnings
@@ -109,11 +116,42 @@ lint: $(ENGINE_LIB)
 	test -z "$$(gofmt -l go-processor tests | tee /dev/stderr)"
 	cd go-processor && $(GO_ENV) go vet ./...
 
+# ---- fuzzing and soak ---------------------------------------------------------------------------
+# cargo fuzz needs the nightly toolchain; without it the corpora are still replayed by
+# `cargo test` (rust/tests/fuzz_corpus.rs). Corpora live in the repo; new finds are added to them.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := process config snapshot
+GO_FUZZ_TARGETS := FuzzProcessLogs FuzzApplyAnswer
+
+fuzz: $(BIN)/cargo-fuzz $(ENGINE_LIB)
+	$(MAKE) fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+fuzz-short: $(ENGINE_LIB)
+	if cargo +nightly --version >/dev/null 2>&1; then \
+	  $(MAKE) $(BIN)/cargo-fuzz && $(MAKE) fuzz-run FUZZ_SECONDS=15; \
+	else echo "fuzz-short: no nightly toolchain; corpora replayed by cargo test only"; fi
+
+fuzz-run:
+	cd rust/fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && cargo +nightly fuzz run --release $$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 2>&1 | tail -12 || exit 1; \
+	done
+	cd go-processor && for t in $(GO_FUZZ_TARGETS); do \
+	  $(GO_ENV) go test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZ_SECONDS)s ./resourceequalityprocessor/ || exit 1; \
+	done
+
+# Long reliability runs; their figures go in the README's Reliability section.
+SOAK ?= 5m
+soak: $(COLLECTOR) $(BIN)/loadgen $(VENV)/.installed $(ENGINE_LIB)
+	cd go-processor && RE_SOAK=$(SOAK) $(GO_ENV) go test -race -count=1 -timeout 30m -run TestSoakSharedEngine -v ./resourceequalityprocessor/ | grep -E 'soak:|^(ok|FAIL|---)'
+	cd tests/e2e && $(E2E_ENV) FLOOD_PODS=1000000 FLOOD_MAX_ENTITIES=100000 $(PYTHON) -m pytest -q -s -p no:cacheprovider test_flood.py
+
 # ---- benchmarks (not part of `make test`) ------------------------------------------------------
 bench: bench-engine bench-memory bench-go bench-load
 
 bench-engine:
 	cargo bench -p resourceequality --bench engine
+	python3 rust/benches/report.py target/criterion
 
 bench-memory:
 	cargo run --release -q -p resourceequality --example memory_per_entity -- 100000
@@ -121,8 +159,8 @@ bench-memory:
 bench-go: $(ENGINE_LIB)
 	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -count 5 ./resourceequalityprocessor/
 
-bench-load: $(COLLECTOR) $(BIN)/telemetrygen $(VENV)/.installed
-	$(PYTHON) tests/load/compare_pipelines.py --collector $(COLLECTOR)
+bench-load: $(COLLECTOR) $(BIN)/loadgen
+	python3 tests/load/compare_pipelines.py --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 
 # ---- maintenance ------------------------------------------------------------------------------
 readme-rules:

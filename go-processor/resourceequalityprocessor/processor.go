@@ -108,8 +108,10 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	buf := requestBuffers.Get().(*[]byte)
 	in := appendRequest((*buf)[:0], n, resourceAt)
 	out, err := p.process(in)
-	*buf = in
-	requestBuffers.Put(buf)
+	if cap(in) <= maxPooledRequest {
+		*buf = in
+		requestBuffers.Put(buf)
+	}
 	if err == nil {
 		err = p.apply(ctx, out, n, resourceAt)
 	}
@@ -119,6 +121,10 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	}
 	p.telemetry.ProcessorResourceequalityBatchDuration.Record(ctx, time.Since(start).Seconds())
 }
+
+// maxPooledRequest bounds the request buffers kept for reuse, so that one huge batch does not
+// pin its buffer for the life of the process.
+const maxPooledRequest = 4 << 20
 
 // requestBuffers recycles the request encodings of batches.
 var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}

@@ -15,10 +15,17 @@ fn main() {
         .map(|b| bench_data::encode((0..100).map(|j| bench_data::pod((b * 7919 + j * 104_729) % entities))))
         .collect();
     let rounds = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let before = engine.stats();
     let start = std::time::Instant::now();
     for r in 0..rounds {
         std::hint::black_box(engine.process(&batches[r % batches.len()], 1_800_000_000).unwrap());
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("{:.0} resources/s ({} resources in {secs:.2}s)", (rounds * 100) as f64 / secs, rounds * 100);
+    let after = engine.stats();
+    println!(
+        "{:.0} resources/s ({} resources in {secs:.2}s), cache hits {:.1}%",
+        (rounds * 100) as f64 / secs,
+        rounds * 100,
+        100.0 * (after.cache_hits - before.cache_hits) as f64 / (rounds * 100) as f64
+    );
 }

@@ -31,7 +31,7 @@ pub struct Provenance {
 }
 
 const WAYS: usize = 4;
-const INLINE: usize = 96;
+const INLINE: usize = 64;
 const STRIPES: usize = 64;
 
 enum Answer {
@@ -58,10 +58,46 @@ impl Answer {
     }
 }
 
+/// A provenance packed to keep slots small (the array has two slots per entity).
 struct Slot {
-    provenance: Provenance,
+    entity: EntityId,
+    /// The entity's pool version; 0 when the answer read no pool (versions start at 1).
+    version: u64,
+    /// `NO_EPOCH` when the id did not come through the link table.
+    link_epoch: u64,
+    computed: Stamp,
     last_used: Stamp,
+    filled: u16,
+    merged: bool,
     answer: Answer,
+}
+
+const NO_EPOCH: u64 = u64::MAX;
+
+impl Slot {
+    fn new(p: Provenance, now: Stamp, answer: &[u8]) -> Slot {
+        let (entity, version) = p.entity.unwrap_or((0, 0));
+        Slot {
+            entity,
+            version,
+            link_epoch: p.link_epoch.unwrap_or(NO_EPOCH),
+            computed: p.computed,
+            last_used: now,
+            filled: p.filled.min(u16::MAX as u32) as u16,
+            merged: p.merged,
+            answer: Answer::new(answer),
+        }
+    }
+
+    fn provenance(&self) -> Provenance {
+        Provenance {
+            entity: (self.version != 0).then_some((self.entity, self.version)),
+            link_epoch: (self.link_epoch != NO_EPOCH).then_some(self.link_epoch),
+            computed: self.computed,
+            filled: self.filled as u32,
+            merged: self.merged,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -81,9 +117,10 @@ pub struct ResultCache {
 }
 
 impl ResultCache {
-    /// A cache of at least `capacity` answers (rounded up to a power of two).
+    /// A cache for `capacity` answers: twice as many slots, rounded up to a power of two, so
+    /// that sets rarely overflow (at one key per slot, a quarter of 4-way sets would).
     pub fn new(capacity: u64, ttl_seconds: u64) -> ResultCache {
-        let sets = (capacity.max(1) as usize).div_ceil(WAYS).next_power_of_two().max(STRIPES);
+        let sets = (capacity.max(1) as usize * 2).div_ceil(WAYS).next_power_of_two().max(STRIPES);
         let sets_per_stripe = sets / STRIPES;
         ResultCache {
             stripes: (0..STRIPES).map(|_| Mutex::new(Vec::new())).collect(),
@@ -106,12 +143,12 @@ impl ResultCache {
         let set = sets.get_mut(set)?;
         let way = set.keys.iter().position(|k| *k == key)?;
         let slot = set.slots[way].as_mut()?;
-        if now.saturating_sub(slot.provenance.computed) > self.refresh {
+        if now.saturating_sub(slot.computed) > self.refresh {
             return None;
         }
         slot.last_used = now;
         take(slot.answer.bytes());
-        Some(slot.provenance)
+        Some(slot.provenance())
     }
 
     pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp) {
@@ -126,7 +163,7 @@ impl ResultCache {
             (0..WAYS).min_by_key(|w| set.slots[*w].as_ref().map_or(0, |s| s.last_used as u64 + 1)).unwrap_or(0)
         });
         set.keys[way] = key;
-        set.slots[way] = Some(Slot { provenance, last_used: now, answer: Answer::new(answer) });
+        set.slots[way] = Some(Slot::new(provenance, now, answer));
     }
 
     pub fn len(&self) -> usize {

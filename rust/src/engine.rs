@@ -26,6 +26,9 @@ pub struct Stats {
     /// id on their own (a container-only resource joined to its pod).
     pub merges: u64,
     pub attributes_filled: u64,
+    /// Resources answered from the result cache, and resources computed in full.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
     /// Links that two different entities claimed, and so no longer resolve.
     pub ambiguous_links: u64,
     /// Pooled attributes whose sources disagreed, and so are no longer filled.
@@ -38,6 +41,7 @@ pub struct Engine {
     state: State,
     cache: ResultCache,
     processed: AtomicU64,
+    cache_hits: AtomicU64,
     merges: AtomicU64,
     filled: AtomicU64,
 }
@@ -62,6 +66,7 @@ impl Engine {
             state,
             cache,
             processed: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
             merges: AtomicU64::new(0),
             filled: AtomicU64::new(0),
         })
@@ -91,6 +96,7 @@ impl Engine {
             let mark = out.mark();
             if let Some(seen) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
                 if self.still_valid(&seen, now) {
+                    self.cache_hits.fetch_add(1, Relaxed);
                     self.count(&seen);
                     return Ok(());
                 }
@@ -296,6 +302,8 @@ impl Engine {
             evictions: c.evictions.load(Relaxed),
             merges: self.merges.load(Relaxed),
             attributes_filled: self.filled.load(Relaxed),
+            cache_hits: self.cache_hits.load(Relaxed),
+            cache_misses: self.processed.load(Relaxed).saturating_sub(self.cache_hits.load(Relaxed)),
             ambiguous_links: c.ambiguous_links.load(Relaxed),
             ambiguous_attributes: c.ambiguous_attributes.load(Relaxed),
         }

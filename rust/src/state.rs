@@ -162,6 +162,7 @@ impl State {
                 .collect(),
             mask: shards as u64 - 1,
             counters: Counters::default(),
+            // Versions start at 1: the result cache packs "no pool" as version 0.
             versions: AtomicU64::new(1),
             link_epoch: AtomicU64::new(0),
         }
