@@ -157,7 +157,7 @@ bench-memory:
 	cargo run --release -q -p resourceequality --example memory_per_entity -- 100000
 
 bench-go: $(ENGINE_LIB)
-	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -count 5 ./resourceequalityprocessor/
+	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -benchtime 2000x -count 3 ./resourceequalityprocessor/
 
 bench-load: $(COLLECTOR) $(BIN)/loadgen
 	python3 tests/load/compare_pipelines.py --collector $(COLLECTOR) --loadgen $(BIN)/loadgen

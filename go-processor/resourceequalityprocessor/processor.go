@@ -30,6 +30,7 @@ type resourceEqualityProcessor struct {
 	shared    *sharedEngine
 	telemetry *metadata.TelemetryBuilder
 	typeKey   string
+	keys      *keyInterner
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
 	process  func([]byte) ([]byte, error)
@@ -53,6 +54,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		shared:    shared,
 		telemetry: tb,
 		typeKey:   cfg.TypeAttribute,
+		keys:      newKeyInterner(),
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
 		process:   shared.engine.process,
 	}
@@ -130,7 +132,7 @@ const maxPooledRequest = 4 << 20
 var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 func (p *resourceEqualityProcessor) apply(ctx context.Context, out []byte, n int, resourceAt func(int) pcommon.Resource) error {
-	if err := applyAnswer(out, n, resourceAt); err != nil {
+	if err := applyAnswer(out, n, resourceAt, p.keys); err != nil {
 		return err
 	}
 	counts := map[string]int64{}

@@ -33,30 +33,64 @@ const (
 	resEntRefs protowire.Number = 3
 )
 
-// appendRequest appends the request entry of every resource of a batch.
+// appendRequest appends the request entry of every resource of a batch, in one pass over the
+// attributes: the entry's and the resource's lengths are written as fixed five-byte varints and
+// filled in afterwards (non-minimal varints are valid protobuf; both ends decode them).
 func appendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource) []byte {
 	for i := range n {
 		res := resourceAt(i)
+		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
+		entryLen := len(b)
+		b = append(b, paddedZero[:]...)
+		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
+		resLen := len(b)
+		b = append(b, paddedZero[:]...)
+		for k, v := range res.Attributes().All() {
+			b = appendKeyValue(b, resAttrs, k, v)
+		}
 		refs := entity.ResourceEntityRefs(res)
-		size := resourceSize(res.Attributes(), refs)
-		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(protowire.SizeTag(fieldOne)+protowire.SizeBytes(size)))
-		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(size))
-		b = appendMap(b, resAttrs, res.Attributes())
 		for j := range refs.Len() {
 			b = appendEntityRef(b, refs.At(j))
 		}
+		putPadded(b[resLen:], len(b)-resLen-len(paddedZero))
+		putPadded(b[entryLen:], len(b)-entryLen-len(paddedZero))
 	}
 	return b
 }
 
-func resourceSize(attrs pcommon.Map, refs entity.EntityRefSlice) int {
-	n := mapSize(attrs, resAttrs)
-	for j := range refs.Len() {
-		n += protowire.SizeTag(resEntRefs) + protowire.SizeBytes(entityRefSize(refs.At(j)))
+// paddedZero is a five-byte varint placeholder (holds lengths up to 2^35-1).
+var paddedZero = [5]byte{0x80, 0x80, 0x80, 0x80, 0x00}
+
+func putPadded(b []byte, v int) {
+	for i := range 4 {
+		b[i] = byte(v&0x7f) | 0x80
+		v >>= 7
 	}
-	return n
+	b[4] = byte(v)
+}
+
+// appendKeyValue appends one KeyValue as field `num`; strings, nearly every attribute, take a
+// path with no size computation beyond their length.
+func appendKeyValue(b []byte, num protowire.Number, k string, v pcommon.Value) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	if v.Type() == pcommon.ValueTypeStr {
+		s := v.Str()
+		any := 1 + protowire.SizeVarint(uint64(len(s))) + len(s)
+		kv := 1 + protowire.SizeVarint(uint64(len(k))) + len(k) + 1 + protowire.SizeVarint(uint64(any)) + any
+		b = protowire.AppendVarint(b, uint64(kv))
+		b = protowire.AppendTag(b, kvKey, protowire.BytesType)
+		b = protowire.AppendString(b, k)
+		b = protowire.AppendTag(b, kvValue, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(any))
+		b = protowire.AppendTag(b, anyString, protowire.BytesType)
+		return protowire.AppendString(b, s)
+	}
+	b = protowire.AppendVarint(b, uint64(keyValueSize(k, v)))
+	b = protowire.AppendTag(b, kvKey, protowire.BytesType)
+	b = protowire.AppendString(b, k)
+	b = protowire.AppendTag(b, kvValue, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(anyValueSize(v)))
+	return appendAnyValue(b, v)
 }
 
 // mapSize is the size of a map's key/values as repeated field `num`.
@@ -103,13 +137,7 @@ func sliceSize(s pcommon.Slice) int {
 
 func appendMap(b []byte, num protowire.Number, m pcommon.Map) []byte {
 	for k, v := range m.All() {
-		b = protowire.AppendTag(b, num, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(keyValueSize(k, v)))
-		b = protowire.AppendTag(b, kvKey, protowire.BytesType)
-		b = protowire.AppendString(b, k)
-		b = protowire.AppendTag(b, kvValue, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(anyValueSize(v)))
-		b = appendAnyValue(b, v)
+		b = appendKeyValue(b, num, k, v)
 	}
 	return b
 }
@@ -193,97 +221,148 @@ var errMalformedAnswer = errors.New("malformed answer from the engine")
 
 // applyAnswer upserts the answer's attributes onto the batch's resources. The whole answer is
 // checked before anything is applied: a bad answer changes nothing.
-func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource) error {
-	count, err := walkAnswer(answer, nil)
+func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *keyInterner) error {
+	resources, err := splitAnswer(answer, n)
 	if err != nil {
 		return err
 	}
-	if count != n {
-		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
+	if len(resources) != n {
+		return fmt.Errorf("%w: %d results for %d resources", errResultCount, len(resources), n)
 	}
-	_, err = walkAnswer(answer, resourceAt)
-	return err
-}
-
-// walkAnswer checks the answer and, when resourceAt is set, applies it. Returns the entries.
-func walkAnswer(answer []byte, resourceAt func(int) pcommon.Resource) (int, error) {
-	entries := 0
-	err := eachField(answer, func(num protowire.Number, entry []byte) error {
-		if num != fieldOne {
-			return nil
-		}
-		i := entries
-		entries++
-		return eachField(entry, func(num protowire.Number, res []byte) error {
-			if num != fieldOne {
-				return nil
-			}
-			return eachField(res, func(num protowire.Number, kv []byte) error {
-				if num != resAttrs {
-					return nil
-				}
-				var dst pcommon.Map
-				if resourceAt != nil {
-					dst = resourceAt(i).Attributes()
-				}
-				return readKeyValue(kv, func(key string) pcommon.Value {
-					if resourceAt == nil {
-						return pcommon.Value{}
-					}
-					return dst.PutEmpty(key)
-				})
-			})
-		})
-	})
-	return entries, err
-}
-
-// eachField calls f with every length-delimited field of a message; other wire types are
-// skipped, malformed input is an error.
-func eachField(b []byte, f func(protowire.Number, []byte) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errMalformedAnswer
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return errMalformedAnswer
-			}
-			b = b[n:]
+	for i, res := range resources {
+		if len(res) == 0 {
 			continue
 		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return errMalformedAnswer
-		}
-		b = b[n:]
-		if err := f(num, v); err != nil {
-			return err
+		dst := resourceAt(i).Attributes()
+		dst.EnsureCapacity(dst.Len() + countFields(res))
+		for len(res) > 0 {
+			num, kv, rest := nextBytesField(res)
+			res = rest
+			if num != resAttrs {
+				continue
+			}
+			key, value := splitKeyValue(kv)
+			if err := readAnyValue(value, dst.PutEmpty(keys.intern(key))); err != nil {
+				return err // unreachable: checked by splitAnswer
+			}
 		}
 	}
 	return nil
 }
 
-// readKeyValue decodes a KeyValue into the value `put` returns for its key (a zero Value only
-// checks).
-func readKeyValue(kv []byte, put func(string) pcommon.Value) error {
-	var key, value []byte
-	hasKey := false
-	if err := eachField(kv, func(num protowire.Number, b []byte) error {
+// splitAnswer checks the whole answer and returns each entry's encoded resource.
+func splitAnswer(answer []byte, n int) ([][]byte, error) {
+	resources := make([][]byte, 0, n)
+	for len(answer) > 0 {
+		num, entry, rest, err := consumeField(answer)
+		if err != nil {
+			return nil, err
+		}
+		answer = rest
+		if num != fieldOne {
+			continue
+		}
+		var res []byte
+		for len(entry) > 0 {
+			num, b, rest, err := consumeField(entry)
+			if err != nil {
+				return nil, err
+			}
+			entry = rest
+			if num == fieldOne {
+				res = b
+			}
+		}
+		if err := checkResource(res); err != nil {
+			return nil, err
+		}
+		resources = append(resources, res)
+	}
+	return resources, nil
+}
+
+func checkResource(res []byte) error {
+	for len(res) > 0 {
+		num, kv, rest, err := consumeField(res)
+		if err != nil {
+			return err
+		}
+		res = rest
+		if num != resAttrs {
+			continue
+		}
+		hasKey := false
+		for b := kv; len(b) > 0; {
+			num, v, rest, err := consumeField(b)
+			if err != nil {
+				return err
+			}
+			b = rest
+			switch num {
+			case kvKey:
+				hasKey = true
+			case kvValue:
+				if err := readAnyValue(v, pcommon.Value{}); err != nil {
+					return err
+				}
+			}
+		}
+		if !hasKey {
+			return errMalformedAnswer
+		}
+	}
+	return nil
+}
+
+// consumeField reads one field; a length-delimited field's payload is returned, other wire
+// types are skipped (num 0 payload nil).
+func consumeField(b []byte) (protowire.Number, []byte, []byte, error) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return 0, nil, nil, errMalformedAnswer
+	}
+	b = b[n:]
+	if typ != protowire.BytesType {
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return 0, nil, nil, errMalformedAnswer
+		}
+		return 0, nil, b[n:], nil
+	}
+	v, n := protowire.ConsumeBytes(b)
+	if n < 0 {
+		return 0, nil, nil, errMalformedAnswer
+	}
+	return num, v, b[n:], nil
+}
+
+// nextBytesField is consumeField on input already checked.
+func nextBytesField(b []byte) (protowire.Number, []byte, []byte) {
+	num, v, rest, _ := consumeField(b)
+	return num, v, rest
+}
+
+func countFields(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		_, _, b = nextBytesField(b)
+		n++
+	}
+	return n
+}
+
+func splitKeyValue(kv []byte) (key, value []byte) {
+	for len(kv) > 0 {
+		num, b, rest := nextBytesField(kv)
+		kv = rest
 		switch num {
 		case kvKey:
-			key, hasKey = b, true
+			key = b
 		case kvValue:
 			value = b
 		}
-		return nil
-	}); err != nil || !hasKey {
-		return errMalformedAnswer
 	}
-	return readAnyValue(value, put(string(key)))
+	return key, value
 }
 
 // readAnyValue decodes an AnyValue into dst; with a zero dst it only checks the encoding.
@@ -296,7 +375,7 @@ func readAnyValue(b []byte, dst pcommon.Value) error {
 		}
 		b = b[n:]
 		switch {
-		case num == anyBool && typ == protowire.VarintType, num == anyInt && typ == protowire.VarintType:
+		case (num == anyBool || num == anyInt) && typ == protowire.VarintType:
 			v, n := protowire.ConsumeVarint(b)
 			if n < 0 {
 				return errMalformedAnswer
@@ -351,31 +430,46 @@ func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool
 		if !check {
 			s = dst.SetEmptySlice()
 		}
-		return eachField(v, func(num protowire.Number, e []byte) error {
+		for len(v) > 0 {
+			num, e, rest, err := consumeField(v)
+			if err != nil {
+				return err
+			}
+			v = rest
 			if num != fieldOne {
-				return nil
+				continue
 			}
-			if check {
-				return readAnyValue(e, pcommon.Value{})
+			elem := pcommon.Value{}
+			if !check {
+				elem = s.AppendEmpty()
 			}
-			return readAnyValue(e, s.AppendEmpty())
-		})
+			if err := readAnyValue(e, elem); err != nil {
+				return err
+			}
+		}
 	case anyKvList:
 		var m pcommon.Map
 		if !check {
 			m = dst.SetEmptyMap()
 		}
-		return eachField(v, func(num protowire.Number, kv []byte) error {
-			if num != fieldOne {
-				return nil
+		for len(v) > 0 {
+			num, kv, rest, err := consumeField(v)
+			if err != nil {
+				return err
 			}
-			return readKeyValue(kv, func(key string) pcommon.Value {
-				if check {
-					return pcommon.Value{}
-				}
-				return m.PutEmpty(key)
-			})
-		})
+			v = rest
+			if num != fieldOne {
+				continue
+			}
+			key, value := splitKeyValue(kv)
+			elem := pcommon.Value{}
+			if !check {
+				elem = m.PutEmpty(string(key))
+			}
+			if err := readAnyValue(value, elem); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -78,7 +78,11 @@ pub fn warm(entities: u64) -> Engine {
 }
 
 fn bench(c: &mut Criterion) {
-    for entities in [1_000u64, 100_000, 1_000_000] {
+    // RE_BENCH_INDEXES=100000 (comma-separated) runs a subset of the index sizes.
+    let sizes: Vec<u64> = std::env::var("RE_BENCH_INDEXES")
+        .map(|v| v.split(',').map(|s| s.trim().parse().expect("index size")).collect())
+        .unwrap_or_else(|_| vec![1_000, 100_000, 1_000_000]);
+    for entities in sizes {
         let engine = warm(entities);
         let mut group = c.benchmark_group(format!("index_{entities}"));
         group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(20);

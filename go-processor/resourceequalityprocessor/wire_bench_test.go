@@ -1,0 +1,60 @@
+//go:build cgo
+
+package resourceequalityprocessor
+
+import (
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// The pieces of one batch of 100 pod resources: encoding the request, the engine call, and
+// applying the answer (on a fresh copy each time, outside the timer).
+func BenchmarkBatchPieces(b *testing.B) {
+	ld := benchLogs(100)
+	rl := ld.ResourceLogs()
+	at := func(i int) pcommon.Resource { return rl.At(i).Resource() }
+	e, err := newEngine([]byte("{}"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	req := appendRequest(nil, rl.Len(), at)
+	answer, err := e.process(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		buf := make([]byte, 0, len(req))
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = appendRequest(buf[:0], rl.Len(), at)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/resource")
+	})
+	b.Run("engine", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.process(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/resource")
+	})
+	b.Run("apply", func(b *testing.B) {
+		keys := newKeyInterner()
+		b.ReportAllocs()
+		for range b.N {
+			b.StopTimer()
+			fresh := plog.NewLogs()
+			ld.CopyTo(fresh)
+			frl := fresh.ResourceLogs()
+			b.StartTimer()
+			if err := applyAnswer(answer, 100, func(i int) pcommon.Resource { return frl.At(i).Resource() }, keys); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/resource")
+	})
+}
