@@ -103,6 +103,49 @@ extensions:
 """
 
 
+def otlp_receiver(p: dict) -> str:
+    """The otlp receiver on the ports of `p` that are named grpc and http."""
+    protocols = "".join(f"""
+      {proto}:
+        endpoint: 127.0.0.1:{p[proto]}""" for proto in ("grpc", "http") if proto in p)
+    return f"""
+  otlp:
+    protocols:{protocols}"""
+
+
+def service(pipelines: dict, extensions=("health_check",), metrics_port=None, log_level=None) -> str:
+    """The service section: pipelines maps a signal to (receivers, processors, exporters). The
+    collector's own metrics are off unless a Prometheus port is given."""
+    if metrics_port is None:
+        metrics = """
+    metrics:
+      level: none"""
+    else:
+        metrics = f"""
+    metrics:
+      level: detailed
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {metrics_port}"""
+    logs = f"""
+    logs:
+      level: {log_level}""" if log_level else ""
+    lines = "".join(
+        f"""
+    {signal}: {{receivers: [{', '.join(r)}], processors: [{', '.join(pr)}], exporters: [{', '.join(e)}]}}"""
+        for signal, (r, pr, e) in pipelines.items()
+    )
+    return f"""
+service:
+  extensions: [{', '.join(extensions)}]
+  telemetry:{logs}{metrics}
+  pipelines:{lines}
+"""
+
+
 # ---- OTLP requests --------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.request
 
-from harness import ROOT, free_port, ports, post, read_output, request, service_extensions
+from harness import ROOT, free_port, otlp_receiver, ports, post, read_output, request, service, service_extensions
 
 LOADGEN = os.environ.get("LOADGEN", str(ROOT / ".tools" / "bin" / "loadgen"))
 PODS = int(os.environ.get("FLOOD_PODS", "100000"))
@@ -25,13 +25,7 @@ PER_ENTITY_KIB = 4
 
 def config(p, out) -> str:
     return service_extensions(p) + f"""
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{p['grpc']}
-      http:
-        endpoint: 127.0.0.1:{p['http']}
+receivers:{otlp_receiver(p)}
 processors:
   resourceequality:
     max_entities: {MAX_ENTITIES}
@@ -42,23 +36,8 @@ exporters:
     sampling_thereafter: 1000000
   file:
     path: {out}
-service:
-  extensions: [health_check]
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {p['metrics']}
-  pipelines:
-    logs: {{receivers: [otlp], processors: [resourceequality], exporters: [debug]}}
-    traces: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-"""
+""" + service({"logs": (["otlp"], ["resourceequality"], ["debug"]), "traces": (["otlp"], ["resourceequality"], ["file"])},
+              metrics_port=p["metrics"], log_level="warn")
 
 
 def rss_mib(pid: int) -> float:

@@ -6,7 +6,7 @@ import re
 import subprocess
 import urllib.request
 
-from harness import TELEMETRYGEN, free_port, ports, service_extensions, wait_for
+from harness import TELEMETRYGEN, free_port, otlp_receiver, ports, service, service_extensions, wait_for
 
 DURATION = "20s"
 POD = ['k8s.pod.uid="7e57a11c-0000-4000-8000-000000000001"', 'k8s.namespace.name="load"']
@@ -15,35 +15,15 @@ RICH = POD + ['k8s.pod.name="load-0"', 'k8s.deployment.name="load"', 'k8s.node.n
 
 def config(p) -> str:
     return service_extensions(p) + f"""
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{p['grpc']}
+receivers:{otlp_receiver(p)}
 processors:
   resourceequality:
   batch:
 exporters:
   debug:
     verbosity: basic
-service:
-  extensions: [health_check]
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      level: detailed
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: {p['metrics']}
-  pipelines:
-    traces: {{receivers: [otlp], processors: [resourceequality, batch], exporters: [debug]}}
-    logs: {{receivers: [otlp], processors: [resourceequality, batch], exporters: [debug]}}
-    metrics: {{receivers: [otlp], processors: [resourceequality, batch], exporters: [debug]}}
-"""
+""" + service({s: (["otlp"], ["resourceequality", "batch"], ["debug"]) for s in ("traces", "logs", "metrics")},
+              metrics_port=p["metrics"], log_level="warn")
 
 
 def telemetrygen(signal: str, port: int, attributes: list[str]) -> subprocess.Popen:

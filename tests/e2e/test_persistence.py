@@ -4,7 +4,7 @@ again on the same storage, send only the sparse resource: it comes out enriched.
 
 import time
 
-from harness import SIGNALS, ports, post, read_output, request, service_extensions
+from harness import SIGNALS, otlp_receiver, ports, post, read_output, request, service, service_extensions
 
 RICH = {"k8s.pod.uid": "5e7f0000-0000-4000-8000-00000000abcd", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod",
         "service.name": "api", "k8s.node.name": "node-9", "k8s.deployment.name": "api"}
@@ -16,11 +16,7 @@ def config(p, out, storage) -> str:
   file_storage:
     directory: {storage}
     create_directory: true
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{p['http']}
+receivers:{otlp_receiver(p)}
 processors:
   resourceequality:
     storage: file_storage
@@ -28,15 +24,8 @@ processors:
 exporters:
   file:
     path: {out}
-service:
-  extensions: [health_check, file_storage]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-    logs: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-"""
+""" + service({s: (["otlp"], ["resourceequality"], ["file"]) for s in ("traces", "logs")},
+              extensions=("health_check", "file_storage"))
 
 
 def test_kill_minus_nine_after_a_snapshot_keeps_what_was_learnt(collectors, tmp_path):

@@ -18,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from harness import ports, read_output, service_extensions, wait_for
+from harness import otlp_receiver, ports, read_output, service, service_extensions, wait_for
 
 UID = str(uuid.uuid4())
 NS, POD, NODE, DEPLOYMENT = "shop", "checkout-7d9f-x2k4p", "ip-10-0-1-17.ec2.internal", "checkout"
@@ -40,11 +40,7 @@ POD_RESOURCE = {
 
 def config(p, out, logs_dir) -> str:
     return service_extensions(p) + f"""
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{p['grpc']}
+receivers:{otlp_receiver(p)}
   filelog:
     include: [{logs_dir}/*/*/*.log]
     include_file_path: true
@@ -58,16 +54,11 @@ exporters:
   file:
     path: {out}
     flush_interval: 100ms
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-    metrics: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-    logs: {{receivers: [otlp, filelog], processors: [resourceequality], exporters: [file]}}
-"""
+""" + service({
+        "traces": (["otlp"], ["resourceequality"], ["file"]),
+        "metrics": (["otlp"], ["resourceequality"], ["file"]),
+        "logs": (["otlp", "filelog"], ["resourceequality"], ["file"]),
+    })
 
 
 def send_with_sdk(grpc_port: int) -> None:

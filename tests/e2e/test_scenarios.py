@@ -8,33 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from harness import ROOT, SIGNALS, any_value, ports, post, read_output, request, service_extensions
+from harness import ROOT, SIGNALS, any_value, otlp_receiver, ports, post, read_output, request, service, service_extensions
 
 VECTORS = sorted((ROOT / "tests" / "scenarios").glob("*.json"))
 
 
 def config(p: dict, out: Path) -> str:
     return service_extensions(p) + f"""
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:{p['http']}
+receivers:{otlp_receiver(p)}
 processors:
   resourceequality:
 exporters:
   file:
     path: {out}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-    logs: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-    metrics: {{receivers: [otlp], processors: [resourceequality], exporters: [file]}}
-"""
+""" + service({s: (["otlp"], ["resourceequality"], ["file"]) for s in SIGNALS})
 
 
 def run_vector(collectors, tmp_path: Path, vector: dict, name: str) -> dict:
