@@ -138,23 +138,31 @@ pub struct PoolRequest<'r> {
 }
 
 /// Splits `max` into power-of-two shards: enough that threads rarely meet, few enough that each
-/// holds a fair LRU sample. Returns (shards, capacity per shard).
+/// holds a fair LRU sample. Returns (shards, capacity per shard, rounded up).
 pub fn shard_layout(max: u64) -> (usize, usize) {
     let max = max.max(1) as usize;
     let shards = (max / 1024).clamp(1, 64).next_power_of_two().min(64);
     (shards, max.div_ceil(shards))
 }
 
+/// Capacity of shard `i` of `shards` when `max` is split exactly: the capacities add up to `max`
+/// (the first `max % shards` shards hold one more), so the bound is never exceeded.
+fn shard_capacity(max: u64, shards: usize, i: usize) -> usize {
+    let max = max.max(1) as usize;
+    (max / shards + usize::from(i < max % shards)).max(1)
+}
+
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
-        let (shards, per_shard) = shard_layout(max_entities);
+        let (shards, _) = shard_layout(max_entities);
         let ttl = ttl_seconds.min(u32::MAX as u64) as u32;
         State {
             shards: (0..shards)
-                .map(|_| {
+                .map(|i| {
+                    let capacity = shard_capacity(max_entities, shards, i);
                     Mutex::new(Shard {
-                        entities: Clock::new(per_shard, ttl),
-                        links: Clock::new(per_shard, ttl),
+                        entities: Clock::new(capacity, ttl),
+                        links: Clock::new(capacity, ttl),
                         keys: KeyTable::default(),
                         present: Vec::new(),
                     })
@@ -379,6 +387,15 @@ mod tests {
         s.link(1, 11, 0, 3);
         assert_eq!(s.resolve(1, 3), None);
         assert_eq!(s.counters.ambiguous_links.load(Relaxed), 1);
+    }
+
+    #[test]
+    fn shard_capacities_add_up_to_the_bound() {
+        for max in [1u64, 7, 1000, 10_000, 100_000, 123_457, 1_000_000] {
+            let (shards, _) = shard_layout(max);
+            let total: usize = (0..shards).map(|i| shard_capacity(max, shards, i)).sum();
+            assert_eq!(total as u64, max.max(shards as u64), "max_entities {max}");
+        }
     }
 
     #[test]
