@@ -30,16 +30,6 @@ pub struct Pool {
 /// A pooled attribute: its value, or `None` when its sources disagreed.
 pub type Entry<'p> = (PoolKey, Option<&'p [u8]>);
 
-/// What merging one reported value did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Merge {
-    Unchanged,
-    Added,
-    BecameAmbiguous,
-    /// Not pooled: the value or the pool is over its size bound.
-    TooLarge,
-}
-
 impl Pool {
     pub fn iter(&self) -> impl Iterator<Item = Entry<'_>> {
         let mut rest: &[u8] = &self.packed;
@@ -67,26 +57,6 @@ impl Pool {
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.packed.len()
-    }
-
-    /// Records that a source reported `key = value`.
-    pub fn merge(&mut self, key: PoolKey, value: &[u8]) -> Merge {
-        if value.len() > MAX_VALUE_BYTES {
-            return Merge::TooLarge;
-        }
-        let agrees = self.iter().find(|(k, _)| *k == key).map(|(_, v)| v.is_none_or(|v| v == value));
-        match agrees {
-            Some(true) => Merge::Unchanged,
-            Some(false) => {
-                self.rebuild(|k| if k == key { Some(None) } else { None }, None);
-                Merge::BecameAmbiguous
-            }
-            None if self.packed.len() >= MAX_POOL_BYTES => Merge::TooLarge,
-            None => {
-                self.rebuild(|_| None, Some((key, Some(value))));
-                Merge::Added
-            }
-        }
     }
 
     /// Records everything one source reported (key, value), rebuilding the pool at most once.
@@ -126,20 +96,9 @@ impl Pool {
 
     /// Adds an entry as restored from a snapshot (no merging).
     pub fn push(&mut self, key: PoolKey, value: Option<&[u8]>) {
-        self.rebuild(|_| None, Some((key, value)));
-    }
-
-    /// Copies the pool, replacing the values of entries for which `replace` answers, and
-    /// appending `extra`.
-    fn rebuild(&mut self, replace: impl Fn(PoolKey) -> Option<Option<&'static [u8]>>, extra: Option<Entry<'_>>) {
-        let mut out =
-            Vec::with_capacity(self.packed.len() + extra.map_or(0, |(_, v)| HEADER + v.map_or(0, <[u8]>::len)));
-        for (k, v) in self.iter() {
-            put(&mut out, k, replace(k).unwrap_or(v));
-        }
-        if let Some((k, v)) = extra {
-            put(&mut out, k, v);
-        }
+        let mut out = Vec::with_capacity(self.packed.len() + HEADER + value.map_or(0, <[u8]>::len));
+        out.extend_from_slice(&self.packed);
+        put(&mut out, key, value);
         self.packed = out.into_boxed_slice();
     }
 }
@@ -159,55 +118,38 @@ mod tests {
     #[test]
     fn agreeing_sources_keep_a_value_disagreeing_make_it_ambiguous() {
         let mut p = Pool::default();
-        assert_eq!(p.merge(1, b"a"), Merge::Added);
-        assert_eq!(p.merge(2, b"x"), Merge::Added);
-        assert_eq!(p.merge(1, b"a"), Merge::Unchanged);
-        assert_eq!(p.merge(1, b"b"), Merge::BecameAmbiguous);
-        assert_eq!(p.merge(1, b"a"), Merge::Unchanged);
+        assert_eq!(p.merge_all(&[(1, b"a"), (2, b"x")]), (true, 0));
+        assert_eq!(p.merge_all(&[(1, b"a")]), (false, 0), "agreement changes nothing");
+        assert_eq!(p.merge_all(&[(1, b"b")]), (true, 1));
+        assert_eq!(p.merge_all(&[(1, b"a")]), (false, 0), "ambiguity is final");
         let entries: Vec<_> = p.iter().collect();
         assert_eq!(entries, vec![(1, None), (2, Some(&b"x"[..]))]);
         assert_eq!(p.len(), 2);
     }
 
     #[test]
-    fn pools_are_bounded() {
+    fn first_occurrence_of_a_key_in_one_report_counts() {
         let mut p = Pool::default();
-        assert_eq!(p.merge(1, &vec![b'x'; MAX_VALUE_BYTES + 1]), Merge::TooLarge);
-        let mut k = 0;
-        while p.merge(k, &[b'v'; 100]) == Merge::Added {
-            k += 1;
-        }
-        assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
-        assert_eq!(p.merge(0, &[b'w'; 100]), Merge::BecameAmbiguous, "known keys still track disagreement");
+        p.merge_all(&[(4, b"d"), (4, b"e")]);
+        assert_eq!(p.iter().collect::<Vec<_>>(), vec![(4, Some(&b"d"[..]))]);
     }
 
     #[test]
-    fn merge_all_agrees_with_one_by_one() {
-        let reports: Vec<Vec<(PoolKey, &[u8])>> = vec![
-            vec![(1, b"a"), (2, b"b"), (3, b"c")],
-            vec![(2, b"b"), (3, b"x"), (4, b"d"), (4, b"e")],
-            vec![(1, b"a"), (5, &[b'z'; MAX_VALUE_BYTES + 1])],
-        ];
-        let (mut all, mut one) = (Pool::default(), Pool::default());
-        for r in &reports {
-            all.merge_all(r);
-            let mut seen = Vec::new();
-            for (k, v) in r {
-                // merge_all takes the first occurrence of a key in one report, as the engine does.
-                if !seen.contains(k) {
-                    seen.push(*k);
-                    one.merge(*k, v);
-                }
-            }
+    fn pools_are_bounded() {
+        let mut p = Pool::default();
+        assert_eq!(p.merge_all(&[(1, &vec![b'x'; MAX_VALUE_BYTES + 1])]), (false, 0));
+        let mut k = 0;
+        while p.merge_all(&[(k, &[b'v'; 100])]).0 {
+            k += 1;
         }
-        assert_eq!(all, one);
-        assert_eq!(all.merge_all(&[(1, b"a")]), (false, 0));
+        assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
+        assert_eq!(p.merge_all(&[(0, &[b'w'; 100])]), (true, 1), "known keys still track disagreement");
     }
 
     #[test]
     fn empty_values_are_values() {
         let mut p = Pool::default();
-        p.merge(7, b"");
+        p.merge_all(&[(7, b"")]);
         assert_eq!(p.iter().collect::<Vec<_>>(), vec![(7, Some(&b""[..]))]);
         p.push(8, None);
         assert_eq!(p.iter().nth(1), Some((8, None)));

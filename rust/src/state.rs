@@ -138,11 +138,9 @@ pub struct PoolRequest<'r> {
 }
 
 /// Splits `max` into power-of-two shards: enough that threads rarely meet, few enough that each
-/// holds a fair LRU sample. Returns (shards, capacity per shard, rounded up).
-pub fn shard_layout(max: u64) -> (usize, usize) {
-    let max = max.max(1) as usize;
-    let shards = (max / 1024).clamp(1, 64).next_power_of_two().min(64);
-    (shards, max.div_ceil(shards))
+/// holds a fair LRU sample.
+fn shard_count(max: u64) -> usize {
+    ((max.max(1) / 1024) as usize).clamp(1, 64).next_power_of_two().min(64)
 }
 
 /// Capacity of shard `i` of `shards` when `max` is split exactly: the capacities add up to `max`
@@ -154,7 +152,7 @@ fn shard_capacity(max: u64, shards: usize, i: usize) -> usize {
 
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
-        let (shards, _) = shard_layout(max_entities);
+        let shards = shard_count(max_entities);
         let ttl = ttl_seconds.min(u32::MAX as u64) as u32;
         State {
             shards: (0..shards)
@@ -392,7 +390,7 @@ mod tests {
     #[test]
     fn shard_capacities_add_up_to_the_bound() {
         for max in [1u64, 7, 1000, 10_000, 100_000, 123_457, 1_000_000] {
-            let (shards, _) = shard_layout(max);
+            let shards = shard_count(max);
             let total: usize = (0..shards).map(|i| shard_capacity(max, shards, i)).sum();
             assert_eq!(total as u64, max.max(shards as u64), "max_entities {max}");
         }
