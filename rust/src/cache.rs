@@ -16,6 +16,7 @@
 
 use crate::clock::Stamp;
 use crate::id::EntityId;
+use crate::padded::CacheLine;
 use parking_lot::Mutex;
 
 /// What an answer was computed from, and what it counted.
@@ -101,6 +102,9 @@ impl Slot {
 }
 
 #[derive(Default)]
+// Aligned, with the keys first, so that a lookup reads one line for the keys and then only the
+// matching slot's.
+#[repr(C, align(64))]
 struct Set {
     /// Key of each way; a way is empty when its slot is `None`.
     keys: [u128; WAYS],
@@ -110,7 +114,7 @@ struct Set {
 pub struct ResultCache {
     /// Each stripe's sets, allocated at its first answer (so that an engine made only to
     /// validate a configuration costs nothing).
-    stripes: Box<[Mutex<Vec<Set>>]>,
+    stripes: Box<[CacheLine<Mutex<Vec<Set>>>]>,
     sets_per_stripe: usize,
     /// Longest an answer is reused before it is recomputed.
     pub refresh: Stamp,
@@ -123,7 +127,7 @@ impl ResultCache {
         let sets = (capacity.max(1) as usize * 2).div_ceil(WAYS).next_power_of_two().max(STRIPES);
         let sets_per_stripe = sets / STRIPES;
         ResultCache {
-            stripes: (0..STRIPES).map(|_| Mutex::new(Vec::new())).collect(),
+            stripes: (0..STRIPES).map(|_| CacheLine(Mutex::new(Vec::new()))).collect(),
             sets_per_stripe,
             refresh: (ttl_seconds.min(u32::MAX as u64) as Stamp) / 4,
         }

@@ -46,6 +46,22 @@ pub struct Engine {
     filled: AtomicU64,
 }
 
+/// Counters of one batch, added to the engine's once per batch.
+#[derive(Default)]
+struct Tally {
+    resources: u64,
+    cache_hits: u64,
+    filled: u64,
+    merges: u64,
+}
+
+impl Tally {
+    fn count(&mut self, p: &Provenance) {
+        self.filled += u64::from(p.filled);
+        self.merges += u64::from(p.merged);
+    }
+}
+
 /// Per-batch working memory.
 struct Work<'a> {
     view: ResourceView<'a>,
@@ -83,21 +99,51 @@ impl Engine {
     /// Processes one batch (`LogsData`/`TracesData`/`MetricsData` bytes whose entries carry
     /// resources) at `now` (Unix seconds) and returns, as `LogsData` bytes, one entry per input
     /// resource whose resource carries the attributes to upsert.
-    pub fn process<'a>(&'a self, batch: &'a [u8], now: u64) -> Result<Vec<u8>, WireError> {
-        let now = stamp(now);
+    pub fn process(&self, batch: &[u8], now: u64) -> Result<Vec<u8>, WireError> {
         // Answers are usually a fraction of the resources they answer.
-        let mut out = ResultWriter::with_capacity(batch.len() / 2);
+        let mut out = Vec::with_capacity(batch.len() / 2);
+        self.process_into(batch, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// `process`, writing the answer into `out` (cleared first), so that a caller can reuse one
+    /// buffer across batches and a warm call allocates nothing.
+    pub fn process_into(&self, batch: &[u8], now: u64, out: &mut Vec<u8>) -> Result<(), WireError> {
+        out.clear();
+        let mut writer = ResultWriter::over(std::mem::take(out));
+        // Counted per batch and added once: shared counters bumped per resource would bounce
+        // their cache line between the cores of concurrent callers.
+        let mut tally = Tally::default();
+        let result = self.process_batch(batch, stamp(now), &mut writer, &mut tally);
+        *out = writer.finish();
+        self.processed.fetch_add(tally.resources, Relaxed);
+        self.cache_hits.fetch_add(tally.cache_hits, Relaxed);
+        if tally.filled > 0 {
+            self.filled.fetch_add(tally.filled, Relaxed);
+        }
+        if tally.merges > 0 {
+            self.merges.fetch_add(tally.merges, Relaxed);
+        }
+        result
+    }
+
+    fn process_batch<'a>(
+        &'a self,
+        batch: &'a [u8],
+        now: Stamp,
+        out: &mut ResultWriter,
+        tally: &mut Tally,
+    ) -> Result<(), WireError> {
         // Working memory for resources not answered from the cache, made at the first of them.
         let mut work: Option<Work> = None;
-        let mut count = 0;
         for_each_resource(batch, |resource| {
-            count += 1;
+            tally.resources += 1;
             let key = xxh3_128(resource);
             let mark = out.mark();
             if let Some(seen) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
                 if self.still_valid(&seen, now) {
-                    self.cache_hits.fetch_add(1, Relaxed);
-                    self.count(&seen);
+                    tally.cache_hits += 1;
+                    tally.count(&seen);
                     return Ok(());
                 }
                 out.rollback(mark);
@@ -110,14 +156,12 @@ impl Engine {
                 fill_spans: Vec::new(),
             });
             read_resource(resource, &mut work.view)?;
-            let provenance = self.process_resource(work, now, &mut out);
-            self.count(&provenance);
+            let provenance = self.process_resource(work, now, out);
+            tally.count(&provenance);
             self.cache.put(key, out.answer(), provenance, now);
             out.end_resource();
             Ok(())
-        })?;
-        self.processed.fetch_add(count, Relaxed);
-        Ok(out.finish())
+        })
     }
 
     /// Whether a cached answer still holds: its entity's pool and, where its id came through a
@@ -125,15 +169,6 @@ impl Engine {
     fn still_valid(&self, seen: &Provenance, now: Stamp) -> bool {
         seen.link_epoch.is_none_or(|epoch| epoch == self.state.link_epoch())
             && seen.entity.is_none_or(|(id, version)| self.state.touch_entity(id, now) == Some(version))
-    }
-
-    fn count(&self, p: &Provenance) {
-        if p.filled > 0 {
-            self.filled.fetch_add(p.filled as u64, Relaxed);
-        }
-        if p.merged {
-            self.merges.fetch_add(1, Relaxed);
-        }
     }
 
     fn output_keys(&self) -> [&[u8]; 3] {

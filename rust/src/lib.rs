@@ -13,6 +13,7 @@ pub mod engine;
 pub mod ffi;
 pub mod id;
 pub mod matcher;
+mod padded;
 pub mod pool;
 pub mod rule_table;
 pub mod rules;

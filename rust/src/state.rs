@@ -12,6 +12,7 @@
 
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::id::EntityId;
+use crate::padded::CacheLine;
 use crate::pool::{Pool, PoolKey};
 use crate::rules::Scope;
 use parking_lot::Mutex;
@@ -122,7 +123,7 @@ pub struct Counters {
 }
 
 pub struct State {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[CacheLine<Mutex<Shard>>]>,
     mask: u64,
     pub counters: Counters,
     versions: AtomicU64,
@@ -158,12 +159,12 @@ impl State {
             shards: (0..shards)
                 .map(|i| {
                     let capacity = shard_capacity(max_entities, shards, i);
-                    Mutex::new(Shard {
+                    CacheLine(Mutex::new(Shard {
                         entities: Clock::new(capacity, ttl),
                         links: Clock::new(capacity, ttl),
                         keys: KeyTable::default(),
                         present: Vec::new(),
-                    })
+                    }))
                 })
                 .collect(),
             mask: shards as u64 - 1,

@@ -264,8 +264,9 @@ impl ResultWriter {
         Self::default()
     }
 
-    pub fn with_capacity(bytes: usize) -> Self {
-        ResultWriter { out: Vec::with_capacity(bytes), resource: Vec::new() }
+    /// A writer appending to `out` (whose allocation it reuses).
+    pub fn over(out: Vec<u8>) -> Self {
+        ResultWriter { out, resource: Vec::new() }
     }
 
     /// Adds an attribute with an already encoded `AnyValue`.
