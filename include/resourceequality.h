@@ -79,17 +79,27 @@ void re_engine_free(struct re_engine *engine);
 // Processes the resources of one batch.
 //
 // `input` is an OTLP `LogsData`, `TracesData` or `MetricsData` whose entries carry the batch's
-// resources (scopes and records may be left out). On success `*out` is an OTLP `LogsData` with
-// one `ResourceLogs` per input entry, in order, whose resource carries exactly the attributes to
+// resources (scopes and records may be left out). The answer is an OTLP `LogsData` with one
+// `ResourceLogs` per input entry, in order, whose resource carries exactly the attributes to
 // upsert on that input resource (id, type, name, derived and pooled attributes).
 //
+// On success `*answer_len` is the answer's length. If it is at most `output_cap`, the answer is
+// in `output` and `*overflow` is empty (NULL, 0, 0); otherwise `output` is untouched and the
+// answer is in `*overflow`, which the caller frees with `re_buffer_free`. A caller that sizes
+// `output` for its usual batches thus makes one call and the library allocates nothing.
+// `output` may be NULL when `output_cap` is 0.
+//
 // # Safety
-// `engine` is a live engine; `input` is valid for `input_len` bytes; `out` is valid for writes;
+// `engine` is a live engine; `input` is valid for `input_len` bytes; `output` is NULL or valid
+// for writes of `output_cap` bytes; `answer_len` and `overflow` are valid for writes;
 // `error_out` is NULL or valid for writes.
 re_status re_engine_process(const struct re_engine *engine,
                             const uint8_t *input,
                             size_t input_len,
-                            struct re_buffer *out,
+                            uint8_t *output,
+                            size_t output_cap,
+                            size_t *answer_len,
+                            struct re_buffer *overflow,
                             struct re_buffer *error_out);
 
 // Writes the engine's state as snapshot bytes to `*out`.

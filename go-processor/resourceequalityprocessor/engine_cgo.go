@@ -4,8 +4,9 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 
 // All cgo of the processor lives in this file. The Rust engine is linked statically, so the
 // collector binary depends on no library outside the system's. Rules of the boundary: Go passes
-// pointer-free byte slices for the duration of a call only; Rust returns buffers that are copied
-// into Go memory and freed at once; Rust never calls back into Go.
+// pointer-free byte slices for the duration of a call only (Rust writes a batch's answer into
+// one of them); buffers Rust returns are copied into Go memory and freed at once; Rust never
+// calls back into Go.
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
@@ -16,11 +17,14 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 #cgo nocallback re_engine_restore
 #cgo nocallback re_engine_snapshot
 #cgo nocallback re_engine_stats
+#cgo noescape re_buffer_free
+#cgo nocallback re_buffer_free
 #include "resourceequality.h"
 */
 import "C"
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
@@ -55,8 +59,9 @@ func newEngine(config []byte) (*engine, error) {
 }
 
 // process sends the serialized resources of one batch and returns the upserts, as documented
-// on re_engine_process.
-func (e *engine) process(in []byte) ([]byte, error) {
+// on re_engine_process. The engine writes the answer into scratch when it fits; the answer
+// returned is a copy the caller owns.
+func (e *engine) process(in, scratch []byte) ([]byte, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
@@ -65,13 +70,19 @@ func (e *engine) process(in []byte) ([]byte, error) {
 	if e.ptr == nil {
 		return nil, errClosed
 	}
-	var out, msg C.re_buffer
-	status := C.re_engine_process(e.ptr, bytesPtr(in), C.size_t(len(in)), &out, &msg)
+	var overflow, msg C.re_buffer
+	var n C.size_t
+	status := C.re_engine_process(e.ptr, bytesPtr(in), C.size_t(len(in)),
+		bytesPtr(scratch), C.size_t(len(scratch)), &n, &overflow, &msg)
 	runtime.KeepAlive(in)
+	runtime.KeepAlive(scratch)
 	if err := statusError(status, &msg); err != nil {
 		return nil, err
 	}
-	return takeBuffer(&out), nil
+	if overflow.ptr != nil {
+		return takeBuffer(&overflow), nil
+	}
+	return bytes.Clone(scratch[:n]), nil
 }
 
 func (e *engine) snapshot() ([]byte, error) {

@@ -33,7 +33,7 @@ type resourceEqualityProcessor struct {
 	keys      *keyInterner
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
-	process  func([]byte) ([]byte, error)
+	process  func(in, scratch []byte) ([]byte, error)
 	types    sync.Map // entity type -> metric.MeasurementOption
 	typeN    int
 	typeMu   sync.Mutex
@@ -107,15 +107,12 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 		return
 	}
 	start := time.Now()
-	buf := requestBuffers.Get().(*[]byte)
-	in := appendRequest((*buf)[:0], n, resourceAt)
-	out, err := p.process(in)
-	if cap(in) <= maxPooledRequest {
-		*buf = in
-		requestBuffers.Put(buf)
-	}
+	buf := batchBuffers.Get().(*batchBuffer)
+	buf.request = appendRequest(buf.request[:0], n, resourceAt)
+	answer, err := p.process(buf.request, buf.answer[:cap(buf.answer)])
+	buf.recycle(len(answer))
 	if err == nil {
-		err = p.apply(ctx, out, n, resourceAt)
+		err = p.apply(ctx, answer, n, resourceAt)
 	}
 	if err != nil {
 		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
@@ -124,29 +121,64 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	p.telemetry.ProcessorResourceequalityBatchDuration.Record(ctx, time.Since(start).Seconds())
 }
 
-// maxPooledRequest bounds the request buffers kept for reuse, so that one huge batch does not
-// pin its buffer for the life of the process.
-const maxPooledRequest = 4 << 20
+// batchBuffer is the working memory of one batch: its encoded request, and room for the engine
+// to write the answer into (the answer applied is a copy, so this memory is reused).
+type batchBuffer struct {
+	request, answer []byte
+}
 
-// requestBuffers recycles the request encodings of batches.
-var requestBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// maxPooledBuffer bounds the buffers kept for reuse, so that one huge batch does not pin its
+// memory for the life of the process.
+const maxPooledBuffer = 4 << 20
 
-func (p *resourceEqualityProcessor) apply(ctx context.Context, out []byte, n int, resourceAt func(int) pcommon.Resource) error {
-	if err := applyAnswer(out, n, resourceAt, p.keys); err != nil {
+var batchBuffers = sync.Pool{New: func() any {
+	return &batchBuffer{request: make([]byte, 0, 64<<10), answer: make([]byte, 0, 16<<10)}
+}}
+
+// recycle returns the buffer to the pool, with room for an answer of answerLen next time.
+func (b *batchBuffer) recycle(answerLen int) {
+	if cap(b.request) > maxPooledBuffer {
+		return
+	}
+	if answerLen > cap(b.answer) && answerLen <= maxPooledBuffer/2 {
+		b.answer = make([]byte, 0, 2*answerLen)
+	}
+	batchBuffers.Put(b)
+}
+
+func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource) error {
+	if err := applyAnswer(answer, n, resourceAt, p.keys); err != nil {
 		return err
 	}
-	counts := map[string]int64{}
+	// Few entity types per batch: a short list beats a map allocated per batch.
+	var counts [4]typeCount
+	extra := counts[:0]
 	for i := range n {
 		typ := "none"
 		if v, ok := resourceAt(i).Attributes().Get(p.typeKey); ok {
 			typ = v.Str()
 		}
-		counts[typ]++
+		extra = countType(extra, typ)
 	}
-	for typ, c := range counts {
-		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c, p.typeOption(typ))
+	for _, c := range extra {
+		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c.n, p.typeOption(c.typ))
 	}
 	return nil
+}
+
+type typeCount struct {
+	typ string
+	n   int64
+}
+
+func countType(counts []typeCount, typ string) []typeCount {
+	for i := range counts {
+		if counts[i].typ == typ {
+			counts[i].n++
+			return counts
+		}
+	}
+	return append(counts, typeCount{typ: typ, n: 1})
 }
 
 // typeOption returns the metric attribute set for an entity type, folding types past

@@ -15,6 +15,7 @@
 #![allow(non_camel_case_types)]
 
 use crate::engine::Engine;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -161,19 +162,29 @@ pub unsafe extern "C" fn re_engine_free(engine: *mut re_engine) {
 /// Processes the resources of one batch.
 ///
 /// `input` is an OTLP `LogsData`, `TracesData` or `MetricsData` whose entries carry the batch's
-/// resources (scopes and records may be left out). On success `*out` is an OTLP `LogsData` with
-/// one `ResourceLogs` per input entry, in order, whose resource carries exactly the attributes to
+/// resources (scopes and records may be left out). The answer is an OTLP `LogsData` with one
+/// `ResourceLogs` per input entry, in order, whose resource carries exactly the attributes to
 /// upsert on that input resource (id, type, name, derived and pooled attributes).
 ///
+/// On success `*answer_len` is the answer's length. If it is at most `output_cap`, the answer is
+/// in `output` and `*overflow` is empty (NULL, 0, 0); otherwise `output` is untouched and the
+/// answer is in `*overflow`, which the caller frees with `re_buffer_free`. A caller that sizes
+/// `output` for its usual batches thus makes one call and the library allocates nothing.
+/// `output` may be NULL when `output_cap` is 0.
+///
 /// # Safety
-/// `engine` is a live engine; `input` is valid for `input_len` bytes; `out` is valid for writes;
+/// `engine` is a live engine; `input` is valid for `input_len` bytes; `output` is NULL or valid
+/// for writes of `output_cap` bytes; `answer_len` and `overflow` are valid for writes;
 /// `error_out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn re_engine_process(
     engine: *const re_engine,
     input: *const u8,
     input_len: usize,
-    out: *mut re_buffer,
+    output: *mut u8,
+    output_cap: usize,
+    answer_len: *mut usize,
+    overflow: *mut re_buffer,
     error_out: *mut re_buffer,
 ) -> re_status {
     boundary(error_out, || {
@@ -183,20 +194,41 @@ pub unsafe extern "C" fn re_engine_process(
         let Some(batch) = (unsafe { self::input(input, input_len) }) else {
             return re_status::NullParameter;
         };
-        if out.is_null() {
+        if answer_len.is_null() || overflow.is_null() || (output.is_null() && output_cap > 0) {
             return re_status::NullParameter;
         }
-        match engine.engine.process(batch, now_unix()) {
-            Ok(result) => {
-                unsafe { *out = to_buffer(result) };
-                re_status::Ok
-            }
-            Err(e) => {
-                unsafe { set_error(error_out, e.to_string()) };
-                re_status::InvalidInput
-            }
+        let mut answer = ANSWER.take();
+        if let Err(e) = engine.engine.process_into(batch, now_unix(), &mut answer) {
+            keep_answer_buffer(answer);
+            unsafe { set_error(error_out, e.to_string()) };
+            return re_status::InvalidInput;
         }
+        unsafe { *answer_len = answer.len() };
+        if answer.len() <= output_cap {
+            if !answer.is_empty() {
+                unsafe { std::ptr::copy_nonoverlapping(answer.as_ptr(), output, answer.len()) };
+            }
+            unsafe { *overflow = re_buffer { ptr: std::ptr::null_mut(), len: 0, cap: 0 } };
+            keep_answer_buffer(answer);
+        } else {
+            unsafe { *overflow = to_buffer(answer) };
+        }
+        re_status::Ok
     })
+}
+
+thread_local! {
+    /// The answer buffer of the calls on this thread, reused so that a warm call allocates nothing.
+    static ANSWER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Answer buffers larger than this are freed rather than kept for the thread's next call.
+const MAX_KEPT_ANSWER: usize = 1 << 20;
+
+fn keep_answer_buffer(answer: Vec<u8>) {
+    if answer.capacity() <= MAX_KEPT_ANSWER {
+        ANSWER.set(answer);
+    }
 }
 
 /// Writes the engine's state as snapshot bytes to `*out`.
@@ -345,10 +377,30 @@ mod tests {
         unsafe {
             assert_eq!(re_engine_new(null(), 0, &mut e, null_mut()), re_status::NullParameter);
             assert_eq!(re_engine_new(b"{}".as_ptr(), 2, null_mut(), null_mut()), re_status::NullParameter);
-            assert_eq!(re_engine_process(null(), b"".as_ptr(), 0, &mut out, null_mut()), re_status::NullParameter);
+            let (mut buf, mut n) = ([0u8; 16], 0usize);
+            let p = buf.as_mut_ptr();
+            let pod = ONE_POD.as_ptr();
+            assert_eq!(
+                re_engine_process(null(), pod, 0, p, 16, &mut n, &mut out, null_mut()),
+                re_status::NullParameter
+            );
             let engine = new_engine(b"{}");
-            assert_eq!(re_engine_process(engine, null(), 0, &mut out, null_mut()), re_status::NullParameter);
-            assert_eq!(re_engine_process(engine, b"".as_ptr(), 0, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(
+                re_engine_process(engine, null(), 0, p, 16, &mut n, &mut out, null_mut()),
+                re_status::NullParameter
+            );
+            assert_eq!(
+                re_engine_process(engine, pod, 0, null_mut(), 16, &mut n, &mut out, null_mut()),
+                re_status::NullParameter
+            );
+            assert_eq!(
+                re_engine_process(engine, pod, 0, p, 16, null_mut(), &mut out, null_mut()),
+                re_status::NullParameter
+            );
+            assert_eq!(
+                re_engine_process(engine, pod, 0, p, 16, &mut n, null_mut(), null_mut()),
+                re_status::NullParameter
+            );
             assert_eq!(re_engine_snapshot(null(), &mut out, null_mut()), re_status::NullParameter);
             assert_eq!(re_engine_snapshot(engine, null_mut(), null_mut()), re_status::NullParameter);
             assert_eq!(re_engine_restore(null(), b"".as_ptr(), 0, null_mut()), re_status::NullParameter);
@@ -362,6 +414,56 @@ mod tests {
             re_buffer_free(&mut z);
             assert_eq!(re_status_message(3, null_mut(), 0), 42);
         }
+    }
+
+    /// `LogsData { resource_logs: [ { resource: { attributes: [ k8s.pod.uid = "abc" ] } } ] }`
+    const ONE_POD: &[u8] = b"\x0a\x18\x0a\x16\x0a\x14\x0a\x0bk8s.pod.uid\x12\x05\x0a\x03abc";
+
+    /// Processes `input` with an output buffer of `cap` bytes; returns the answer and whether it
+    /// came back in the overflow buffer.
+    fn process(engine: *const re_engine, input: &[u8], cap: usize) -> (Vec<u8>, bool) {
+        let mut output = vec![0xeeu8; cap];
+        let (mut n, mut overflow, mut err) = (usize::MAX, zero(), zero());
+        let s = unsafe {
+            re_engine_process(
+                engine,
+                input.as_ptr(),
+                input.len(),
+                output.as_mut_ptr(),
+                cap,
+                &mut n,
+                &mut overflow,
+                &mut err,
+            )
+        };
+        assert_eq!(s, re_status::Ok, "{}", if err.ptr.is_null() { String::new() } else { text(&err) });
+        if overflow.ptr.is_null() {
+            assert!(n <= cap);
+            assert!(output[n..].iter().all(|b| *b == 0xee), "wrote past the answer");
+            output.truncate(n);
+            (output, false)
+        } else {
+            assert!(n > cap);
+            assert!(output.iter().all(|b| *b == 0xee), "wrote the output buffer on overflow");
+            let answer = unsafe { std::slice::from_raw_parts(overflow.ptr, overflow.len) }.to_vec();
+            assert_eq!(answer.len(), n);
+            unsafe { re_buffer_free(&mut overflow) };
+            (answer, true)
+        }
+    }
+
+    #[test]
+    fn an_answer_fills_the_callers_buffer_or_overflows_whole() {
+        let engine = new_engine(b"{}");
+        let (full, overflowed) = process(engine, ONE_POD, 4096);
+        assert!(!overflowed);
+        let has = |s: &[u8]| full.windows(s.len()).any(|w| w == s);
+        assert!(has(b"resource.id") && has(b"resource.type") && has(b"k8s.pod"), "{full:?}");
+        for cap in [0, 1, full.len() - 1] {
+            assert_eq!(process(engine, ONE_POD, cap), (full.clone(), true), "cap {cap}");
+        }
+        assert_eq!(process(engine, ONE_POD, full.len()), (full.clone(), false));
+        unsafe { re_engine_free(engine) };
     }
 
     #[test]
@@ -384,9 +486,13 @@ mod tests {
         let mut out = zero();
         let mut err = zero();
         unsafe {
-            assert_eq!(re_engine_process(engine, b"".as_ptr(), 0, &mut out, &mut err), re_status::Ok);
-            assert_eq!(out.len, 0);
-            re_buffer_free(&mut out);
+            let mut n = usize::MAX;
+            assert_eq!(
+                re_engine_process(engine, b"".as_ptr(), 0, null_mut(), 0, &mut n, &mut out, &mut err),
+                re_status::Ok
+            );
+            assert_eq!((n, out.ptr.is_null()), (0, true));
+            let mut buf = [0u8; 64];
             let mut seed = 0x9e37_79b9_7f4a_7c15u64;
             for n in 0..2000usize {
                 let bytes: Vec<u8> = (0..n % 97)
@@ -397,7 +503,8 @@ mod tests {
                         seed as u8
                     })
                     .collect();
-                let s = re_engine_process(engine, bytes.as_ptr(), bytes.len(), &mut out, &mut err);
+                let (p, cap, mut len) = (buf.as_mut_ptr(), n % buf.len(), 0);
+                let s = re_engine_process(engine, bytes.as_ptr(), bytes.len(), p, cap, &mut len, &mut out, &mut err);
                 assert!(s == re_status::Ok || s == re_status::InvalidInput, "{s:?}");
                 re_buffer_free(&mut out);
                 re_buffer_free(&mut err);

@@ -22,6 +22,14 @@ static const uint8_t ONE_POD[] = {
     0x0a, 0x18, 0x0a, 0x16, 0x0a, 0x14, 0x0a, 0x0b, 'k', '8', 's', '.', 'p', 'o',
     'd',  '.',  'u',  'i',  'd',  0x12, 0x05, 0x0a, 0x03, 'a', 'b', 'c'};
 
+static uint8_t output[4096];
+
+/* Processes ONE_POD with `cap` bytes of output; returns the status. */
+static re_status process(re_engine *e, size_t len, size_t cap, size_t *answer_len, re_buffer *overflow,
+                         re_buffer *err) {
+  return re_engine_process(e, ONE_POD, len, output, cap, answer_len, overflow, err);
+}
+
 static re_engine *new_engine(const char *json) {
   re_engine *e = NULL;
   if (re_engine_new((const uint8_t *)json, strlen(json), &e, NULL) != RE_STATUS_OK) return NULL;
@@ -31,16 +39,22 @@ static re_engine *new_engine(const char *json) {
 static bool test_new_process_free(void) {
   re_engine *e = new_engine("{}");
   CHECK(e != NULL);
-  re_buffer out = {0}, err = {0};
-  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, &out, &err) == RE_STATUS_OK);
-  CHECK(out.len > 0 && err.ptr == NULL);
-  CHECK(memmem(out.ptr, out.len, "resource.id", 11) != NULL);
-  CHECK(memmem(out.ptr, out.len, "k8s.pod", 7) != NULL);
-  re_buffer_free(&out);
-  CHECK(out.ptr == NULL && out.len == 0);
+  re_buffer overflow = {0}, err = {0};
+  size_t n = 0;
+  CHECK(process(e, sizeof ONE_POD, sizeof output, &n, &overflow, &err) == RE_STATUS_OK);
+  CHECK(n > 0 && n <= sizeof output && overflow.ptr == NULL && err.ptr == NULL);
+  CHECK(memmem(output, n, "resource.id", 11) != NULL);
+  CHECK(memmem(output, n, "k8s.pod", 7) != NULL);
+  /* The same answer, too long for a 1-byte output, comes back in the overflow buffer. */
+  size_t m = 0;
+  CHECK(process(e, sizeof ONE_POD, 1, &m, &overflow, &err) == RE_STATUS_OK);
+  CHECK(m == n && overflow.ptr != NULL && overflow.len == n);
+  CHECK(memcmp(overflow.ptr, output, n) == 0);
+  re_buffer_free(&overflow);
+  CHECK(overflow.ptr == NULL && overflow.len == 0);
   re_stats stats = {0};
   CHECK(re_engine_stats(e, &stats) == RE_STATUS_OK);
-  CHECK(stats.resources_processed == 1);
+  CHECK(stats.resources_processed == 2);
   re_engine_free(e);
   return true;
 }
@@ -60,10 +74,17 @@ static bool test_null_pointers(void) {
   re_engine *e = new_engine("{}");
   re_buffer out = {0};
   re_stats stats;
+  size_t n = 0;
   CHECK(re_engine_new(NULL, 0, &e, NULL) == RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(NULL, ONE_POD, sizeof ONE_POD, &out, NULL) == RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(e, NULL, 0, &out, NULL) == RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, NULL, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(NULL, ONE_POD, sizeof ONE_POD, output, sizeof output, &n, &out, NULL) ==
+        RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, NULL, 0, output, sizeof output, &n, &out, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, NULL, sizeof output, &n, &out, NULL) ==
+        RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, output, sizeof output, NULL, &out, NULL) ==
+        RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, output, sizeof output, &n, NULL, NULL) ==
+        RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_snapshot(e, NULL, NULL) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_restore(e, NULL, 0, NULL) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_stats(NULL, &stats) == RE_STATUS_NULL_PARAMETER);
@@ -77,9 +98,10 @@ static bool test_truncated_input_is_an_error(void) {
   re_engine *e = new_engine("{}");
   for (size_t cut = 1; cut < sizeof ONE_POD; cut++) {
     re_buffer out = {0}, err = {0};
-    re_status s = re_engine_process(e, ONE_POD, cut, &out, &err);
+    size_t n = 0;
+    re_status s = process(e, cut, sizeof output, &n, &out, &err);
     CHECK(s == RE_STATUS_INVALID_INPUT);
-    CHECK(out.ptr == NULL);
+    CHECK(out.ptr == NULL && n == 0);
     CHECK(err.len > 0);
     re_buffer_free(&err);
   }
@@ -90,8 +112,8 @@ static bool test_truncated_input_is_an_error(void) {
 static bool test_snapshot_round_trip(void) {
   re_engine *a = new_engine("{}");
   re_buffer out = {0}, snap = {0};
-  CHECK(re_engine_process(a, ONE_POD, sizeof ONE_POD, &out, NULL) == RE_STATUS_OK);
-  re_buffer_free(&out);
+  size_t n = 0;
+  CHECK(process(a, sizeof ONE_POD, sizeof output, &n, &out, NULL) == RE_STATUS_OK);
   CHECK(re_engine_snapshot(a, &snap, NULL) == RE_STATUS_OK);
   re_engine *b = new_engine("{}");
   CHECK(re_engine_restore(b, snap.ptr, snap.len, NULL) == RE_STATUS_OK);
