@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/xpdata/entity"
@@ -58,6 +59,11 @@ func appendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource) []byt
 	return b
 }
 
+// lenTag is the one-byte tag of length-delimited field num (below 16).
+func lenTag(num protowire.Number) byte {
+	return byte(num)<<3 | byte(protowire.BytesType)
+}
+
 // paddedZero is a five-byte varint placeholder (holds lengths up to 2^35-1).
 var paddedZero = [5]byte{0x80, 0x80, 0x80, 0x80, 0x00}
 
@@ -72,9 +78,16 @@ func putPadded(b []byte, v int) {
 // appendKeyValue appends one KeyValue as field `num`; strings, nearly every attribute, take a
 // path with no size computation beyond their length.
 func appendKeyValue(b []byte, num protowire.Number, k string, v pcommon.Value) []byte {
-	b = protowire.AppendTag(b, num, protowire.BytesType)
 	if v.Type() == pcommon.ValueTypeStr {
 		s := v.Str()
+		if kv := 2 + len(k) + 4 + len(s); kv < 0x80 && num < 16 {
+			// The common attribute: every length fits one byte, so the bytes are written as is.
+			b = append(b, lenTag(num), byte(kv), lenTag(kvKey), byte(len(k)))
+			b = append(b, k...)
+			b = append(b, lenTag(kvValue), byte(2+len(s)), lenTag(anyString), byte(len(s)))
+			return append(b, s...)
+		}
+		b = protowire.AppendTag(b, num, protowire.BytesType)
 		any := 1 + protowire.SizeVarint(uint64(len(s))) + len(s)
 		kv := 1 + protowire.SizeVarint(uint64(len(k))) + len(k) + 1 + protowire.SizeVarint(uint64(any)) + any
 		b = protowire.AppendVarint(b, uint64(kv))
@@ -85,6 +98,7 @@ func appendKeyValue(b []byte, num protowire.Number, k string, v pcommon.Value) [
 		b = protowire.AppendTag(b, anyString, protowire.BytesType)
 		return protowire.AppendString(b, s)
 	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(keyValueSize(k, v)))
 	b = protowire.AppendTag(b, kvKey, protowire.BytesType)
 	b = protowire.AppendString(b, k)
@@ -220,65 +234,85 @@ func appendEntityRef(b []byte, r entity.EntityRef) []byte {
 var errMalformedAnswer = errors.New("malformed answer from the engine")
 
 // applyAnswer upserts the answer's attributes onto the batch's resources. The whole answer is
-// checked before anything is applied: a bad answer changes nothing.
+// checked before anything is applied: a bad answer changes nothing. The upserted strings and
+// bytes share the answer's memory (one allocation per batch rather than one per value), so the
+// caller must never modify the answer afterwards.
 func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *keyInterner) error {
-	resources, err := splitAnswer(answer, n)
+	count, err := checkAnswer(answer)
 	if err != nil {
 		return err
 	}
-	if len(resources) != n {
-		return fmt.Errorf("%w: %d results for %d resources", errResultCount, len(resources), n)
+	if count != n {
+		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
 	}
-	for i, res := range resources {
-		if len(res) == 0 {
+	for i := 0; len(answer) > 0; {
+		num, entry, rest := nextBytesField(answer)
+		answer = rest
+		if num != fieldOne {
 			continue
 		}
-		dst := resourceAt(i).Attributes()
-		dst.EnsureCapacity(dst.Len() + countFields(res))
-		for len(res) > 0 {
-			num, kv, rest := nextBytesField(res)
-			res = rest
-			if num != resAttrs {
-				continue
-			}
-			key, value := splitKeyValue(kv)
-			if err := readAnyValue(value, dst.PutEmpty(keys.intern(key))); err != nil {
-				return err // unreachable: checked by splitAnswer
-			}
+		res := entryResource(entry)
+		if len(res) > 0 {
+			applyResource(res, resourceAt(i).Attributes(), keys)
 		}
+		i++
 	}
 	return nil
 }
 
-// splitAnswer checks the whole answer and returns each entry's encoded resource.
-func splitAnswer(answer []byte, n int) ([][]byte, error) {
-	resources := make([][]byte, 0, n)
+// applyResource upserts one checked answer resource's attributes onto dst.
+func applyResource(res []byte, dst pcommon.Map, keys *keyInterner) {
+	dst.EnsureCapacity(dst.Len() + countFields(res))
+	for len(res) > 0 {
+		num, kv, rest := nextBytesField(res)
+		res = rest
+		if num != resAttrs {
+			continue
+		}
+		key, value := splitKeyValue(kv)
+		_ = readAnyValue(value, dst.PutEmpty(keys.intern(key))) // checked by checkAnswer
+	}
+}
+
+// checkAnswer checks the whole answer and returns its number of entries.
+func checkAnswer(answer []byte) (int, error) {
+	count := 0
 	for len(answer) > 0 {
 		num, entry, rest, err := consumeField(answer)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		answer = rest
 		if num != fieldOne {
 			continue
 		}
-		var res []byte
-		for len(entry) > 0 {
-			num, b, rest, err := consumeField(entry)
+		for b := entry; len(b) > 0; {
+			_, _, rest, err := consumeField(b)
 			if err != nil {
-				return nil, err
+				return 0, err
 			}
-			entry = rest
-			if num == fieldOne {
-				res = b
-			}
+			b = rest
 		}
-		if err := checkResource(res); err != nil {
-			return nil, err
+		if err := checkResource(entryResource(entry)); err != nil {
+			return 0, err
 		}
-		resources = append(resources, res)
+		count++
 	}
-	return resources, nil
+	return count, nil
+}
+
+// entryResource is the resource of a checked answer entry (its last field 1, as protobuf
+// merges repeated singular fields).
+func entryResource(entry []byte) []byte {
+	var res []byte
+	for len(entry) > 0 {
+		num, b, rest := nextBytesField(entry)
+		entry = rest
+		if num == fieldOne {
+			res = b
+		}
+	}
+	return res
 }
 
 func checkResource(res []byte) error {
@@ -365,6 +399,11 @@ func splitKeyValue(kv []byte) (key, value []byte) {
 	return key, value
 }
 
+// sharedString is b as a string without a copy; b must never change afterwards.
+func sharedString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
 // readAnyValue decodes an AnyValue into dst; with a zero dst it only checks the encoding.
 func readAnyValue(b []byte, dst pcommon.Value) error {
 	check := dst == pcommon.Value{}
@@ -419,7 +458,7 @@ func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool
 	switch num {
 	case anyString:
 		if !check {
-			dst.SetStr(string(v))
+			dst.SetStr(sharedString(v))
 		}
 	case anyBytes:
 		if !check {
@@ -464,7 +503,7 @@ func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool
 			key, value := splitKeyValue(kv)
 			elem := pcommon.Value{}
 			if !check {
-				elem = m.PutEmpty(string(key))
+				elem = m.PutEmpty(sharedString(key))
 			}
 			if err := readAnyValue(value, elem); err != nil {
 				return err
