@@ -13,6 +13,12 @@ and three workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
   b  1 resource per 10 items, 10,000 pods, spans + logs + metrics mixed
   c  1 resource per item (worst case), 10,000 pods
 
+The load is offered at a fixed rate per workload (open loop, about half of what pipeline B takes
+at most on the development machine), so that every pipeline does the same work at the same pace:
+driven flat out, a slower pipeline also runs at a lower throughput, where the collector's fixed
+costs per second weigh more per item, and the load generator competes for the same cores.
+`--rate-scale 0` drives every run flat out instead.
+
 Each (workload, pipeline) is run ROUNDS times in rotated order; the table reports medians and
 ratios to A measured in the same run. `make bench-load` runs it.
 """
@@ -38,9 +44,9 @@ PROCESSORS = {
 }
 
 WORKLOADS = {
-    "a": dict(signal="traces", pods=100, per_resource=100, per_request=1, items=3_000_000),
-    "b": dict(signal="mixed", pods=10_000, per_resource=10, per_request=10, items=1_500_000),
-    "c": dict(signal="logs", pods=10_000, per_resource=1, per_request=100, items=600_000),
+    "a": dict(signal="traces", pods=100, per_resource=100, per_request=1, items=3_000_000, rate=200_000),
+    "b": dict(signal="mixed", pods=10_000, per_resource=10, per_request=10, items=1_500_000, rate=150_000),
+    "c": dict(signal="logs", pods=10_000, per_resource=1, per_request=100, items=600_000, rate=50_000),
 }
 
 
@@ -120,7 +126,7 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
         out = subprocess.run(
             [loadgen, "-endpoint", f"127.0.0.1:{grpc}", "-signal", workload["signal"], "-pods", str(workload["pods"]),
              "-items-per-resource", str(workload["per_resource"]), "-resources-per-request", str(workload["per_request"]),
-             "-items", str(workload["items"]), "-workers", "4"],
+             "-items", str(workload["items"]), "-workers", "4", "-rate", str(workload["rate"])],
             capture_output=True, text=True, check=True, timeout=600,
         ).stdout
         time.sleep(0.5)  # let the batch processor flush
@@ -142,13 +148,15 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="abc")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply item counts (shorter or longer runs)")
+    ap.add_argument("--rate-scale", type=float, default=1.0, help="multiply offered rates (0: flat out)")
     ap.add_argument("--json", default=str(ROOT / "build" / "bench-load.json"))
     args = ap.parse_args()
     workdir = ROOT / "build" / "bench-load"
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     for w in args.workloads:
-        workload = dict(WORKLOADS[w], items=int(WORKLOADS[w]["items"] * args.scale))
+        workload = dict(WORKLOADS[w], items=int(WORKLOADS[w]["items"] * args.scale),
+                        rate=WORKLOADS[w]["rate"] * args.rate_scale)
         order = ["A", "B", "C"]
         for r in range(args.rounds):
             for pipeline in order[r % 3:] + order[: r % 3]:

@@ -36,6 +36,7 @@ type options struct {
 	flood        bool
 	uidOffset    int64
 	sparseEveryN int
+	rate         float64
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	flag.BoolVar(&o.flood, "flood", false, "every resource is a new pod (distinct uids), as in pod churn")
 	flag.Int64Var(&o.uidOffset, "uid-offset", 0, "first pod number")
 	flag.IntVar(&o.sparseEveryN, "sparse-every", 0, "every Nth resource carries only the pod uid (0: never)")
+	flag.Float64Var(&o.rate, "rate", 0, "items per second, paced per request (0: as fast as the collector takes them)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -73,6 +75,8 @@ func run(o options) error {
 		deadline = time.Now().Add(o.duration)
 	}
 	start := time.Now()
+	perRequest := float64(o.perRequest * o.perResource)
+	var scheduled atomic.Int64 // requests handed out, for pacing
 	var wg sync.WaitGroup
 	for range o.workers {
 		wg.Go(func() {
@@ -80,6 +84,12 @@ func run(o options) error {
 			for {
 				if o.items > 0 && sent.Load() >= o.items || !deadline.IsZero() && time.Now().After(deadline) {
 					return
+				}
+				if o.rate > 0 {
+					// Open loop: request k is due k*perRequest/rate after the start, however
+					// long earlier requests took, so every pipeline is offered the same load.
+					k := scheduled.Add(1) - 1
+					time.Sleep(time.Until(start.Add(time.Duration(float64(k) * perRequest / o.rate * float64(time.Second)))))
 				}
 				first := next.Add(int64(o.perRequest)) - int64(o.perRequest)
 				signal := o.signal
