@@ -11,9 +11,9 @@ var errNoCgo = errors.New("the resourceequality processor needs a collector buil
 
 type engine struct{}
 
-func newEngine([]byte) (*engine, error)        { return nil, errNoCgo }
+func newEngine([]byte) (*engine, error)             { return nil, errNoCgo }
 func (*engine) process(_, _ []byte) ([]byte, error) { return nil, errNoCgo }
-func (*engine) snapshot() ([]byte, error)      { return nil, errNoCgo }
-func (*engine) restore([]byte) error           { return errNoCgo }
-func (*engine) stats() (engineStats, error)    { return engineStats{}, errNoCgo }
-func (*engine) Close()                         {}
+func (*engine) snapshot() ([]byte, error)           { return nil, errNoCgo }
+func (*engine) restore([]byte) error                { return errNoCgo }
+func (*engine) stats() (engineStats, error)         { return engineStats{}, errNoCgo }
+func (*engine) Close()                              {}

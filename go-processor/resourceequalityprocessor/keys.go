@@ -1,34 +1,47 @@
 package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // maxInternedKeys bounds the interner: keys past it are allocated per use, as without it.
 const maxInternedKeys = 4096
 
 // keyInterner returns one shared string per attribute key the engine answers with. The keys
 // come from a small set (the id, type and name attributes, and the pooled keys), so interning
-// them saves an allocation per upserted attribute.
+// them saves an allocation per upserted attribute. Lookups read an immutable map without a
+// lock; a new key (rare) replaces the map with a copy that has it.
 type keyInterner struct {
-	mu   sync.RWMutex
-	keys map[string]string
+	keys atomic.Pointer[map[string]string]
+	mu   sync.Mutex // serialises writers
 }
 
 func newKeyInterner() *keyInterner {
-	return &keyInterner{keys: map[string]string{}}
+	k := &keyInterner{}
+	k.keys.Store(&map[string]string{})
+	return k
 }
 
 func (k *keyInterner) intern(b []byte) string {
-	k.mu.RLock()
-	s, ok := k.keys[string(b)] // no allocation: the compiler looks up without converting
-	k.mu.RUnlock()
-	if ok {
+	if s, ok := (*k.keys.Load())[string(b)]; ok { // no allocation: the compiler looks up without converting
 		return s
 	}
-	s = string(b)
+	s := string(b)
 	k.mu.Lock()
-	if len(k.keys) < maxInternedKeys {
-		k.keys[s] = s
+	defer k.mu.Unlock()
+	old := *k.keys.Load()
+	if len(old) >= maxInternedKeys {
+		return s
 	}
-	k.mu.Unlock()
+	if existing, ok := old[s]; ok {
+		return existing
+	}
+	next := make(map[string]string, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[s] = s
+	k.keys.Store(&next)
 	return s
 }

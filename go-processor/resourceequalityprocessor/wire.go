@@ -351,6 +351,14 @@ func checkResource(res []byte) error {
 // consumeField reads one field; a length-delimited field's payload is returned, other wire
 // types are skipped (num 0 payload nil).
 func consumeField(b []byte) (protowire.Number, []byte, []byte, error) {
+	// Nearly every field of an answer is length-delimited with a one-byte tag and a one-byte
+	// length; reading those directly halves the cost of checking and applying an answer.
+	if len(b) >= 2 && b[0] < 0x80 && b[1] < 0x80 && b[0]>>3 != 0 && protowire.Type(b[0]&7) == protowire.BytesType {
+		if end := 2 + int(b[1]); end <= len(b) {
+			return protowire.Number(b[0] >> 3), b[2:end], b[end:], nil
+		}
+		return 0, nil, nil, errMalformedAnswer
+	}
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 {
 		return 0, nil, nil, errMalformedAnswer
@@ -407,6 +415,13 @@ func sharedString(b []byte) string {
 // readAnyValue decodes an AnyValue into dst; with a zero dst it only checks the encoding.
 func readAnyValue(b []byte, dst pcommon.Value) error {
 	check := dst == pcommon.Value{}
+	if len(b) >= 2 && b[0] == lenTag(anyString) && int(b[1])+2 == len(b) {
+		// A short string, the usual answer value.
+		if !check {
+			dst.SetStr(sharedString(b[2:]))
+		}
+		return nil
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
