@@ -132,7 +132,7 @@ type batchBuffer struct {
 const maxPooledBuffer = 4 << 20
 
 var batchBuffers = sync.Pool{New: func() any {
-	return &batchBuffer{request: make([]byte, 0, 64<<10), answer: make([]byte, 0, 16<<10)}
+	return &batchBuffer{request: make([]byte, 0, 8<<10), answer: make([]byte, 0, 4<<10)}
 }}
 
 // recycle returns the buffer to the pool, with room for an answer of answerLen next time.
