@@ -15,6 +15,7 @@
 //! by construction.
 
 use crate::clock::Stamp;
+use crate::compact::{OutputKeys, compact, expand};
 use crate::id::EntityId;
 use crate::padded::CacheLine;
 use parking_lot::Mutex;
@@ -36,27 +37,59 @@ const INLINE: usize = 64;
 const STRIPES: usize = 64;
 
 enum Answer {
+    /// The answer's bytes.
     Inline(u8, [u8; INLINE]),
+    /// The answer's compact form (see `compact`).
+    Compact(u8, [u8; INLINE]),
     Heap(Box<[u8]>),
 }
 
+fn inline(bytes: &[u8]) -> (u8, [u8; INLINE]) {
+    let mut inline = [0u8; INLINE];
+    inline[..bytes.len()].copy_from_slice(bytes);
+    (bytes.len() as u8, inline)
+}
+
 impl Answer {
-    fn new(bytes: &[u8]) -> Answer {
+    fn new(bytes: &[u8], keys: &OutputKeys, scratch: &mut Scratch) -> Answer {
         if bytes.len() <= INLINE {
-            let mut inline = [0u8; INLINE];
-            inline[..bytes.len()].copy_from_slice(bytes);
-            Answer::Inline(bytes.len() as u8, inline)
+            let (len, b) = inline(bytes);
+            Answer::Inline(len, b)
+        } else if compact(bytes, keys, &mut scratch.compact, &mut scratch.check) && scratch.compact.len() <= INLINE {
+            let (len, b) = inline(&scratch.compact);
+            Answer::Compact(len, b)
         } else {
             Answer::Heap(bytes.into())
         }
     }
 
-    fn bytes(&self) -> &[u8] {
+    /// The answer's bytes, expanded into `scratch` when stored compact.
+    fn bytes<'a>(&'a self, keys: &OutputKeys, scratch: &'a mut Vec<u8>) -> &'a [u8] {
         match self {
             Answer::Inline(len, b) => &b[..*len as usize],
+            Answer::Compact(len, b) => {
+                scratch.clear();
+                expand(&b[..*len as usize], keys, scratch);
+                scratch
+            }
             Answer::Heap(b) => b,
         }
     }
+}
+
+/// Working memory of a stripe, reused under its lock.
+#[derive(Default)]
+struct Scratch {
+    compact: Vec<u8>,
+    check: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Stripe {
+    /// Allocated at the stripe's first answer (so that an engine made only to validate a
+    /// configuration costs nothing).
+    sets: Vec<Set>,
+    scratch: Scratch,
 }
 
 /// A provenance packed to keep slots small (the array has two slots per entity).
@@ -76,7 +109,7 @@ struct Slot {
 const NO_EPOCH: u64 = u64::MAX;
 
 impl Slot {
-    fn new(p: Provenance, now: Stamp, answer: &[u8]) -> Slot {
+    fn new(p: Provenance, now: Stamp, answer: Answer) -> Slot {
         let (entity, version) = p.entity.unwrap_or((0, 0));
         Slot {
             entity,
@@ -86,7 +119,7 @@ impl Slot {
             last_used: now,
             filled: p.filled.min(u16::MAX as u32) as u16,
             merged: p.merged,
-            answer: Answer::new(answer),
+            answer,
         }
     }
 
@@ -112,9 +145,8 @@ struct Set {
 }
 
 pub struct ResultCache {
-    /// Each stripe's sets, allocated at its first answer (so that an engine made only to
-    /// validate a configuration costs nothing).
-    stripes: Box<[CacheLine<Mutex<Vec<Set>>>]>,
+    stripes: Box<[CacheLine<Mutex<Stripe>>]>,
+    keys: OutputKeys,
     sets_per_stripe: usize,
     /// Longest an answer is reused before it is recomputed.
     pub refresh: Stamp,
@@ -123,11 +155,12 @@ pub struct ResultCache {
 impl ResultCache {
     /// A cache for `capacity` answers: twice as many slots, rounded up to a power of two, so
     /// that sets rarely overflow (at one key per slot, a quarter of 4-way sets would).
-    pub fn new(capacity: u64, ttl_seconds: u64) -> ResultCache {
+    pub fn new(capacity: u64, ttl_seconds: u64, keys: OutputKeys) -> ResultCache {
         let sets = (capacity.max(1) as usize * 2).div_ceil(WAYS).next_power_of_two().max(STRIPES);
         let sets_per_stripe = sets / STRIPES;
         ResultCache {
-            stripes: (0..STRIPES).map(|_| CacheLine(Mutex::new(Vec::new()))).collect(),
+            stripes: (0..STRIPES).map(|_| CacheLine(Mutex::new(Stripe::default()))).collect(),
+            keys,
             sets_per_stripe,
             refresh: (ttl_seconds.min(u32::MAX as u64) as Stamp) / 4,
         }
@@ -143,7 +176,8 @@ impl ResultCache {
     /// must validate before relying on the answer.
     pub fn get(&self, key: u128, now: Stamp, take: impl FnOnce(&[u8])) -> Option<Provenance> {
         let (stripe, set) = self.locate(key);
-        let mut sets = self.stripes[stripe].lock();
+        let mut guard = self.stripes[stripe].lock();
+        let Stripe { sets, scratch } = &mut *guard;
         let set = sets.get_mut(set)?;
         let way = set.keys.iter().position(|k| *k == key)?;
         let slot = set.slots[way].as_mut()?;
@@ -151,13 +185,14 @@ impl ResultCache {
             return None;
         }
         slot.last_used = now;
-        take(slot.answer.bytes());
+        take(slot.answer.bytes(&self.keys, &mut scratch.compact));
         Some(slot.provenance())
     }
 
     pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp) {
         let (stripe, set) = self.locate(key);
-        let mut sets = self.stripes[stripe].lock();
+        let mut guard = self.stripes[stripe].lock();
+        let Stripe { sets, scratch } = &mut *guard;
         if sets.is_empty() {
             sets.resize_with(self.sets_per_stripe, Set::default);
         }
@@ -167,11 +202,14 @@ impl ResultCache {
             (0..WAYS).min_by_key(|w| set.slots[*w].as_ref().map_or(0, |s| s.last_used as u64 + 1)).unwrap_or(0)
         });
         set.keys[way] = key;
-        set.slots[way] = Some(Slot::new(provenance, now, answer));
+        set.slots[way] = Some(Slot::new(provenance, now, Answer::new(answer, &self.keys, scratch)));
     }
 
     pub fn len(&self) -> usize {
-        self.stripes.iter().map(|s| s.lock().iter().map(|set| set.slots.iter().flatten().count()).sum::<usize>()).sum()
+        self.stripes
+            .iter()
+            .map(|s| s.lock().sets.iter().map(|set| set.slots.iter().flatten().count()).sum::<usize>())
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -180,7 +218,7 @@ impl ResultCache {
 
     pub fn clear(&self) {
         for s in self.stripes.iter() {
-            *s.lock() = Vec::new();
+            *s.lock() = Stripe::default();
         }
     }
 }
@@ -188,6 +226,14 @@ impl ResultCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keys() -> OutputKeys {
+        OutputKeys {
+            id: (*b"resource.id").into(),
+            entity_type: (*b"resource.type").into(),
+            name: (*b"resource.name").into(),
+        }
+    }
 
     fn prov(t: Stamp) -> Provenance {
         Provenance { entity: None, link_epoch: None, computed: t, filled: 0, merged: false }
@@ -201,7 +247,7 @@ mod tests {
 
     #[test]
     fn short_and_long_answers_round_trip() {
-        let c = ResultCache::new(1000, 3600);
+        let c = ResultCache::new(1000, 3600, keys());
         c.put(1, b"short", prov(0), 0);
         let long = vec![7u8; 500];
         c.put(2, &long, prov(0), 0);
@@ -214,7 +260,7 @@ mod tests {
 
     #[test]
     fn bounded_and_stale_answers_are_not_served() {
-        let c = ResultCache::new(1, 40);
+        let c = ResultCache::new(1, 40, keys());
         for k in 0..10_000u128 {
             c.put(k << 64 | k, b"x", prov(0), 0);
         }
@@ -226,7 +272,7 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_way_is_replaced() {
-        let c = ResultCache::new(1, 3600);
+        let c = ResultCache::new(1, 3600, keys());
         // Keys that land in one set: same low 6 bits (stripe) and same set bits.
         let keys: Vec<u128> = (0..5u128).map(|i| (i << 64) | 0x40).collect();
         for (t, k) in keys.iter().take(4).enumerate() {

@@ -2,6 +2,7 @@
 
 use crate::cache::{Provenance, ResultCache};
 use crate::clock::{Stamp, stamp};
+use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
 use crate::id::{EntityId, to_hex};
 use crate::matcher::{Outcome, Scratch, id_value, match_resource, standalone_id};
@@ -75,7 +76,12 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
         let rules = RuleSet::compile(&config)?;
         let state = State::new(config.max_entities, config.ttl_seconds);
-        let cache = ResultCache::new(config.max_entities, config.ttl_seconds);
+        let keys = OutputKeys {
+            id: config.id_attribute.as_bytes().into(),
+            entity_type: config.type_attribute.as_bytes().into(),
+            name: config.name_attribute.as_bytes().into(),
+        };
+        let cache = ResultCache::new(config.max_entities, config.ttl_seconds, keys);
         Ok(Engine {
             config,
             rules,

@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod clock;
+pub mod compact;
 pub mod config;
 pub mod engine;
 pub mod ffi;

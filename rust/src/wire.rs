@@ -279,12 +279,7 @@ impl ResultWriter {
 
     /// Adds a string attribute.
     pub fn attr_str(&mut self, key: &[u8], value: &[u8]) {
-        let any_len = field_len(value.len());
-        let kv_len = field_len(key.len()) + field_len(any_len);
-        put_len_field(&mut self.resource, 1, kv_len);
-        put_bytes_field(&mut self.resource, 1, key);
-        put_len_field(&mut self.resource, 2, any_len);
-        put_bytes_field(&mut self.resource, 1, value);
+        put_str_attr(&mut self.resource, key, value);
     }
 
     /// The current resource's answer so far (its encoded attributes).
@@ -327,6 +322,16 @@ impl ResultWriter {
     pub fn finish(self) -> Vec<u8> {
         self.out
     }
+}
+
+/// Appends a string attribute (a `KeyValue` as resource field 1), as answers carry them.
+pub fn put_str_attr(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+    let any_len = field_len(value.len());
+    let kv_len = field_len(key.len()) + field_len(any_len);
+    put_len_field(out, 1, kv_len);
+    put_bytes_field(out, 1, key);
+    put_len_field(out, 2, any_len);
+    put_bytes_field(out, 1, value);
 }
 
 /// Encoded size of a length-delimited field with a one-byte key (field numbers below 16).
