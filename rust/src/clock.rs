@@ -73,11 +73,13 @@ impl<V: Aging> Clock<V> {
         }
     }
 
-    /// Inserts or replaces an entry, then trims; returns the entry.
+    /// Inserts or replaces an entry; returns the entry. A new entry first makes room, so that
+    /// trimming never evicts the entry being inserted (with a capacity of one, it would).
     pub fn insert(&mut self, key: u128, value: V, now: Stamp, evicted: &mut u64) -> &mut V {
-        if self.map.replace(key, value).is_none() {
-            *evicted += self.trim(now);
+        if !self.map.contains_key(&key) {
+            *evicted += self.trim(now, 1);
         }
+        self.map.replace(key, value);
         self.map.get_mut(&key).expect("just inserted")
     }
 
@@ -85,9 +87,11 @@ impl<V: Aging> Clock<V> {
     /// front entry goes; past the limit, a referenced one gets a second chance at the back and an
     /// unreferenced one goes. Each call looks at a few more entries than it must, so expired
     /// entries are swept even without pressure. Returns the number evicted.
-    fn trim(&mut self, now: Stamp) -> u64 {
+    fn trim(&mut self, now: Stamp, incoming: usize) -> u64 {
+        // The entries that may stay, with room for `incoming` more.
+        let limit = self.capacity.saturating_sub(incoming);
         let mut evicted = 0;
-        let mut budget = 2 + self.map.len().saturating_sub(self.capacity) * 2;
+        let mut budget = 2 + self.map.len().saturating_sub(limit) * 2;
         while budget > 0 {
             let Some((&key, _)) = self.map.front() else { break };
             budget -= 1;
@@ -98,7 +102,7 @@ impl<V: Aging> Clock<V> {
                 evicted += 1;
             } else if std::mem::take(&mut age.referenced) {
                 self.map.to_back(&key);
-            } else if len > self.capacity {
+            } else if len > limit {
                 self.map.pop_front();
                 evicted += 1;
             } else {
@@ -106,7 +110,7 @@ impl<V: Aging> Clock<V> {
             }
         }
         // Every entry can have had its second chance already: evict by queue order.
-        while self.map.len() > self.capacity {
+        while self.map.len() > limit {
             self.map.pop_front();
             evicted += 1;
         }
@@ -139,6 +143,18 @@ mod tests {
         fn age(&mut self) -> &mut Age {
             &mut self.0
         }
+    }
+
+    #[test]
+    fn the_entry_inserted_is_never_the_one_evicted() {
+        let mut c = Clock::new(1, 100);
+        let mut ev = 0;
+        for k in 0..4 {
+            c.insert(k, E(Age::new(0)), 0, &mut ev).age().touch(0);
+            assert!(c.get_live(k, 0, &mut ev).is_some());
+            assert_eq!(c.len(), 1);
+        }
+        assert_eq!(ev, 3);
     }
 
     #[test]
