@@ -23,7 +23,8 @@ use parking_lot::Mutex;
 /// What an answer was computed from, and what it counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Provenance {
-    /// The entity whose pool the answer read, and the pool's version then.
+    /// The entity whose pool the answer read, and its change stamp before it was read (see
+    /// `State::change_stamp`; never 0).
     pub entity: Option<(EntityId, u64)>,
     /// The link epoch when the id was resolved through the link table, if it was.
     pub link_epoch: Option<u64>,
@@ -95,7 +96,7 @@ struct Stripe {
 /// A provenance packed to keep slots small (the array has two slots per entity).
 struct Slot {
     entity: EntityId,
-    /// The entity's pool version; 0 when the answer read no pool (versions start at 1).
+    /// The entity's change stamp; 0 when the answer read no pool (stamps are never 0).
     version: u64,
     /// `NO_EPOCH` when the id did not come through the link table.
     link_epoch: u64,
@@ -173,8 +174,8 @@ impl ResultCache {
     }
 
     /// Hands the cached answer for `key` to `take` and returns its provenance, which the caller
-    /// must validate before relying on the answer.
-    pub fn get(&self, key: u128, now: Stamp, take: impl FnOnce(&[u8])) -> Option<Provenance> {
+    /// must validate before relying on the answer, and when it was last used before now.
+    pub fn get(&self, key: u128, now: Stamp, take: impl FnOnce(&[u8])) -> Option<(Provenance, Stamp)> {
         let (stripe, set) = self.locate(key);
         let mut guard = self.stripes[stripe].lock();
         let Stripe { sets, scratch } = &mut *guard;
@@ -184,9 +185,9 @@ impl ResultCache {
         if now.saturating_sub(slot.computed) > self.refresh {
             return None;
         }
-        slot.last_used = now;
+        let last_used = std::mem::replace(&mut slot.last_used, now);
         take(slot.answer.bytes(&self.keys, &mut scratch.compact));
-        Some(slot.provenance())
+        Some((slot.provenance(), last_used))
     }
 
     pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp) {

@@ -146,8 +146,8 @@ impl Engine {
             tally.resources += 1;
             let key = xxh3_128(resource);
             let mark = out.mark();
-            if let Some(seen) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
-                if self.still_valid(&seen, now) {
+            if let Some((seen, last_used)) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
+                if self.still_valid(&seen, last_used, now) {
                     tally.cache_hits += 1;
                     tally.count(&seen);
                     return Ok(());
@@ -170,11 +170,15 @@ impl Engine {
         })
     }
 
-    /// Whether a cached answer still holds: its entity's pool and, where its id came through a
-    /// link, the link table are as they were when it was computed.
-    fn still_valid(&self, seen: &Provenance, now: Stamp) -> bool {
+    /// Whether a cached answer still holds: its entity's cell and, where its id came through a
+    /// link, the link table are as they were when it was computed. That the entity is still in
+    /// memory (an evicted one changes no cell) is checked, and its recency marked, at the
+    /// answer's first use in each second.
+    fn still_valid(&self, seen: &Provenance, last_used: Stamp, now: Stamp) -> bool {
         seen.link_epoch.is_none_or(|epoch| epoch == self.state.link_epoch())
-            && seen.entity.is_none_or(|(id, version)| self.state.touch_entity(id, now) == Some(version))
+            && seen.entity.is_none_or(|(id, stamp)| {
+                self.state.change_stamp(id) == stamp && (last_used == now || self.state.touch_entity(id, now).is_some())
+            })
     }
 
     fn output_keys(&self) -> [&[u8]; 3] {
@@ -236,13 +240,16 @@ impl Engine {
             }
             let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule };
             let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
-            let version = self.state.pool(id, &req, now, |k, v| {
+            // Read before pooling: any change from here on changes the cell, and so invalidates
+            // the answer.
+            let stamp = self.state.change_stamp(id);
+            self.state.pool(id, &req, now, |k, v| {
                 let start = fills.len();
                 fills.extend_from_slice(k);
                 fills.extend_from_slice(v);
                 spans.push((start, k.len(), v.len()));
             });
-            provenance.entity = Some((id, version));
+            provenance.entity = Some((id, stamp));
         }
 
         // Mark.

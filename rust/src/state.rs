@@ -17,7 +17,10 @@ use crate::pool::{Pool, PoolKey};
 use crate::rules::Scope;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 type FastState = foldhash::fast::FixedState;
 
@@ -128,6 +131,13 @@ pub struct State {
     pub counters: Counters,
     versions: AtomicU64,
     link_epoch: AtomicU64,
+    /// Change stamps: the last version given to any entity of a cell (entities map to cells by
+    /// id). A cached answer records its entity's cell before pooling and is valid while the cell
+    /// is unchanged. Reading one cell is cheaper than finding the entity in its shard: a hit
+    /// does it for every resource. Entities sharing a cell only cost a recomputation when one
+    /// of them changes.
+    cells: Box<[AtomicU64]>,
+    cell_mask: u64,
 }
 
 /// The resource being pooled: its attributes (key, encoded value) and its scope.
@@ -154,6 +164,7 @@ fn shard_capacity(max: u64, shards: usize, i: usize) -> usize {
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
         let shards = shard_count(max_entities);
+        let cells = (max_entities.max(1) as usize).next_power_of_two().max(64);
         let ttl = ttl_seconds.min(u32::MAX as u64) as u32;
         State {
             shards: (0..shards)
@@ -172,6 +183,8 @@ impl State {
             // Versions start at 1: the result cache packs "no pool" as version 0.
             versions: AtomicU64::new(1),
             link_epoch: AtomicU64::new(0),
+            cells: (0..cells).map(|_| AtomicU64::new(1)).collect(),
+            cell_mask: cells as u64 - 1,
         }
     }
 
@@ -188,6 +201,24 @@ impl State {
     /// Changes whenever a link is created, replaced or becomes ambiguous.
     pub fn link_epoch(&self) -> u64 {
         self.link_epoch.load(Relaxed)
+    }
+
+    /// The change stamp of entity `id`'s cell: it changes whenever the pool of an entity of the
+    /// cell changes (never to 0).
+    pub fn change_stamp(&self, id: EntityId) -> u64 {
+        self.cells[self.cell(id)].load(Acquire)
+    }
+
+    fn cell(&self, id: EntityId) -> usize {
+        // The high half: shards take the low bits.
+        ((id >> 64) as u64 & self.cell_mask) as usize
+    }
+
+    /// A new version for entity `id`, published to its cell.
+    fn next_version(&self, id: EntityId) -> u64 {
+        let version = self.versions.fetch_add(1, Relaxed);
+        self.cells[self.cell(id)].store(version, Release);
+        version
     }
 
     /// The target of an unambiguous, live link from `from`.
@@ -250,8 +281,7 @@ impl State {
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
             Some(e) => e,
             None => {
-                let fresh =
-                    Entity { age: Age::new(now), version: self.versions.fetch_add(1, Relaxed), pool: Pool::default() };
+                let fresh = Entity { age: Age::new(now), version: self.next_version(id), pool: Pool::default() };
                 shard.entities.insert(id, fresh, now, &mut evicted)
             }
         };
@@ -275,7 +305,7 @@ impl State {
             self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
         }
         if changed {
-            entity.version = self.versions.fetch_add(1, Relaxed);
+            entity.version = self.next_version(id);
         }
         for (k, v) in entity.pool.iter() {
             if let Some(v) = v
@@ -337,7 +367,7 @@ impl State {
                 pool.push(k, value.as_deref());
             }
         }
-        let version = self.versions.fetch_add(1, Relaxed);
+        let version = self.next_version(id);
         let mut evicted = 0;
         shard.entities.insert(id, Entity { age: Age::new(last_seen), version, pool }, now, &mut evicted);
         drop(guard);

@@ -82,3 +82,31 @@ fn identical_resources_in_one_batch_get_identical_answers() {
     assert!(ups.iter().all(|u| u == &ups[0]));
     assert_eq!(e.stats().resources_processed, 50);
 }
+
+#[test]
+fn an_entity_evicted_for_room_stops_being_filled_within_a_second() {
+    let e = Engine::from_json(br#"{"max_entities": 4}"#).unwrap();
+    let sparse = json!({"k8s.pod.uid": "u1"});
+    send(&e, json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
+    assert_eq!(get_str(&send(&e, sparse.clone(), NOW), "service.name"), Some("api"));
+    for i in 0..64 {
+        send(&e, json!({"k8s.pod.uid": format!("other-{i}"), "service.name": "x"}), NOW);
+    }
+    // Eviction changes no pool, so within the second the cached answer may still be served;
+    // at its first use in the next second the entity is looked up and found gone.
+    assert_eq!(get_str(&send(&e, sparse, NOW + 1), "service.name"), None);
+}
+
+#[test]
+fn a_change_to_an_entity_sharing_a_cell_only_recomputes() {
+    // With max_entities 1 every entity shares few cells: answers are recomputed more often, but
+    // stay exactly what a fresh engine computes.
+    let e = Engine::from_json(br#"{"max_entities": 1}"#).unwrap();
+    for round in 0..3 {
+        for i in 0..8 {
+            let rich = json!({"k8s.pod.uid": format!("u{i}"), "service.name": format!("s{i}-{round}")});
+            let fresh = Engine::from_json(br#"{"max_entities": 1}"#).unwrap();
+            assert_eq!(send(&e, rich.clone(), NOW), send(&fresh, rich, NOW));
+        }
+    }
+}
