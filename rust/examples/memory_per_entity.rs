@@ -32,15 +32,16 @@ mod bench_data;
 
 fn main() {
     let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    // 25% headroom so that every entity stays resident (the bound is enforced per shard).
-    let engine =
-        resourceequality::Engine::from_json(format!(r#"{{"max_entities": {}}}"#, n + n / 4).as_bytes()).unwrap();
     let batches: Vec<Vec<u8>> = (0..n)
         .collect::<Vec<_>>()
         .chunks(1000)
         .map(|c| bench_data::encode(c.iter().map(|i| bench_data::pod(*i))))
         .collect();
+    // Counted from before the engine is made, so that its arrays sized by max_entities count.
     let before = HELD.load(Relaxed);
+    // 25% headroom so that every entity stays resident (the bound is enforced per shard).
+    let engine =
+        resourceequality::Engine::from_json(format!(r#"{{"max_entities": {}}}"#, n + n / 4).as_bytes()).unwrap();
     for b in &batches {
         drop(engine.process(b, 1_800_000_000).unwrap());
     }
