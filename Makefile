@@ -160,7 +160,7 @@ bench-go: $(ENGINE_LIB)
 	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -benchtime 2000x -count 3 ./resourceequalityprocessor/
 
 bench-load: $(COLLECTOR) $(BIN)/loadgen
-	python3 tests/load/compare_pipelines.py --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
+	python3 tests/load/compare_pipelines.py --rounds 5 --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 
 # ---- maintenance ------------------------------------------------------------------------------
 readme-rules:

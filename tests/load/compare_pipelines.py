@@ -19,8 +19,9 @@ driven flat out, a slower pipeline also runs at a lower throughput, where the co
 costs per second weigh more per item, and the load generator competes for the same cores.
 `--rate-scale 0` drives every run flat out instead.
 
-Each (workload, pipeline) is run ROUNDS times in rotated order; the table reports medians and
-ratios to A measured in the same run. `make bench-load` runs it.
+Each (workload, pipeline) is run ROUNDS times in rotated order; the table reports medians, and
+ratios as the median of each round's ratio (the runs of a round are adjacent in time). `make
+bench-load` runs it.
 """
 
 import argparse
@@ -141,6 +142,22 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
         proc.wait(30)
 
 
+def table(results: dict) -> str:
+    """Medians per pipeline, and ratios as the median of the per-round ratios: the three runs of a
+    round are adjacent in time, so pairing them cancels the machine's slow drift."""
+    lines = ["| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B/C |",
+             "|---|---|---|---|---|---|---|"]
+    for w, per in results.items():
+        med = {p: statistics.median(x["cpu_us_per_item"] for x in runs) for p, runs in per.items()}
+
+        def ratio(x: str, y: str) -> float:
+            return statistics.median(a["cpu_us_per_item"] / b["cpu_us_per_item"] for a, b in zip(per[x], per[y]))
+
+        lines.append(f"| {w} | {med['A']:.3f} | {med['B']:.3f} | {med['C']:.3f} | {ratio('B', 'A'):.3f} | "
+                     f"{ratio('C', 'A'):.3f} | {ratio('B', 'C'):.3f} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--collector", default=str(ROOT / "build" / "otelcol-resourceequality"))
@@ -149,8 +166,12 @@ def main() -> int:
     ap.add_argument("--workloads", default="abc")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply item counts (shorter or longer runs)")
     ap.add_argument("--rate-scale", type=float, default=1.0, help="multiply offered rates (0: flat out)")
+    ap.add_argument("--report", help="print the table of an earlier run's JSON and exit")
     ap.add_argument("--json", default=str(ROOT / "build" / "bench-load.json"))
     args = ap.parse_args()
+    if args.report:
+        print(table(json.loads(Path(args.report).read_text())))
+        return 0
     workdir = ROOT / "build" / "bench-load"
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
@@ -166,12 +187,7 @@ def main() -> int:
                       f"{res['items_per_second']:.0f} items/s", flush=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
     print()
-    print("| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B cheaper than C |")
-    print("|---|---|---|---|---|---|---|")
-    for w, per in results.items():
-        med = {p: statistics.median(x["cpu_us_per_item"] for x in runs) for p, runs in per.items()}
-        print(f"| {w} | {med['A']:.3f} | {med['B']:.3f} | {med['C']:.3f} | {med['B'] / med['A']:.3f} | "
-              f"{med['C'] / med['A']:.3f} | {'yes' if med['B'] < med['C'] else 'no'} |")
+    print(table(results))
     return 0
 
 
