@@ -229,11 +229,7 @@ mod tests {
     use super::*;
 
     fn keys() -> OutputKeys {
-        OutputKeys {
-            id: (*b"resource.id").into(),
-            entity_type: (*b"resource.type").into(),
-            name: (*b"resource.name").into(),
-        }
+        OutputKeys::of(&crate::config::EngineConfig::default())
     }
 
     fn prov(t: Stamp) -> Provenance {

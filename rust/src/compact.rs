@@ -8,6 +8,7 @@
 //! of the name if `NAME`; then the rest of the answer verbatim. An answer is stored compact only
 //! if expanding the compact form gives back exactly its bytes.
 
+use crate::config::EngineConfig;
 use crate::wire::put_str_attr;
 use prost::encoding::decode_varint;
 
@@ -20,6 +21,16 @@ pub struct OutputKeys {
     pub id: Box<[u8]>,
     pub entity_type: Box<[u8]>,
     pub name: Box<[u8]>,
+}
+
+impl OutputKeys {
+    pub fn of(config: &EngineConfig) -> OutputKeys {
+        OutputKeys {
+            id: config.id_attribute.as_bytes().into(),
+            entity_type: config.type_attribute.as_bytes().into(),
+            name: config.name_attribute.as_bytes().into(),
+        }
+    }
 }
 
 /// Writes the compact form of `answer` to `out` (cleared first) and returns true, or returns
@@ -119,11 +130,7 @@ mod tests {
     use super::*;
 
     fn keys() -> OutputKeys {
-        OutputKeys {
-            id: (*b"resource.id").into(),
-            entity_type: (*b"resource.type").into(),
-            name: (*b"resource.name").into(),
-        }
+        OutputKeys::of(&EngineConfig::default())
     }
 
     fn round_trip(answer: &[u8]) -> Option<Vec<u8>> {

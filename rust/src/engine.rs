@@ -76,12 +76,7 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
         let rules = RuleSet::compile(&config)?;
         let state = State::new(config.max_entities, config.ttl_seconds);
-        let keys = OutputKeys {
-            id: config.id_attribute.as_bytes().into(),
-            entity_type: config.type_attribute.as_bytes().into(),
-            name: config.name_attribute.as_bytes().into(),
-        };
-        let cache = ResultCache::new(config.max_entities, config.ttl_seconds, keys);
+        let cache = ResultCache::new(config.max_entities, config.ttl_seconds, OutputKeys::of(&config));
         Ok(Engine {
             config,
             rules,
