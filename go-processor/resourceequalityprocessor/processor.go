@@ -108,11 +108,12 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	}
 	start := time.Now()
 	buf := batchBuffers.Get().(*batchBuffer)
+	defer buf.recycle()
 	buf.request = appendRequest(buf.request[:0], n, resourceAt)
 	answer, err := p.process(buf.request, buf.answer[:cap(buf.answer)])
-	buf.recycle(len(answer))
+	buf.answerLen = len(answer)
 	if err == nil {
-		err = p.apply(ctx, answer, n, resourceAt)
+		err = p.apply(ctx, answer, n, resourceAt, buf.types)
 	}
 	if err != nil {
 		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
@@ -121,10 +122,13 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	p.telemetry.ProcessorResourceequalityBatchDuration.Record(ctx, time.Since(start).Seconds())
 }
 
-// batchBuffer is the working memory of one batch: its encoded request, and room for the engine
-// to write the answer into (the answer applied is a copy, so this memory is reused).
+// batchBuffer is the working memory of one batch: its encoded request, room for the engine to
+// write the answer into (the answer applied is a copy, so this memory is reused), and the count
+// of resources per entity type.
 type batchBuffer struct {
 	request, answer []byte
+	answerLen       int
+	types           map[string]int64
 }
 
 // maxPooledBuffer bounds the buffers kept for reuse, so that one huge batch does not pin its
@@ -132,53 +136,38 @@ type batchBuffer struct {
 const maxPooledBuffer = 4 << 20
 
 var batchBuffers = sync.Pool{New: func() any {
-	return &batchBuffer{request: make([]byte, 0, 8<<10), answer: make([]byte, 0, 4<<10)}
+	return &batchBuffer{request: make([]byte, 0, 8<<10), answer: make([]byte, 0, 4<<10), types: map[string]int64{}}
 }}
 
-// recycle returns the buffer to the pool, with room for an answer of answerLen next time.
-func (b *batchBuffer) recycle(answerLen int) {
+// recycle returns the buffer to the pool, with room for the last answer's size next time.
+func (b *batchBuffer) recycle() {
 	if cap(b.request) > maxPooledBuffer {
 		return
 	}
-	if answerLen > cap(b.answer) && answerLen <= maxPooledBuffer/2 {
-		b.answer = make([]byte, 0, 2*answerLen)
+	if b.answerLen > cap(b.answer) && b.answerLen <= maxPooledBuffer/2 {
+		b.answer = make([]byte, 0, 2*b.answerLen)
 	}
+	clear(b.types)
 	batchBuffers.Put(b)
 }
 
-func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource) error {
+// apply applies the answer and counts the batch's resources per entity type into types (a map
+// reused across batches, so that counting allocates nothing).
+func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource, types map[string]int64) error {
 	if err := applyAnswer(answer, n, resourceAt, p.keys); err != nil {
 		return err
 	}
-	// Few entity types per batch: a short list beats a map allocated per batch.
-	var counts [4]typeCount
-	extra := counts[:0]
 	for i := range n {
 		typ := "none"
 		if v, ok := resourceAt(i).Attributes().Get(p.typeKey); ok {
 			typ = v.Str()
 		}
-		extra = countType(extra, typ)
+		types[typ]++
 	}
-	for _, c := range extra {
-		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c.n, p.typeOption(c.typ))
+	for typ, c := range types {
+		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c, p.typeOption(typ))
 	}
 	return nil
-}
-
-type typeCount struct {
-	typ string
-	n   int64
-}
-
-func countType(counts []typeCount, typ string) []typeCount {
-	for i := range counts {
-		if counts[i].typ == typ {
-			counts[i].n++
-			return counts
-		}
-	}
-	return append(counts, typeCount{typ: typ, n: 1})
 }
 
 // typeOption returns the metric attribute set for an entity type, folding types past
