@@ -125,6 +125,10 @@ pub struct Counters {
     pub ambiguous_attributes: AtomicU64,
 }
 
+/// At most this many change-stamp cells (8 MiB), however large max_entities is: the array is
+/// allocated up front, and entities sharing a cell only cost recomputations.
+const MAX_CELLS: usize = 1 << 20;
+
 pub struct State {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
     mask: u64,
@@ -164,7 +168,7 @@ fn shard_capacity(max: u64, shards: usize, i: usize) -> usize {
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
         let shards = shard_count(max_entities);
-        let cells = (max_entities.max(1) as usize).next_power_of_two().max(64);
+        let cells = (max_entities.min(MAX_CELLS as u64) as usize).next_power_of_two().max(64);
         let ttl = ttl_seconds.min(u32::MAX as u64) as u32;
         State {
             shards: (0..shards)
