@@ -4,8 +4,8 @@
 //! a resource, decoding, matching and merging again would change nothing, so the engine keeps
 //! its last answer, keyed by the 128-bit hash of the resource's bytes (a 64-bit key would make a
 //! collision, and so a false merge, merely unlikely). An answer is reused only while what it was
-//! computed from is unchanged: the entity's pool version, and for resources whose id came through
-//! a link, the link epoch. Answers are recomputed at least every quarter TTL, which also refreshes
+//! computed from is unchanged: the entity's change stamp (`State::change_stamp`), and for
+//! resources whose id came through a link, the link epoch. Answers are recomputed at least every quarter TTL, which also refreshes
 //! the links a resource shows, so that they do not expire while the resource keeps coming.
 //!
 //! Layout: a 4-way set-associative array, as a CPU cache is. The four keys of a set share one
@@ -97,7 +97,7 @@ struct Stripe {
 struct Slot {
     entity: EntityId,
     /// The entity's change stamp; 0 when the answer read no pool (stamps are never 0).
-    version: u64,
+    stamp: u64,
     /// `NO_EPOCH` when the id did not come through the link table.
     link_epoch: u64,
     computed: Stamp,
@@ -111,10 +111,10 @@ const NO_EPOCH: u64 = u64::MAX;
 
 impl Slot {
     fn new(p: Provenance, now: Stamp, answer: Answer) -> Slot {
-        let (entity, version) = p.entity.unwrap_or((0, 0));
+        let (entity, stamp) = p.entity.unwrap_or((0, 0));
         Slot {
             entity,
-            version,
+            stamp,
             link_epoch: p.link_epoch.unwrap_or(NO_EPOCH),
             computed: p.computed,
             last_used: now,
@@ -126,7 +126,7 @@ impl Slot {
 
     fn provenance(&self) -> Provenance {
         Provenance {
-            entity: (self.version != 0).then_some((self.entity, self.version)),
+            entity: (self.stamp != 0).then_some((self.entity, self.stamp)),
             link_epoch: (self.link_epoch != NO_EPOCH).then_some(self.link_epoch),
             computed: self.computed,
             filled: self.filled as u32,

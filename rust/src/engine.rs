@@ -172,7 +172,7 @@ impl Engine {
     fn still_valid(&self, seen: &Provenance, last_used: Stamp, now: Stamp) -> bool {
         seen.link_epoch.is_none_or(|epoch| epoch == self.state.link_epoch())
             && seen.entity.is_none_or(|(id, stamp)| {
-                self.state.change_stamp(id) == stamp && (last_used == now || self.state.touch_entity(id, now).is_some())
+                self.state.change_stamp(id) == stamp && (last_used == now || self.state.touch_entity(id, now))
             })
     }
 

@@ -30,9 +30,6 @@ const MAX_KEYS_PER_SHARD: usize = 1 << 16;
 #[derive(Debug, Clone)]
 pub struct Entity {
     pub age: Age,
-    /// Changes whenever the pool changes; drawn from one counter for all entities, so that a
-    /// recreated entity never reuses a version (the result cache relies on that).
-    pub version: u64,
     pub pool: Pool,
 }
 
@@ -135,7 +132,7 @@ pub struct State {
     pub counters: Counters,
     versions: AtomicU64,
     link_epoch: AtomicU64,
-    /// Change stamps: the last version given to any entity of a cell (entities map to cells by
+    /// Change stamps: the last counter value drawn for a change to any entity of a cell (entities map to cells by
     /// id). A cached answer records its entity's cell before pooling and is valid while the cell
     /// is unchanged. Reading one cell is cheaper than finding the entity in its shard: a hit
     /// does it for every resource. Entities sharing a cell only cost a recomputation when one
@@ -184,7 +181,7 @@ impl State {
                 .collect(),
             mask: shards as u64 - 1,
             counters: Counters::default(),
-            // Versions start at 1: the result cache packs "no pool" as version 0.
+            // Cell values start at 1: the result cache packs "no pool" as 0.
             versions: AtomicU64::new(1),
             link_epoch: AtomicU64::new(0),
             cells: (0..cells).map(|_| AtomicU64::new(1)).collect(),
@@ -218,11 +215,11 @@ impl State {
         ((id >> 64) as u64 & self.cell_mask) as usize
     }
 
-    /// A new version for entity `id`, published to its cell.
-    fn next_version(&self, id: EntityId) -> u64 {
+    /// Records that entity `id` changed: its cell gets a value drawn from one counter for all
+    /// entities, so that no cell ever holds a value twice (the result cache relies on that).
+    fn changed(&self, id: EntityId) {
         let version = self.versions.fetch_add(1, Relaxed);
         self.cells[self.cell(id)].store(version, Release);
-        version
     }
 
     /// The target of an unambiguous, live link from `from`.
@@ -263,29 +260,27 @@ impl State {
         self.count_evictions(evicted);
     }
 
-    /// Marks a live entity seen and returns its pool version, or `None` when it is not in memory.
-    pub fn touch_entity(&self, id: EntityId, now: Stamp) -> Option<u64> {
+    /// Marks a live entity seen; false when it is not in memory.
+    pub fn touch_entity(&self, id: EntityId, now: Stamp) -> bool {
         let mut shard = self.shard(id).lock();
         let mut evicted = 0;
-        let version = shard.entities.get_live(id, now, &mut evicted).map(|e| {
-            e.age.touch(now);
-            e.version
-        });
+        let live = shard.entities.get_live(id, now, &mut evicted).map(|e| e.age.touch(now)).is_some();
         drop(shard);
         self.count_evictions(evicted);
-        version
+        live
     }
 
     /// Pools the resource's in-scope attributes into entity `id`, calls `fill` with every pooled,
-    /// unambiguous, in-scope attribute the resource lacks, and returns the pool's version.
-    pub fn pool(&self, id: EntityId, req: &PoolRequest<'_>, now: Stamp, mut fill: impl FnMut(&[u8], &[u8])) -> u64 {
+    /// unambiguous, in-scope attribute the resource lacks.
+    pub fn pool(&self, id: EntityId, req: &PoolRequest<'_>, now: Stamp, mut fill: impl FnMut(&[u8], &[u8])) {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
         let mut evicted = 0;
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
             Some(e) => e,
             None => {
-                let fresh = Entity { age: Age::new(now), version: self.next_version(id), pool: Pool::default() };
+                self.changed(id);
+                let fresh = Entity { age: Age::new(now), pool: Pool::default() };
                 shard.entities.insert(id, fresh, now, &mut evicted)
             }
         };
@@ -309,7 +304,7 @@ impl State {
             self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
         }
         if changed {
-            entity.version = self.next_version(id);
+            self.changed(id);
         }
         for (k, v) in entity.pool.iter() {
             if let Some(v) = v
@@ -319,10 +314,8 @@ impl State {
                 fill(shard.keys.name(k), v);
             }
         }
-        let version = entity.version;
         drop(guard);
         self.count_evictions(evicted);
-        version
     }
 
     pub fn entity_count(&self) -> u64 {
@@ -371,9 +364,9 @@ impl State {
                 pool.push(k, value.as_deref());
             }
         }
-        let version = self.next_version(id);
+        self.changed(id);
         let mut evicted = 0;
-        shard.entities.insert(id, Entity { age: Age::new(last_seen), version, pool }, now, &mut evicted);
+        shard.entities.insert(id, Entity { age: Age::new(last_seen), pool }, now, &mut evicted);
         drop(guard);
         self.count_evictions(evicted);
     }
