@@ -91,10 +91,41 @@ pub struct RuleSpec {
     /// resource matched by this rule takes the container's id once both were seen on one resource.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub promote_to: Vec<String>,
+    /// Entity types that resources declare (`Resource.entity_refs`) for this rule's entity under
+    /// another name (the k8scluster receiver's `k8s.container` is the `container` rule's entity).
+    /// Such a declaration is decided by the rules, exactly as the undeclared resource would be,
+    /// so that one entity has one id whichever source reports it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entity_ref_types: Vec<String>,
+    /// Values that identify nothing, per key, as a regular expression matched against the whole
+    /// value (`localhost` as a `host.name`): such a value counts as absent for identity.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub unidentifying_values: std::collections::BTreeMap<String, String>,
+    /// For entities made of several containers (a pod, an ECS task): which keys name the
+    /// container a resource speaks for, and which pooled keys belong to one container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<ContainersSpec>,
 }
 
-/// A condition on one attribute. Exactly one of `equals`, `one_of`, `prefix`, `present`,
-/// `absent` is set. String tests also accept a one-element string array.
+/// Container scope of a multi-container entity. Values of `scoped` keys are pooled per
+/// container and fill only resources that name the same container; `shared_when_agreed` ones
+/// (a subset) may also fill a resource that names no container, when every source agrees.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContainersSpec {
+    /// Keys that name a container within the entity. A resource speaks for the container named
+    /// by each of these it carries.
+    pub named_by: Vec<String>,
+    /// Key patterns whose values belong to one container.
+    pub scoped: Vec<String>,
+    /// Key patterns among `scoped` that may also fill resources naming no container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_when_agreed: Vec<String>,
+}
+
+/// A condition on one attribute (`key`, or `a|b`: the first present spelling). Exactly one of
+/// `equals`, `one_of`, `prefix`, `present`, `absent` is set. String tests also accept a
+/// one-element string array.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionSpec {
@@ -114,9 +145,10 @@ pub struct ConditionSpec {
     pub or_absent: bool,
 }
 
-/// Computes `attribute` from `from` when the resource lacks it: the value of `from` (a string,
-/// or the only string of a one-element array), with `strip_prefix` removed (the value must
-/// start with it, and something must remain).
+/// Computes `attribute` from `from` when the resource lacks it: the value of `from` (`key`, or
+/// `a|b`: the first present spelling; a string, or the only string of a one-element array),
+/// with `strip_prefix` removed (the value must start with it, and something must remain), or
+/// the first capture group of `capture` (a regular expression that must match the whole value).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DerivationSpec {
@@ -124,6 +156,8 @@ pub struct DerivationSpec {
     pub from: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strip_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub when: Vec<ConditionSpec>,
 }

@@ -8,10 +8,10 @@ use crate::id::{EntityId, to_hex};
 use crate::matcher::{Outcome, Scratch, id_value, match_resource, standalone_id};
 use crate::rules::{RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
-use crate::state::{Link, PoolRequest, State};
+use crate::state::{ContainerRequest, Link, PoolRequest, State};
 use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 /// Counters and gauges of one engine.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +70,7 @@ struct Work<'a> {
     derived_values: Vec<u8>,
     fills: Vec<u8>,
     fill_spans: Vec<(usize, usize, usize)>,
+    container_tags: Vec<u64>,
 }
 
 impl Engine {
@@ -155,6 +156,7 @@ impl Engine {
                 derived_values: Vec::new(),
                 fills: Vec::new(),
                 fill_spans: Vec::new(),
+                container_tags: Vec::new(),
             });
             read_resource(resource, &mut work.view)?;
             let provenance = self.process_resource(work, now, out);
@@ -233,7 +235,15 @@ impl Engine {
             for (key, s, e) in &derived_spans {
                 pool_attrs.push((key, &w.derived_values[*s..*e]));
             }
-            let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule };
+            let containers = rule.and_then(|r| self.rules.rules[r].containers.as_ref()).map(|c| {
+                container_tags(&self.rules, c, &w.scratch, &mut w.container_tags);
+                ContainerRequest {
+                    tags: &w.container_tags,
+                    scoped: &c.scoped,
+                    shared_when_agreed: &c.shared_when_agreed,
+                }
+            });
+            let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule, containers };
             let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
             // Read before pooling: any change from here on changes the cell, and so invalidates
             // the answer.
@@ -365,8 +375,13 @@ impl Engine {
         self.state.export(
             stamp(now),
             |id, e, names| {
-                let attrs: Vec<_> = e.pool.iter().map(|(k, v)| (names(k), v)).collect();
-                w.entity(id, e.age.last_seen, attrs.into_iter());
+                w.entity(id, e.age.last_seen);
+                w.attributes(e.pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
+                w.containers(e.containers.len());
+                for (tag, pool) in &e.containers {
+                    w.container(*tag);
+                    w.attributes(pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
+                }
             },
             |from, l| links.push((from, *l)),
         );
@@ -385,8 +400,8 @@ impl Engine {
         self.state.clear();
         self.cache.clear();
         let mut restored = 0;
-        for (id, last_seen, attrs) in &entities {
-            self.state.import_entity(*id, *last_seen, attrs, now);
+        for record in &entities {
+            self.state.import_entity(record, now);
             restored += 1;
         }
         for (from, target, rule, ambiguous, last_seen) in links {
@@ -396,5 +411,24 @@ impl Engine {
             }
         }
         Ok(restored)
+    }
+}
+
+/// The tags of the container a resource speaks for: one per naming key it carries (a hash of
+/// key and value), so that sources naming the container by different keys still meet on the
+/// keys they share.
+fn container_tags(rules: &RuleSet, c: &crate::rules::Containers, s: &Scratch<'_>, tags: &mut Vec<u64>) {
+    tags.clear();
+    for k in &c.named_by {
+        let Some(v) = s.slot(*k).and_then(id_value) else {
+            continue;
+        };
+        let mut bytes = rules.keys.name(*k).as_bytes().to_vec();
+        bytes.push(0);
+        match v {
+            crate::id::IdValue::Str(t) => bytes.extend_from_slice(t),
+            crate::id::IdValue::Int(i) => bytes.extend_from_slice(i.to_string().as_bytes()),
+        }
+        tags.push(xxh3_64(&bytes));
     }
 }

@@ -95,8 +95,13 @@ fn string_of(v: Value<'_>) -> Option<&[u8]> {
     }
 }
 
+/// The value of the first present spelling of a key.
+fn first_present<'a>(keys: &[KeyId], s: &Scratch<'a>) -> Option<Value<'a>> {
+    keys.iter().map(|k| s.slot(*k)).find(|v| present(*v)).flatten()
+}
+
 fn holds(c: &Condition, s: &Scratch<'_>) -> bool {
-    let v = s.slot(c.key);
+    let v = first_present(&c.keys, s);
     if !present(v) {
         return c.or_absent || matches!(c.op, Op::Absent);
     }
@@ -148,15 +153,22 @@ fn apply_derivations<'a>(rule: &CompiledRule, s: &mut Scratch<'a>) {
         if present(s.slot(d.target)) || !d.when.iter().all(|c| holds(c, s)) {
             continue;
         }
-        let Some(v) = s.slot(d.from).and_then(string_of) else {
+        let Some(v) = first_present(&d.from, s).and_then(string_of) else {
             continue;
         };
-        let v = match &d.strip_prefix {
-            Some(p) => match v.strip_prefix(&**p) {
+        let v = if let Some(p) = &d.strip_prefix {
+            match v.strip_prefix(&**p) {
                 Some(rest) => rest,
                 None => continue,
-            },
-            None => v,
+            }
+        } else if let Some(re) = &d.capture {
+            // Identities are UTF-8 (`usable_str`), so a value that is not cannot be captured.
+            let Some(c) = std::str::from_utf8(v).ok().and_then(|t| re.captures(t)).and_then(|c| c.get(1)) else {
+                continue;
+            };
+            &v[c.start()..c.end()]
+        } else {
+            v
         };
         if usable_str(v) {
             s.slots[d.target as usize] = Some(Value::Str(v));
@@ -179,7 +191,8 @@ fn collect_alternatives<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], output_k
                 s.parts.clear();
                 let mut complete = true;
                 for g in groups {
-                    match g.keys.iter().find_map(|k| s.slot(*k).and_then(id_value)) {
+                    match g.keys.iter().find_map(|k| s.slot(*k).and_then(id_value).filter(|v| identifies(rule, *k, *v)))
+                    {
                         Some(v) => s.parts.push((g.canonical.as_bytes(), v)),
                         None if g.optional => {}
                         None => {
@@ -197,6 +210,18 @@ fn collect_alternatives<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], output_k
     }
 }
 
+/// Whether a value identifies anything: a rule may say that some values of a key do not
+/// (`localhost` as a host name).
+fn identifies(rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {
+    let IdValue::Str(text) = v else {
+        return true;
+    };
+    rule.unidentifying.iter().filter(|(k, _)| *k == key).all(|(_, re)| {
+        // `id_value` only yields UTF-8 strings.
+        !std::str::from_utf8(text).is_ok_and(|t| re.is_match(t))
+    })
+}
+
 /// Evaluates only `rule`'s conditions and identity on the current resource (after a match by
 /// another rule): the standalone id of the lowest alternative present, if any.
 pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut Scratch<'a>) -> Option<EntityId> {
@@ -212,6 +237,9 @@ pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut Scr
 
 /// A resource that declares its entities is matched by the declaration of the most specific
 /// type (the type of the earliest rule; types no rule knows rank after known ones).
+/// Declarations of a type some rule claims (`entity_ref_types`) are left to the rules: a
+/// `k8s.container` declared on a resource that carries its pod's uid is that pod's resource,
+/// as the same container's undeclared resources from other sources are.
 fn match_entity_refs<'a>(
     rules: &'a RuleSet,
     attrs: &[Attr<'a>],
@@ -223,7 +251,7 @@ fn match_entity_refs<'a>(
         let Ok(entity_type) = std::str::from_utf8(r.entity_type) else {
             continue;
         };
-        if entity_type.trim().is_empty() || r.id_keys.is_empty() {
+        if entity_type.trim().is_empty() || r.id_keys.is_empty() || rules.decides_ref_type(r.entity_type) {
             continue;
         }
         s.parts.clear();

@@ -21,6 +21,8 @@ const HEADER: usize = 9;
 pub const MAX_VALUE_BYTES: usize = 4096;
 /// Most bytes one entity's pool grows to by adding keys.
 pub const MAX_POOL_BYTES: usize = 16 * 1024;
+/// Most bytes one container's pool grows to (it holds a few keys: `service.*` and the like).
+pub const MAX_CONTAINER_POOL_BYTES: usize = 1024;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Pool {
@@ -59,12 +61,13 @@ impl Pool {
         self.packed.len()
     }
 
-    /// Records everything one source reported (key, value), rebuilding the pool at most once.
-    /// Returns whether the pool changed and how many keys became ambiguous.
-    pub fn merge_all(&mut self, reported: &[(PoolKey, &[u8])]) -> (bool, u32) {
+    /// Records everything one source reported (key, value), rebuilding the pool at most once;
+    /// the pool grows by new keys up to `max_bytes`. Returns whether the pool changed and how
+    /// many keys became ambiguous.
+    pub fn merge_all(&mut self, reported: &[(PoolKey, &[u8])], max_bytes: usize) -> (bool, u32) {
         let mut added: Vec<(PoolKey, &[u8])> = Vec::new();
         let mut disagreeing: Vec<PoolKey> = Vec::new();
-        let mut room = MAX_POOL_BYTES.saturating_sub(self.packed.len());
+        let mut room = max_bytes.saturating_sub(self.packed.len());
         for &(key, value) in reported {
             if value.len() > MAX_VALUE_BYTES {
                 continue;
@@ -118,10 +121,10 @@ mod tests {
     #[test]
     fn agreeing_sources_keep_a_value_disagreeing_make_it_ambiguous() {
         let mut p = Pool::default();
-        assert_eq!(p.merge_all(&[(1, b"a"), (2, b"x")]), (true, 0));
-        assert_eq!(p.merge_all(&[(1, b"a")]), (false, 0), "agreement changes nothing");
-        assert_eq!(p.merge_all(&[(1, b"b")]), (true, 1));
-        assert_eq!(p.merge_all(&[(1, b"a")]), (false, 0), "ambiguity is final");
+        assert_eq!(p.merge_all(&[(1, b"a"), (2, b"x")], MAX_POOL_BYTES), (true, 0));
+        assert_eq!(p.merge_all(&[(1, b"a")], MAX_POOL_BYTES), (false, 0), "agreement changes nothing");
+        assert_eq!(p.merge_all(&[(1, b"b")], MAX_POOL_BYTES), (true, 1));
+        assert_eq!(p.merge_all(&[(1, b"a")], MAX_POOL_BYTES), (false, 0), "ambiguity is final");
         let entries: Vec<_> = p.iter().collect();
         assert_eq!(entries, vec![(1, None), (2, Some(&b"x"[..]))]);
         assert_eq!(p.len(), 2);
@@ -130,26 +133,26 @@ mod tests {
     #[test]
     fn first_occurrence_of_a_key_in_one_report_counts() {
         let mut p = Pool::default();
-        p.merge_all(&[(4, b"d"), (4, b"e")]);
+        p.merge_all(&[(4, b"d"), (4, b"e")], MAX_POOL_BYTES);
         assert_eq!(p.iter().collect::<Vec<_>>(), vec![(4, Some(&b"d"[..]))]);
     }
 
     #[test]
     fn pools_are_bounded() {
         let mut p = Pool::default();
-        assert_eq!(p.merge_all(&[(1, &vec![b'x'; MAX_VALUE_BYTES + 1])]), (false, 0));
+        assert_eq!(p.merge_all(&[(1, &vec![b'x'; MAX_VALUE_BYTES + 1])], MAX_POOL_BYTES), (false, 0));
         let mut k = 0;
-        while p.merge_all(&[(k, &[b'v'; 100])]).0 {
+        while p.merge_all(&[(k, &[b'v'; 100])], MAX_POOL_BYTES).0 {
             k += 1;
         }
         assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
-        assert_eq!(p.merge_all(&[(0, &[b'w'; 100])]), (true, 1), "known keys still track disagreement");
+        assert_eq!(p.merge_all(&[(0, &[b'w'; 100])], MAX_POOL_BYTES), (true, 1), "known keys still track disagreement");
     }
 
     #[test]
     fn empty_values_are_values() {
         let mut p = Pool::default();
-        p.merge_all(&[(7, b"")]);
+        p.merge_all(&[(7, b"")], MAX_POOL_BYTES);
         assert_eq!(p.iter().collect::<Vec<_>>(), vec![(7, Some(&b""[..]))]);
         p.push(8, None);
         assert_eq!(p.iter().nth(1), Some((8, None)));

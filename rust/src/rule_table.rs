@@ -50,6 +50,9 @@ pub fn markdown(rules: &[RuleSpec]) -> String {
                 if let Some(p) = &d.strip_prefix {
                     s.push_str(&format!(" without {}", code(p)));
                 }
+                if let Some(re) = &d.capture {
+                    s.push_str(&format!(" captured by {}", code(re)));
+                }
                 if !d.when.is_empty() {
                     s.push_str(&format!(" if {}", d.when.iter().map(condition).collect::<Vec<_>>().join(", ")));
                 }

@@ -1,7 +1,10 @@
 //! Compiles rule specs (built-in and user, one schema) into the form the matcher evaluates, and
 //! validates them: a user rule is checked exactly as strictly as a built-in one.
 
-use crate::config::{ConditionSpec, ConfigError, DerivationSpec, EngineConfig, RuleSpec, builtin_rules};
+use crate::config::{
+    ConditionSpec, ConfigError, ContainersSpec, DerivationSpec, EngineConfig, RuleSpec, builtin_rules,
+};
+use regex::Regex;
 use std::collections::HashMap;
 
 /// Index of an attribute key that some rule refers to.
@@ -56,7 +59,8 @@ pub enum Op {
 
 #[derive(Debug)]
 pub struct Condition {
-    pub key: KeyId,
+    /// Spellings of the key, first present wins.
+    pub keys: Vec<KeyId>,
     pub op: Op,
     pub or_absent: bool,
 }
@@ -80,9 +84,22 @@ pub enum Alternative {
 #[derive(Debug)]
 pub struct Derivation {
     pub target: KeyId,
-    pub from: KeyId,
+    /// Spellings of the source key, first present wins.
+    pub from: Vec<KeyId>,
     pub strip_prefix: Option<Box<[u8]>>,
+    /// Whole-value match whose first capture group is the derived value.
+    pub capture: Option<Regex>,
     pub when: Vec<Condition>,
+}
+
+/// Container scope of a multi-container entity (see `ContainersSpec`).
+#[derive(Debug)]
+pub struct Containers {
+    pub named_by: Vec<KeyId>,
+    /// Pooled keys that belong to one container.
+    pub scoped: Scope,
+    /// Keys of `scoped` that may also fill resources naming no container.
+    pub shared_when_agreed: Scope,
 }
 
 /// Key patterns that may be pooled.
@@ -173,6 +190,11 @@ pub struct CompiledRule {
     pub contained: Vec<usize>,
     /// Whether resources of this rule may be promoted into a containing entity (`promote_to`).
     pub promotable: bool,
+    /// Entity reference types that stand for this rule's entity (`entity_ref_types`).
+    pub entity_ref_types: Vec<Box<str>>,
+    /// Per key, values that identify nothing.
+    pub unidentifying: Vec<(KeyId, Regex)>,
+    pub containers: Option<Containers>,
 }
 
 /// The rules in use, in precedence order, and the keys they refer to.
@@ -249,6 +271,12 @@ impl RuleSet {
     pub fn first_rule_of_type(&self, entity_type: &[u8]) -> Option<usize> {
         self.rules.iter().position(|r| r.entity_type.as_bytes() == entity_type)
     }
+
+    /// Whether a declared entity reference of this type is left to the rules: some rule says
+    /// the type is its entity under another name (`entity_ref_types`).
+    pub fn decides_ref_type(&self, entity_type: &[u8]) -> bool {
+        self.rules.iter().any(|r| r.entity_ref_types.iter().any(|t| t.as_bytes() == entity_type))
+    }
 }
 
 fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
@@ -281,6 +309,45 @@ fn check_key(what: &str, key: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Compiles a rule's regular expression so that it must match a whole value.
+fn whole_value_regex(what: &str, re: &str) -> Result<Regex, String> {
+    Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("{what}: {re:?} is not a valid regular expression: {e}"))
+}
+
+/// `key` or `a|b|...`: the spellings of one key, first present wins.
+fn compile_spellings(what: &str, spec: &str, keys: &mut KeyTable) -> Result<Vec<KeyId>, String> {
+    spec.split('|')
+        .map(|k| {
+            check_key(what, k)?;
+            keys.intern(k).map_err(|e| e.0)
+        })
+        .collect()
+}
+
+fn compile_containers(c: &ContainersSpec, keys: &mut KeyTable, config: &EngineConfig) -> Result<Containers, String> {
+    if c.named_by.is_empty() {
+        return Err("containers.named_by needs at least one key".into());
+    }
+    let mut named_by = Vec::new();
+    for (i, k) in c.named_by.iter().enumerate() {
+        check_key(&format!("containers.named_by[{i}]"), k)?;
+        named_by.push(keys.intern(k).map_err(|e| e.0)?);
+    }
+    for (what, patterns) in [("scoped", &c.scoped), ("shared_when_agreed", &c.shared_when_agreed)] {
+        for (i, p) in patterns.iter().enumerate() {
+            check_pattern(p).map_err(|m| format!("containers.{what}[{i}]: {m}"))?;
+        }
+    }
+    if c.scoped.is_empty() {
+        return Err("containers.scoped needs at least one key pattern".into());
+    }
+    Ok(Containers {
+        named_by,
+        scoped: Scope::new(&c.scoped, &[], &config.pooling.exclude),
+        shared_when_agreed: Scope::new(&c.shared_when_agreed, &[], &[]),
+    })
 }
 
 fn check_pattern(p: &str) -> Result<(), String> {
@@ -345,6 +412,18 @@ fn compile_rule(
         }
     }
     let scope = Scope::new(&spec.pool, &config.pooling.include, &config.pooling.exclude);
+    for (i, t) in spec.entity_ref_types.iter().enumerate() {
+        if t.is_empty() || t.contains(char::is_whitespace) {
+            return Err(format!("entity_ref_types[{i}]: {t:?} must be non-empty and contain no spaces"));
+        }
+    }
+    let mut unidentifying = Vec::new();
+    for (k, re) in &spec.unidentifying_values {
+        let what = format!("unidentifying_values[{k:?}]");
+        check_key(&what, k)?;
+        unidentifying.push((keys.intern(k).map_err(|e| e.0)?, whole_value_regex(&what, re)?));
+    }
+    let containers = spec.containers.as_ref().map(|c| compile_containers(c, keys, config)).transpose()?;
     Ok(CompiledRule {
         name: spec.name.as_str().into(),
         entity_type: spec.entity_type.as_str().into(),
@@ -357,6 +436,9 @@ fn compile_rule(
         display_name,
         scope,
         contained: Vec::new(),
+        entity_ref_types: spec.entity_ref_types.iter().map(|t| t.as_str().into()).collect(),
+        unidentifying,
+        containers,
     })
 }
 
@@ -365,7 +447,7 @@ fn compile_conditions(what: &str, specs: &[ConditionSpec], keys: &mut KeyTable) 
 }
 
 fn compile_condition(c: &ConditionSpec, keys: &mut KeyTable) -> Result<Condition, String> {
-    check_key("key", &c.key)?;
+    let spellings = compile_spellings("key", &c.key, keys)?;
     let mut ops = Vec::new();
     if let Some(v) = &c.equals {
         ops.push(Op::OneOf(vec![v.as_bytes().into()]));
@@ -399,22 +481,30 @@ fn compile_condition(c: &ConditionSpec, keys: &mut KeyTable) -> Result<Condition
             ops.len()
         ));
     }
-    Ok(Condition { key: keys.intern(&c.key).map_err(|e| e.0)?, op: ops.pop().unwrap(), or_absent: c.or_absent })
+    Ok(Condition { keys: spellings, op: ops.pop().unwrap(), or_absent: c.or_absent })
 }
 
 fn compile_derivation(d: &DerivationSpec, keys: &mut KeyTable) -> Result<Derivation, String> {
     check_key("attribute", &d.attribute)?;
-    check_key("from", &d.from)?;
-    if d.attribute == d.from {
+    if d.from.split('|').any(|f| f == d.attribute) {
         return Err("attribute and from must differ".into());
     }
+    let from = compile_spellings("from", &d.from, keys)?;
     if d.strip_prefix.as_deref() == Some("") {
         return Err("strip_prefix must not be empty".into());
     }
+    if d.strip_prefix.is_some() && d.capture.is_some() {
+        return Err("use strip_prefix or capture, not both".into());
+    }
+    let capture = d.capture.as_deref().map(|re| whole_value_regex("capture", re)).transpose()?;
+    if capture.as_ref().is_some_and(|re| re.captures_len() < 2) {
+        return Err("capture needs a capture group, as in \"task/([0-9a-f]{32})\"".into());
+    }
     Ok(Derivation {
         target: keys.intern(&d.attribute).map_err(|e| e.0)?,
-        from: keys.intern(&d.from).map_err(|e| e.0)?,
+        from,
         strip_prefix: d.strip_prefix.as_ref().map(|p| p.as_bytes().into()),
+        capture,
         when: compile_conditions("when", &d.when, keys)?,
     })
 }

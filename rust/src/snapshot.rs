@@ -1,8 +1,9 @@
 //! Snapshot format of the engine's state, for persistence across restarts.
 //!
 //! `"RESQSNAP" | version u32 | body length u64 | body | XXH3-64 of body (u64)`, all little endian.
-//! Body: entity count u64, then per entity `id u128 | last_seen u32 | attribute count u32 |
-//! (key bytes | state u8 | value bytes)*`; link count u64, then per link
+//! Body: entity count u64, then per entity `id u128 | last_seen u32 | attributes | container
+//! count u32 | (container tag u64 | attributes)*` where attributes are `count u32 | (key bytes |
+//! state u8 | value bytes)*`; link count u64, then per link
 //! `from u128 | target u128 | rule name bytes | ambiguous u8 | last_seen u32`. Byte strings are
 //! `u32 length | bytes`. Stamps are seconds since 2020-01-01. A snapshot is read whole or not at
 //! all: any doubt (magic, version, length, checksum, structure) rejects it and the state stays as it was.
@@ -12,7 +13,8 @@ use crate::id::EntityId;
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"RESQSNAP";
-pub const VERSION: u32 = 1;
+/// Version 2 added the per-container pools.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotError(pub String);
@@ -23,8 +25,11 @@ impl std::fmt::Display for SnapshotError {
     }
 }
 
-/// A decoded entity: id, last seen, attributes (key, value or `None` when ambiguous).
-pub type EntityRecord = (EntityId, Stamp, Vec<(Vec<u8>, Option<Vec<u8>>)>);
+/// Decoded pooled attributes: key, value or `None` when ambiguous.
+pub type AttrRecords = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// A decoded entity: id, last seen, attributes, and per container tag its attributes.
+pub type EntityRecord = (EntityId, Stamp, AttrRecords, Vec<(u64, AttrRecords)>);
 
 /// A decoded link: from, target, rule name, ambiguous, last seen.
 pub type LinkRecord = (EntityId, EntityId, String, bool, Stamp);
@@ -55,21 +60,30 @@ impl Writer {
         self.begin_section();
     }
 
-    pub fn entity<'k>(
-        &mut self,
-        id: EntityId,
-        last_seen: Stamp,
-        attrs: impl ExactSizeIterator<Item = (Vec<u8>, Option<&'k [u8]>)>,
-    ) {
+    /// Starts an entity; its attributes follow (`attributes`), then its container count and
+    /// containers (`containers`, `container`).
+    pub fn entity(&mut self, id: EntityId, last_seen: Stamp) {
         self.count += 1;
         self.body.extend_from_slice(&id.to_le_bytes());
         self.body.extend_from_slice(&last_seen.to_le_bytes());
+    }
+
+    pub fn attributes<'k>(&mut self, attrs: impl ExactSizeIterator<Item = (Vec<u8>, Option<&'k [u8]>)>) {
         self.body.extend_from_slice(&(attrs.len() as u32).to_le_bytes());
         for (key, value) in attrs {
             put_bytes(&mut self.body, &key);
             self.body.push(value.is_none() as u8);
             put_bytes(&mut self.body, value.unwrap_or_default());
         }
+    }
+
+    pub fn containers(&mut self, count: usize) {
+        self.body.extend_from_slice(&(count as u32).to_le_bytes());
+    }
+
+    /// One container of the current entity; its attributes follow.
+    pub fn container(&mut self, tag: u64) {
+        self.body.extend_from_slice(&tag.to_le_bytes());
     }
 
     pub fn begin_links(&mut self) {
@@ -132,6 +146,20 @@ impl<'a> Reader<'a> {
         let n = self.u32()? as usize;
         self.take(n)
     }
+    fn attributes(&mut self) -> Result<AttrRecords, SnapshotError> {
+        let na = self.u32()? as usize;
+        if na > self.buf.len() / 9 {
+            return Err(SnapshotError("snapshot counts more attributes than it holds".into()));
+        }
+        let mut attrs = Vec::with_capacity(na);
+        for _ in 0..na {
+            let key = self.bytes()?.to_vec();
+            let ambiguous = self.u8()? != 0;
+            let value = self.bytes()?;
+            attrs.push((key, (!ambiguous).then(|| value.to_vec())));
+        }
+        Ok(attrs)
+    }
     /// A count of records that each take at least `min_size` bytes, checked against what is left.
     fn count(&mut self, min_size: usize) -> Result<usize, SnapshotError> {
         let n = self.u64()?;
@@ -163,23 +191,22 @@ pub fn read(bytes: &[u8]) -> Result<(Vec<EntityRecord>, Vec<LinkRecord>), Snapsh
         return Err(SnapshotError("snapshot checksum does not match (corrupt)".into()));
     }
     let mut b = Reader { buf: body };
-    let n = b.count(24)?;
+    let n = b.count(28)?;
     let mut entities = Vec::with_capacity(n);
     for _ in 0..n {
         let id = b.u128()?;
         let last_seen = b.u32()?;
-        let na = b.u32()? as usize;
-        if na > b.buf.len() / 9 {
-            return Err(SnapshotError("snapshot counts more attributes than it holds".into()));
+        let attrs = b.attributes()?;
+        let nc = b.u32()? as usize;
+        if nc > b.buf.len() / 12 {
+            return Err(SnapshotError("snapshot counts more containers than it holds".into()));
         }
-        let mut attrs = Vec::with_capacity(na);
-        for _ in 0..na {
-            let key = b.bytes()?.to_vec();
-            let ambiguous = b.u8()? != 0;
-            let value = b.bytes()?;
-            attrs.push((key, (!ambiguous).then(|| value.to_vec())));
+        let mut containers = Vec::with_capacity(nc);
+        for _ in 0..nc {
+            let tag = b.u64()?;
+            containers.push((tag, b.attributes()?));
         }
-        entities.push((id, last_seen, attrs));
+        entities.push((id, last_seen, attrs, containers));
     }
     let n = b.count(41)?;
     let mut links = Vec::with_capacity(n);
@@ -205,7 +232,11 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut w = Writer::new();
         w.begin_entities();
-        w.entity(7, 100, vec![(b"k".to_vec(), Some(&b"v"[..])), (b"a".to_vec(), None)].into_iter());
+        w.entity(7, 100);
+        w.attributes(vec![(b"k".to_vec(), Some(&b"v"[..])), (b"a".to_vec(), None)].into_iter());
+        w.containers(1);
+        w.container(99);
+        w.attributes(vec![(b"service.name".to_vec(), Some(&b"app"[..]))].into_iter());
         w.begin_links();
         w.link(1, 7, "k8s_pod", false, 100);
         w.finish()
@@ -214,7 +245,11 @@ mod tests {
     #[test]
     fn round_trip() {
         let (e, l) = read(&sample()).unwrap();
-        assert_eq!(e, vec![(7, 100, vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"a".to_vec(), None)])]);
+        let container = (99, vec![(b"service.name".to_vec(), Some(b"app".to_vec()))]);
+        assert_eq!(
+            e,
+            vec![(7, 100, vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"a".to_vec(), None)], vec![container])]
+        );
         assert_eq!(l, vec![(1, 7, "k8s_pod".to_string(), false, 100)]);
     }
 
@@ -230,7 +265,7 @@ mod tests {
             assert!(read(&bad).is_err(), "flipped byte {i}");
         }
         let mut newer = good.clone();
-        newer[8] = 2;
-        assert!(read(&newer).unwrap_err().0.contains("version 2"));
+        newer[8] = 3;
+        assert!(read(&newer).unwrap_err().0.contains("version 3"));
     }
 }

@@ -13,8 +13,9 @@
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::id::EntityId;
 use crate::padded::CacheLine;
-use crate::pool::{Pool, PoolKey};
+use crate::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
 use crate::rules::Scope;
+use crate::snapshot::{AttrRecords, EntityRecord};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{
@@ -30,7 +31,33 @@ const MAX_KEYS_PER_SHARD: usize = 1 << 16;
 #[derive(Debug, Clone)]
 pub struct Entity {
     pub age: Age,
+    /// What the entity's sources reported, apart from values that belong to one container.
     pub pool: Pool,
+    /// Per container (by tag, see `ContainerRequest`), the values that belong to it.
+    pub containers: Vec<(u64, Pool)>,
+}
+
+/// Most containers tags one entity pools values for; values of further containers are not
+/// pooled (and so fill nothing). A container has a tag per naming key it was seen with.
+pub const MAX_CONTAINER_TAGS: usize = 32;
+
+impl Entity {
+    fn new(last_seen: Stamp) -> Entity {
+        Entity { age: Age::new(last_seen), pool: Pool::default(), containers: Vec::new() }
+    }
+
+    /// The pool of a container tag, made when there is room.
+    fn container_pool(&mut self, tag: u64) -> Option<&mut Pool> {
+        let i = match self.containers.iter().position(|(t, _)| *t == tag) {
+            Some(i) => i,
+            None if self.containers.len() < MAX_CONTAINER_TAGS => {
+                self.containers.push((tag, Pool::default()));
+                self.containers.len() - 1
+            }
+            None => return None,
+        };
+        Some(&mut self.containers[i].1)
+    }
 }
 
 impl Aging for Entity {
@@ -147,6 +174,41 @@ pub struct PoolRequest<'r> {
     pub scope: &'r Scope,
     /// Rule index, used to cache scope decisions per key (`None` for entity references).
     pub scope_index: Option<usize>,
+    /// For an entity made of containers, the container scope.
+    pub containers: Option<ContainerRequest<'r>>,
+}
+
+/// Which container a resource speaks for, and which keys belong to one container.
+pub struct ContainerRequest<'r> {
+    /// One tag per key naming the resource's container (a hash of key and value); empty when
+    /// the resource names no container.
+    pub tags: &'r [u64],
+    pub scoped: &'r Scope,
+    pub shared_when_agreed: &'r Scope,
+}
+
+/// Where a pooled key's values live and whom they may fill.
+#[derive(PartialEq)]
+enum KeyHome {
+    /// The entity's pool: fills every resource of the entity.
+    Entity,
+    /// Per container, and in the entity's pool for agreement: fills resources of the same
+    /// container, or naming none.
+    SharedWhenAgreed,
+    /// Per container only.
+    Container,
+}
+
+impl ContainerRequest<'_> {
+    fn home(&self, key: &[u8]) -> KeyHome {
+        if !self.scoped.allows(key) {
+            KeyHome::Entity
+        } else if self.shared_when_agreed.allows(key) {
+            KeyHome::SharedWhenAgreed
+        } else {
+            KeyHome::Container
+        }
+    }
 }
 
 /// Splits `max` into power-of-two shards: enough that threads rarely meet, few enough that each
@@ -280,13 +342,13 @@ impl State {
             Some(e) => e,
             None => {
                 self.changed(id);
-                let fresh = Entity { age: Age::new(now), pool: Pool::default() };
-                shard.entities.insert(id, fresh, now, &mut evicted)
+                shard.entities.insert(id, Entity::new(now), now, &mut evicted)
             }
         };
         entity.age.touch(now);
         shard.present.clear();
         let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
+        let mut reported_for_container: Vec<(PoolKey, &[u8])> = Vec::new();
         for (key, value) in req.attrs {
             let Some(k) = shard.keys.intern(key) else {
                 continue;
@@ -295,23 +357,56 @@ impl State {
                 continue; // a duplicate key: the first occurrence is the resource's value
             }
             shard.present.push(k);
-            if shard.keys.allows(k, req.scope, req.scope_index) {
-                reported.push((k, value));
+            if !shard.keys.allows(k, req.scope, req.scope_index) {
+                continue;
+            }
+            match req.containers.as_ref().map_or(KeyHome::Entity, |c| c.home(key)) {
+                KeyHome::Entity => reported.push((k, value)),
+                KeyHome::SharedWhenAgreed => {
+                    reported.push((k, value));
+                    reported_for_container.push((k, value));
+                }
+                KeyHome::Container => reported_for_container.push((k, value)),
             }
         }
-        let (changed, ambiguous) = entity.pool.merge_all(&reported);
+        let (mut changed, mut ambiguous) = entity.pool.merge_all(&reported, MAX_POOL_BYTES);
+        let tags = req.containers.as_ref().map_or(&[][..], |c| c.tags);
+        if !reported_for_container.is_empty() {
+            for tag in tags {
+                if let Some(pool) = entity.container_pool(*tag) {
+                    let (c, a) = pool.merge_all(&reported_for_container, MAX_CONTAINER_POOL_BYTES);
+                    changed |= c;
+                    ambiguous += a;
+                }
+            }
+        }
         if ambiguous > 0 {
             self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
         }
         if changed {
             self.changed(id);
         }
+        let keys = &mut shard.keys;
+        let present = &shard.present;
         for (k, v) in entity.pool.iter() {
-            if let Some(v) = v
-                && !shard.present.contains(&k)
-                && shard.keys.allows(k, req.scope, req.scope_index)
-            {
-                fill(shard.keys.name(k), v);
+            let Some(v) = v else { continue };
+            if present.contains(&k) || !keys.allows(k, req.scope, req.scope_index) {
+                continue;
+            }
+            // A resource that names its container takes container values from that container
+            // only; one that names none may take those every source agreed on.
+            let fills = match req.containers.as_ref().map_or(KeyHome::Entity, |c| c.home(keys.name(k))) {
+                KeyHome::Entity => true,
+                KeyHome::SharedWhenAgreed => tags.is_empty(),
+                KeyHome::Container => false,
+            };
+            if fills {
+                fill(keys.name(k), v);
+            }
+        }
+        for (k, v) in agreed_container_values(entity, tags) {
+            if !present.contains(&k) && keys.allows(k, req.scope, req.scope_index) {
+                fill(keys.name(k), v);
             }
         }
         drop(guard);
@@ -328,7 +423,9 @@ impl State {
 
     /// Heap bytes of pooled attribute values (the part of an entity that grows with its sources).
     pub fn pooled_bytes(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().entities.iter().map(|(_, e)| e.pool.heap_bytes() as u64).sum::<u64>()).sum()
+        let entity_bytes =
+            |e: &Entity| e.pool.heap_bytes() + e.containers.iter().map(|(_, p)| 8 + p.heap_bytes()).sum::<usize>();
+        self.shards.iter().map(|s| s.lock().entities.iter().map(|(_, e)| entity_bytes(e) as u64).sum::<u64>()).sum()
     }
 
     /// Calls `entity` with every live entity (and a function naming its pool keys) and `link`
@@ -352,21 +449,21 @@ impl State {
     }
 
     /// Inserts a restored entity; entries already expired are skipped.
-    pub fn import_entity(&self, id: EntityId, last_seen: Stamp, attrs: &[(Vec<u8>, Option<Vec<u8>>)], now: Stamp) {
-        let mut guard = self.shard(id).lock();
+    pub fn import_entity(&self, record: &EntityRecord, now: Stamp) {
+        let (id, last_seen, attrs, containers) = record;
+        let mut guard = self.shard(*id).lock();
         let shard = &mut *guard;
-        if shard.entities.expired(last_seen, now) {
+        if shard.entities.expired(*last_seen, now) {
             return;
         }
-        let mut pool = Pool::default();
-        for (key, value) in attrs {
-            if let Some(k) = shard.keys.intern(key) {
-                pool.push(k, value.as_deref());
-            }
+        let mut entity = Entity::new(*last_seen);
+        entity.pool = restore_pool(&mut shard.keys, attrs);
+        for (tag, attrs) in containers.iter().take(MAX_CONTAINER_TAGS) {
+            entity.containers.push((*tag, restore_pool(&mut shard.keys, attrs)));
         }
-        self.changed(id);
+        self.changed(*id);
         let mut evicted = 0;
-        shard.entities.insert(id, Entity { age: Age::new(last_seen), pool }, now, &mut evicted);
+        shard.entities.insert(*id, entity, now, &mut evicted);
         drop(guard);
         self.count_evictions(evicted);
     }
@@ -393,6 +490,33 @@ impl State {
         }
         self.link_epoch.fetch_add(1, Relaxed);
     }
+}
+
+fn restore_pool(keys: &mut KeyTable, attrs: &AttrRecords) -> Pool {
+    let mut pool = Pool::default();
+    for (key, value) in attrs {
+        if let Some(k) = keys.intern(key) {
+            pool.push(k, value.as_deref());
+        }
+    }
+    pool
+}
+
+/// The container values a resource naming containers `tags` may take: those every one of its
+/// tags' pools that holds the key holds unambiguously and alike (a resource naming a container
+/// by two keys takes nothing the two disagree on).
+fn agreed_container_values<'e>(entity: &'e Entity, tags: &[u64]) -> Vec<(PoolKey, &'e [u8])> {
+    let mut agreed: Vec<(PoolKey, Option<&'e [u8]>)> = Vec::new();
+    for (_, pool) in entity.containers.iter().filter(|(t, _)| tags.contains(t)) {
+        for (k, v) in pool.iter() {
+            match agreed.iter_mut().find(|(a, _)| *a == k) {
+                Some(slot) if slot.1 != v => slot.1 = None,
+                Some(_) => {}
+                None => agreed.push((k, v)),
+            }
+        }
+    }
+    agreed.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 #[cfg(test)]
@@ -437,7 +561,7 @@ mod tests {
     fn size_limit_evicts_least_recently_seen() {
         let s = State::new(4, 3600);
         let scope = scope_all();
-        let req = PoolRequest { attrs: &[(b"k", b"v")], scope: &scope, scope_index: Some(0) };
+        let req = PoolRequest { attrs: &[(b"k", b"v")], scope: &scope, scope_index: Some(0), containers: None };
         for id in 0..10u128 {
             s.pool(id, &req, 0, |_, _| {});
         }
@@ -450,16 +574,18 @@ mod tests {
         let s = State::new(100, 3600);
         let scope = scope_all();
         let rich = [(&b"k"[..], &b"1"[..]), (b"j", b"2"), (b"out", b"3")];
-        s.pool(5, &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0) }, 0, |_, _| {});
+        s.pool(5, &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0), containers: None }, 0, |_, _| {});
         let mut filled = Vec::new();
         let sparse = [(&b"j"[..], &b"own"[..])];
-        s.pool(5, &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0) }, 0, |k, v| {
+        s.pool(5, &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0), containers: None }, 0, |k, v| {
             filled.push((k.to_vec(), v.to_vec()))
         });
         // `j` is now ambiguous (2 vs own), `out` is out of scope, `k` is filled.
         assert_eq!(filled, vec![(b"k".to_vec(), b"1".to_vec())]);
         let mut filled = Vec::new();
-        s.pool(5, &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0) }, 0, |k, _| filled.push(k.to_vec()));
+        s.pool(5, &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0), containers: None }, 0, |k, _| {
+            filled.push(k.to_vec())
+        });
         assert_eq!(filled, vec![b"k".to_vec()]);
     }
 }
