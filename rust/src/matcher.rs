@@ -235,18 +235,18 @@ pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut Scr
     id
 }
 
-/// A resource that declares its entities is matched by the declaration of the most specific
-/// type (the type of the earliest rule; types no rule knows rank after known ones).
-/// Declarations of a type some rule claims (`entity_ref_types`) are left to the rules: a
-/// `k8s.container` declared on a resource that carries its pod's uid is that pod's resource,
-/// as the same container's undeclared resources from other sources are.
+/// A resource that declares entities the rules do not know is matched by its first complete
+/// declaration. Declarations of a type the rules know (a rule's type, or one a rule claims in
+/// `entity_ref_types`) are left to the rules, so that one entity has one id whichever source
+/// reports it, declared or not: the k8scluster receiver's node (uid and name) then links its
+/// name to its uid as any resource would, and kubeletstats' node (name only) joins it; its
+/// `k8s.container` on a resource that carries the pod's uid is that pod's resource.
 fn match_entity_refs<'a>(
     rules: &'a RuleSet,
     attrs: &[Attr<'a>],
     refs: &[EntityRefView<'a>],
     s: &mut Scratch<'a>,
 ) -> Option<Outcome<'a>> {
-    let mut best: Option<(usize, Outcome<'a>)> = None;
     for (index, r) in refs.iter().enumerate() {
         let Ok(entity_type) = std::str::from_utf8(r.entity_type) else {
             continue;
@@ -262,15 +262,10 @@ fn match_entity_refs<'a>(
             }
             v.is_some()
         });
-        if !complete {
-            continue;
+        if complete {
+            let id = identity_id(r.entity_type, &mut s.parts);
+            return Some(Outcome::EntityRef { index, entity_type, id });
         }
-        let rank = rules.first_rule_of_type(r.entity_type).unwrap_or(usize::MAX);
-        if best.as_ref().is_some_and(|(b, _)| *b <= rank) {
-            continue;
-        }
-        let id = identity_id(r.entity_type, &mut s.parts);
-        best = Some((rank, Outcome::EntityRef { index, entity_type, id }));
     }
-    best.map(|(_, o)| o)
+    None
 }

@@ -267,15 +267,12 @@ impl RuleSet {
         Ok(RuleSet { rules, keys, global_exclude: Scope::new(&[], &[], &config.pooling.exclude), pooling })
     }
 
-    /// Index of the first rule of the given entity type.
-    pub fn first_rule_of_type(&self, entity_type: &[u8]) -> Option<usize> {
-        self.rules.iter().position(|r| r.entity_type.as_bytes() == entity_type)
-    }
-
-    /// Whether a declared entity reference of this type is left to the rules: some rule says
-    /// the type is its entity under another name (`entity_ref_types`).
+    /// Whether a declared entity reference of this type is left to the rules: a rule has the
+    /// type, or says the type is its entity under another name (`entity_ref_types`).
     pub fn decides_ref_type(&self, entity_type: &[u8]) -> bool {
-        self.rules.iter().any(|r| r.entity_ref_types.iter().any(|t| t.as_bytes() == entity_type))
+        self.rules.iter().any(|r| {
+            r.entity_type.as_bytes() == entity_type || r.entity_ref_types.iter().any(|t| t.as_bytes() == entity_type)
+        })
     }
 }
 
