@@ -5,8 +5,8 @@ use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
 use crate::id::{EntityId, to_hex};
-use crate::matcher::{Outcome, Scratch, id_value, match_resource, standalone_id};
-use crate::rules::{RuleSet, Scope};
+use crate::matcher::{Outcome, Scratch, id_value, identifies, match_resource, standalone_id};
+use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
 use crate::state::{ContainerRequest, Link, PoolRequest, State};
 use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
@@ -235,8 +235,9 @@ impl Engine {
             for (key, s, e) in &derived_spans {
                 pool_attrs.push((key, &w.derived_values[*s..*e]));
             }
-            let containers = rule.and_then(|r| self.rules.rules[r].containers.as_ref()).map(|c| {
-                container_tags(&self.rules, c, &w.scratch, &mut w.container_tags);
+            let rule_spec = rule.map(|r| &self.rules.rules[r]);
+            let containers = rule_spec.and_then(|r| Some((r, r.containers.as_ref()?))).map(|(r, c)| {
+                container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
                 ContainerRequest {
                     tags: &w.container_tags,
                     scoped: &c.scoped,
@@ -378,9 +379,9 @@ impl Engine {
                 w.entity(id, e.age.last_seen);
                 w.attributes(e.pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
                 w.containers(e.containers.len());
-                for (tag, pool) in &e.containers {
-                    w.container(*tag);
-                    w.attributes(pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
+                for c in e.containers.iter() {
+                    w.container(&c.tags);
+                    w.attributes(c.pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
                 }
             },
             |from, l| links.push((from, *l)),
@@ -414,13 +415,12 @@ impl Engine {
     }
 }
 
-/// The tags of the container a resource speaks for: one per naming key it carries (a hash of
-/// key and value), so that sources naming the container by different keys still meet on the
-/// keys they share.
-fn container_tags(rules: &RuleSet, c: &crate::rules::Containers, s: &Scratch<'_>, tags: &mut Vec<u64>) {
+/// The tags of the container a resource speaks for (see `containers`): one per naming key it
+/// carries, a hash of key and value. A value the rule says identifies nothing names nothing.
+fn container_tags(rules: &RuleSet, rule: &CompiledRule, c: &Containers, s: &Scratch<'_>, tags: &mut Vec<u64>) {
     tags.clear();
     for k in &c.named_by {
-        let Some(v) = s.slot(*k).and_then(id_value) else {
+        let Some(v) = s.slot(*k).and_then(id_value).filter(|v| identifies(rule, *k, *v)) else {
             continue;
         };
         let mut bytes = rules.keys.name(*k).as_bytes().to_vec();

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod clock;
 pub mod compact;
 pub mod config;
+pub mod containers;
 pub mod engine;
 pub mod ffi;
 pub mod id;

@@ -212,7 +212,7 @@ fn collect_alternatives<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], output_k
 
 /// Whether a value identifies anything: a rule may say that some values of a key do not
 /// (`localhost` as a host name).
-fn identifies(rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {
+pub fn identifies(rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {
     let IdValue::Str(text) = v else {
         return true;
     };

@@ -97,6 +97,34 @@ impl Pool {
         (true, disagreeing.len() as u32)
     }
 
+    /// Records everything another pool holds, as if its sources had reported here: its values
+    /// are merged, its ambiguous keys become ambiguous here. Returns how many keys became
+    /// ambiguous.
+    pub fn absorb(&mut self, other: &Pool, max_bytes: usize) -> u32 {
+        let values: Vec<(PoolKey, &[u8])> = other.iter().filter_map(|(k, v)| Some((k, v?))).collect();
+        let (_, mut ambiguous) = self.merge_all(&values, max_bytes);
+        for (k, _) in other.iter().filter(|(_, v)| v.is_none()) {
+            let here = self.iter().find(|(key, _)| *key == k).map(|(_, v)| v.is_some());
+            match here {
+                Some(false) => {}
+                Some(true) => {
+                    self.set_ambiguous(k);
+                    ambiguous += 1;
+                }
+                None => self.push(k, None),
+            }
+        }
+        ambiguous
+    }
+
+    fn set_ambiguous(&mut self, key: PoolKey) {
+        let mut out = Vec::with_capacity(self.packed.len());
+        for (k, v) in self.iter() {
+            put(&mut out, k, if k == key { None } else { v });
+        }
+        self.packed = out.into_boxed_slice();
+    }
+
     /// Adds an entry as restored from a snapshot (no merging).
     pub fn push(&mut self, key: PoolKey, value: Option<&[u8]>) {
         let mut out = Vec::with_capacity(self.packed.len() + HEADER + value.map_or(0, <[u8]>::len));
@@ -147,6 +175,18 @@ mod tests {
         }
         assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
         assert_eq!(p.merge_all(&[(0, &[b'w'; 100])], MAX_POOL_BYTES), (true, 1), "known keys still track disagreement");
+    }
+
+    #[test]
+    fn absorbing_keeps_agreement_and_spreads_ambiguity() {
+        let mut a = Pool::default();
+        a.merge_all(&[(1, b"x"), (2, b"y")], MAX_POOL_BYTES);
+        let mut b = Pool::default();
+        b.merge_all(&[(1, b"x"), (2, b"z"), (3, b"w")], MAX_POOL_BYTES);
+        b.push(4, None);
+        assert_eq!(a.absorb(&b, MAX_POOL_BYTES), 1);
+        let entries: Vec<_> = a.iter().collect();
+        assert_eq!(entries, vec![(1, Some(&b"x"[..])), (2, None), (3, Some(&b"w"[..])), (4, None)]);
     }
 
     #[test]

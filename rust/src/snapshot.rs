@@ -2,7 +2,7 @@
 //!
 //! `"RESQSNAP" | version u32 | body length u64 | body | XXH3-64 of body (u64)`, all little endian.
 //! Body: entity count u64, then per entity `id u128 | last_seen u32 | attributes | container
-//! count u32 | (container tag u64 | attributes)*` where attributes are `count u32 | (key bytes |
+//! count u32 | (tag count u32 | tag u64* | attributes)*` where attributes are `count u32 | (key bytes |
 //! state u8 | value bytes)*`; link count u64, then per link
 //! `from u128 | target u128 | rule name bytes | ambiguous u8 | last_seen u32`. Byte strings are
 //! `u32 length | bytes`. Stamps are seconds since 2020-01-01. A snapshot is read whole or not at
@@ -28,8 +28,8 @@ impl std::fmt::Display for SnapshotError {
 /// Decoded pooled attributes: key, value or `None` when ambiguous.
 pub type AttrRecords = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
-/// A decoded entity: id, last seen, attributes, and per container tag its attributes.
-pub type EntityRecord = (EntityId, Stamp, AttrRecords, Vec<(u64, AttrRecords)>);
+/// A decoded entity: id, last seen, attributes, and per container its tags and attributes.
+pub type EntityRecord = (EntityId, Stamp, AttrRecords, Vec<(Vec<u64>, AttrRecords)>);
 
 /// A decoded link: from, target, rule name, ambiguous, last seen.
 pub type LinkRecord = (EntityId, EntityId, String, bool, Stamp);
@@ -82,8 +82,11 @@ impl Writer {
     }
 
     /// One container of the current entity; its attributes follow.
-    pub fn container(&mut self, tag: u64) {
-        self.body.extend_from_slice(&tag.to_le_bytes());
+    pub fn container(&mut self, tags: &[u64]) {
+        self.body.extend_from_slice(&(tags.len() as u32).to_le_bytes());
+        for t in tags {
+            self.body.extend_from_slice(&t.to_le_bytes());
+        }
     }
 
     pub fn begin_links(&mut self) {
@@ -198,13 +201,17 @@ pub fn read(bytes: &[u8]) -> Result<(Vec<EntityRecord>, Vec<LinkRecord>), Snapsh
         let last_seen = b.u32()?;
         let attrs = b.attributes()?;
         let nc = b.u32()? as usize;
-        if nc > b.buf.len() / 12 {
+        if nc > b.buf.len() / 8 {
             return Err(SnapshotError("snapshot counts more containers than it holds".into()));
         }
         let mut containers = Vec::with_capacity(nc);
         for _ in 0..nc {
-            let tag = b.u64()?;
-            containers.push((tag, b.attributes()?));
+            let nt = b.u32()? as usize;
+            if nt > b.buf.len() / 8 {
+                return Err(SnapshotError("snapshot counts more container tags than it holds".into()));
+            }
+            let tags = (0..nt).map(|_| b.u64()).collect::<Result<Vec<_>, _>>()?;
+            containers.push((tags, b.attributes()?));
         }
         entities.push((id, last_seen, attrs, containers));
     }
@@ -235,7 +242,7 @@ mod tests {
         w.entity(7, 100);
         w.attributes(vec![(b"k".to_vec(), Some(&b"v"[..])), (b"a".to_vec(), None)].into_iter());
         w.containers(1);
-        w.container(99);
+        w.container(&[99, 98]);
         w.attributes(vec![(b"service.name".to_vec(), Some(&b"app"[..]))].into_iter());
         w.begin_links();
         w.link(1, 7, "k8s_pod", false, 100);
@@ -245,7 +252,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let (e, l) = read(&sample()).unwrap();
-        let container = (99, vec![(b"service.name".to_vec(), Some(b"app".to_vec()))]);
+        let container = (vec![99, 98], vec![(b"service.name".to_vec(), Some(b"app".to_vec()))]);
         assert_eq!(
             e,
             vec![(7, 100, vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"a".to_vec(), None)], vec![container])]

@@ -11,6 +11,7 @@
 //! merge (a recreated StatefulSet pod reusing a name, a container id seen in two pods).
 
 use crate::clock::{Age, Aging, Clock, Stamp};
+use crate::containers::{Container, Containers};
 use crate::id::EntityId;
 use crate::padded::CacheLine;
 use crate::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
@@ -33,30 +34,13 @@ pub struct Entity {
     pub age: Age,
     /// What the entity's sources reported, apart from values that belong to one container.
     pub pool: Pool,
-    /// Per container (by tag, see `ContainerRequest`), the values that belong to it.
-    pub containers: Vec<(u64, Pool)>,
+    /// The entity's containers and the values that belong to each.
+    pub containers: Containers,
 }
-
-/// Most containers tags one entity pools values for; values of further containers are not
-/// pooled (and so fill nothing). A container has a tag per naming key it was seen with.
-pub const MAX_CONTAINER_TAGS: usize = 32;
 
 impl Entity {
     fn new(last_seen: Stamp) -> Entity {
-        Entity { age: Age::new(last_seen), pool: Pool::default(), containers: Vec::new() }
-    }
-
-    /// The pool of a container tag, made when there is room.
-    fn container_pool(&mut self, tag: u64) -> Option<&mut Pool> {
-        let i = match self.containers.iter().position(|(t, _)| *t == tag) {
-            Some(i) => i,
-            None if self.containers.len() < MAX_CONTAINER_TAGS => {
-                self.containers.push((tag, Pool::default()));
-                self.containers.len() - 1
-            }
-            None => return None,
-        };
-        Some(&mut self.containers[i].1)
+        Entity { age: Age::new(last_seen), pool: Pool::default(), containers: Containers::default() }
     }
 }
 
@@ -180,8 +164,8 @@ pub struct PoolRequest<'r> {
 
 /// Which container a resource speaks for, and which keys belong to one container.
 pub struct ContainerRequest<'r> {
-    /// One tag per key naming the resource's container (a hash of key and value); empty when
-    /// the resource names no container.
+    /// One tag per key naming the resource's container (see `containers`); empty when the
+    /// resource names no container.
     pub tags: &'r [u64],
     pub scoped: &'r Scope,
     pub shared_when_agreed: &'r Scope,
@@ -371,13 +355,16 @@ impl State {
         }
         let (mut changed, mut ambiguous) = entity.pool.merge_all(&reported, MAX_POOL_BYTES);
         let tags = req.containers.as_ref().map_or(&[][..], |c| c.tags);
-        if !reported_for_container.is_empty() {
-            for tag in tags {
-                if let Some(pool) = entity.container_pool(*tag) {
-                    let (c, a) = pool.merge_all(&reported_for_container, MAX_CONTAINER_POOL_BYTES);
-                    changed |= c;
-                    ambiguous += a;
-                }
+        if !tags.is_empty() {
+            // Even a resource with nothing to pool per container records its tags: that is how
+            // a container named by id in one source and by name in another becomes one.
+            let (container, c, a) = entity.containers.for_tags(tags);
+            changed |= c;
+            ambiguous += a;
+            if let Some(container) = container {
+                let (c, a) = container.pool.merge_all(&reported_for_container, MAX_CONTAINER_POOL_BYTES);
+                changed |= c;
+                ambiguous += a;
             }
         }
         if ambiguous > 0 {
@@ -404,8 +391,11 @@ impl State {
                 fill(keys.name(k), v);
             }
         }
-        for (k, v) in agreed_container_values(entity, tags) {
-            if !present.contains(&k) && keys.allows(k, req.scope, req.scope_index) {
+        for (k, v) in entity.containers.values_for(tags) {
+            if let Some(v) = v
+                && !present.contains(&k)
+                && keys.allows(k, req.scope, req.scope_index)
+            {
                 fill(keys.name(k), v);
             }
         }
@@ -423,8 +413,7 @@ impl State {
 
     /// Heap bytes of pooled attribute values (the part of an entity that grows with its sources).
     pub fn pooled_bytes(&self) -> u64 {
-        let entity_bytes =
-            |e: &Entity| e.pool.heap_bytes() + e.containers.iter().map(|(_, p)| 8 + p.heap_bytes()).sum::<usize>();
+        let entity_bytes = |e: &Entity| e.pool.heap_bytes() + e.containers.heap_bytes();
         self.shards.iter().map(|s| s.lock().entities.iter().map(|(_, e)| entity_bytes(e) as u64).sum::<u64>()).sum()
     }
 
@@ -458,8 +447,8 @@ impl State {
         }
         let mut entity = Entity::new(*last_seen);
         entity.pool = restore_pool(&mut shard.keys, attrs);
-        for (tag, attrs) in containers.iter().take(MAX_CONTAINER_TAGS) {
-            entity.containers.push((*tag, restore_pool(&mut shard.keys, attrs)));
+        for (tags, attrs) in containers {
+            entity.containers.restore(Container { tags: tags.clone(), pool: restore_pool(&mut shard.keys, attrs) });
         }
         self.changed(*id);
         let mut evicted = 0;
@@ -500,23 +489,6 @@ fn restore_pool(keys: &mut KeyTable, attrs: &AttrRecords) -> Pool {
         }
     }
     pool
-}
-
-/// The container values a resource naming containers `tags` may take: those every one of its
-/// tags' pools that holds the key holds unambiguously and alike (a resource naming a container
-/// by two keys takes nothing the two disagree on).
-fn agreed_container_values<'e>(entity: &'e Entity, tags: &[u64]) -> Vec<(PoolKey, &'e [u8])> {
-    let mut agreed: Vec<(PoolKey, Option<&'e [u8]>)> = Vec::new();
-    for (_, pool) in entity.containers.iter().filter(|(t, _)| tags.contains(t)) {
-        for (k, v) in pool.iter() {
-            match agreed.iter_mut().find(|(a, _)| *a == k) {
-                Some(slot) if slot.1 != v => slot.1 = None,
-                Some(_) => {}
-                None => agreed.push((k, v)),
-            }
-        }
-    }
-    agreed.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 #[cfg(test)]
