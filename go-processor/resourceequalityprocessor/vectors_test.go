@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
@@ -42,12 +43,32 @@ type scenario struct {
 type labelledAttrs struct {
 	Label      string         `json:"label"`
 	Attributes map[string]any `json:"attributes"`
+	EntityRefs []vectorRef    `json:"entity_refs"`
 }
 
+// vectorRef is an entity ref a resource declares, as the k8scluster receiver writes them.
+type vectorRef struct {
+	Type            string   `json:"type"`
+	IDKeys          []string `json:"id_keys"`
+	DescriptionKeys []string `json:"description_keys"`
+}
+
+// loadScenarios reads the scenario vectors and the field corpus (tests/field, resources as real
+// emitters write them; sources.json there is their provenance, not a vector).
 func loadScenarios(t testing.TB) []scenario {
-	files, err := filepath.Glob(filepath.Join("..", "..", "tests", "scenarios", "*.json"))
+	scenarios, err := filepath.Glob(filepath.Join("..", "..", "tests", "scenarios", "*.json"))
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(files), 45, "scenario vectors under tests/scenarios")
+	require.GreaterOrEqual(t, len(scenarios), 45, "scenario vectors under tests/scenarios")
+	field, err := filepath.Glob(filepath.Join("..", "..", "tests", "field", "*.json"))
+	require.NoError(t, err)
+	var files []string
+	files = append(files, scenarios...)
+	for _, f := range field {
+		if filepath.Base(f) != "sources.json" {
+			files = append(files, f)
+		}
+	}
+	require.Greater(t, len(files), len(scenarios), "field corpus under tests/field")
 	var out []scenario
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -129,9 +150,18 @@ func newSignalProcessors(t *testing.T, name string, cfg *Config) *signalProcesso
 	return sp
 }
 
-// send pushes resources as signal (0 traces, 1 logs, 2 metrics), one record each, and returns
-// the resources as they came out.
+// sendAttrs pushes resources with these attributes as signal (0 traces, 1 logs, 2 metrics), one
+// record each, and returns the resources' attributes as they came out.
 func (sp *signalProcessors) sendAttrs(t *testing.T, signal int, attrs []map[string]any) []pcommon.Map {
+	entries := make([]labelledAttrs, len(attrs))
+	for i, a := range attrs {
+		entries[i].Attributes = a
+	}
+	return sp.sendEntries(t, signal, entries)
+}
+
+// sendEntries is sendAttrs for vector entries, which may declare entity refs.
+func (sp *signalProcessors) sendEntries(t *testing.T, signal int, attrs []labelledAttrs) []pcommon.Map {
 	ctx := context.Background()
 	var out []pcommon.Map
 	switch signal {
@@ -139,7 +169,7 @@ func (sp *signalProcessors) sendAttrs(t *testing.T, signal int, attrs []map[stri
 		td := ptrace.NewTraces()
 		for _, a := range attrs {
 			rs := td.ResourceSpans().AppendEmpty()
-			putAttrs(rs.Resource().Attributes(), a)
+			putResource(rs.Resource(), a)
 			rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("s")
 		}
 		sp.tsink.Reset()
@@ -153,7 +183,7 @@ func (sp *signalProcessors) sendAttrs(t *testing.T, signal int, attrs []map[stri
 		ld := plog.NewLogs()
 		for _, a := range attrs {
 			rl := ld.ResourceLogs().AppendEmpty()
-			putAttrs(rl.Resource().Attributes(), a)
+			putResource(rl.Resource(), a)
 			rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("l")
 		}
 		sp.lsink.Reset()
@@ -167,7 +197,7 @@ func (sp *signalProcessors) sendAttrs(t *testing.T, signal int, attrs []map[stri
 		md := pmetric.NewMetrics()
 		for _, a := range attrs {
 			rm := md.ResourceMetrics().AppendEmpty()
-			putAttrs(rm.Resource().Attributes(), a)
+			putResource(rm.Resource(), a)
 			m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 			m.SetName("m")
 			m.SetEmptyGauge().DataPoints().AppendEmpty().SetIntValue(1)
@@ -189,6 +219,16 @@ func putAttrs(m pcommon.Map, attrs map[string]any) {
 	}
 }
 
+func putResource(r pcommon.Resource, e labelledAttrs) {
+	putAttrs(r.Attributes(), e.Attributes)
+	for _, ref := range e.EntityRefs {
+		er := entity.ResourceEntityRefs(r).AppendEmpty()
+		er.SetType(ref.Type)
+		er.IdKeys().Append(ref.IDKeys...)
+		er.DescriptionKeys().Append(ref.DescriptionKeys...)
+	}
+}
+
 // TestScenarioVectors runs every vector through the processor. Batch i of a vector goes
 // through the traces, logs or metrics processor (i mod 3) of one processor id, so pooling
 // crosses signals as it does in a collector.
@@ -200,11 +240,7 @@ func TestScenarioVectors(t *testing.T) {
 			sp := newSignalProcessors(t, s.Name, cfg)
 			out := map[string]pcommon.Map{}
 			for i, batch := range s.Batches {
-				attrs := make([]map[string]any, len(batch))
-				for j, r := range batch {
-					attrs[j] = r.Attributes
-				}
-				got := sp.sendAttrs(t, i%3, attrs)
+				got := sp.sendEntries(t, i%3, batch)
 				for j, r := range batch {
 					out[r.Label] = got[j]
 				}

@@ -1,5 +1,5 @@
-//! Runs every scenario vector of `tests/scenarios/` through the engine. The Go processor and
-//! the end-to-end tests run the same files.
+//! Runs every scenario vector of `tests/scenarios/` and of the field corpus `tests/field/`
+//! through the engine. The Go processor and the end-to-end tests run the same files.
 
 mod common;
 
@@ -18,7 +18,7 @@ fn run(path: &std::path::Path) -> Vec<String> {
     let mut out: HashMap<String, Vec<opentelemetry_proto::tonic::common::v1::KeyValue>> = HashMap::new();
     for batch_spec in s["batches"].as_array().unwrap() {
         let entries = batch_spec.as_array().unwrap();
-        let resources: Vec<_> = entries.iter().map(|e| resource(e["attributes"].as_object().unwrap())).collect();
+        let resources: Vec<_> = entries.iter().map(entry_resource).collect();
         let result = engine.process(&batch(resources.clone()), NOW).unwrap();
         let ups = upserts(&result);
         assert_eq!(ups.len(), resources.len(), "{name}: one result per resource");
@@ -73,6 +73,45 @@ fn every_scenario_vector_holds() {
     let failures: Vec<String> = files.iter().flat_map(|f| run(f)).collect();
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
     eprintln!("{} scenario vectors passed", files.len());
+}
+
+#[test]
+fn every_field_vector_holds() {
+    let files = field_files();
+    assert!(files.len() >= 10, "expected the field corpus under tests/field");
+    let failures: Vec<String> = files.iter().flat_map(|f| run(f)).collect();
+    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    eprintln!("{} field vectors passed", files.len());
+}
+
+/// Every resource of the field corpus names its emitter, and every emitter has provenance
+/// (repository, path, version) and is used.
+#[test]
+fn every_field_resource_has_provenance() {
+    let sources: J =
+        serde_json::from_slice(&std::fs::read(repo_root().join("tests/field/sources.json")).unwrap()).unwrap();
+    let sources = sources.as_object().unwrap();
+    for (name, s) in sources {
+        for k in ["repository", "path", "version"] {
+            assert!(s[k].as_str().is_some_and(|v| !v.is_empty()), "sources.json: {name} lacks {k}");
+        }
+    }
+    let mut used = std::collections::BTreeSet::new();
+    for f in field_files() {
+        let v: J = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        for entry in v["batches"].as_array().unwrap().iter().flat_map(|b| b.as_array().unwrap()) {
+            let source = entry["source"].as_str();
+            assert!(
+                source.is_some_and(|s| sources.contains_key(s)),
+                "{}: {} names no source of sources.json",
+                f.display(),
+                entry["label"]
+            );
+            used.insert(source.unwrap().to_owned());
+        }
+    }
+    let unused: Vec<_> = sources.keys().filter(|s| !used.contains(*s)).collect();
+    assert!(unused.is_empty(), "sources.json lists sources no vector uses: {unused:?}");
 }
 
 #[test]

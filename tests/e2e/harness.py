@@ -170,24 +170,35 @@ def key_values(attrs: dict) -> list:
     return [common_pb2.KeyValue(key=k, value=any_value(v)) for k, v in attrs.items()]
 
 
-def request(signal_name: str, resources: list[tuple[str, dict]]):
-    """One OTLP export request with one record per resource; the record carries the label
-    (span name, log body, metric name) so the output can be matched to the input."""
+def resource(attrs: dict, entity_refs: list | None = None) -> resource_pb2.Resource:
+    """A resource with its attributes and declared entity refs (a vector's `entity_refs`)."""
+    refs = [
+        common_pb2.EntityRef(type=r["type"], id_keys=r["id_keys"], description_keys=r.get("description_keys", []))
+        for r in entity_refs or []
+    ]
+    return resource_pb2.Resource(attributes=key_values(attrs), entity_refs=refs)
+
+
+def request(signal_name: str, resources: list[tuple]):
+    """One OTLP export request with one record per resource (label, attributes[, entity refs]);
+    the record carries the label (span name, log body, metric name) so the output can be
+    matched to the input."""
+    resources = [(r[0], resource(*r[1:])) for r in resources]
     if signal_name == "traces":
         req = trace_service_pb2.ExportTraceServiceRequest()
-        for label, attrs in resources:
-            rs = req.resource_spans.add(resource=resource_pb2.Resource(attributes=key_values(attrs)))
+        for label, res in resources:
+            rs = req.resource_spans.add(resource=res)
             span = rs.scope_spans.add().spans.add(name=label, trace_id=os.urandom(16), span_id=os.urandom(8))
             span.start_time_unix_nano = span.end_time_unix_nano = time.time_ns()
     elif signal_name == "logs":
         req = logs_service_pb2.ExportLogsServiceRequest()
-        for label, attrs in resources:
-            rl = req.resource_logs.add(resource=resource_pb2.Resource(attributes=key_values(attrs)))
+        for label, res in resources:
+            rl = req.resource_logs.add(resource=res)
             rl.scope_logs.add().log_records.add(body=common_pb2.AnyValue(string_value=label), time_unix_nano=time.time_ns())
     else:
         req = metrics_service_pb2.ExportMetricsServiceRequest()
-        for label, attrs in resources:
-            rm = req.resource_metrics.add(resource=resource_pb2.Resource(attributes=key_values(attrs)))
+        for label, res in resources:
+            rm = req.resource_metrics.add(resource=res)
             m = rm.scope_metrics.add().metrics.add(name=label)
             m.gauge.data_points.add(as_int=1, time_unix_nano=time.time_ns())
     return req

@@ -1,5 +1,6 @@
-"""Every scenario vector of tests/scenarios/ through the built collector (OTLP/HTTP in, file out):
-the seed scenarios, their negative twins and one vector per built-in rule. Batch i of a vector is
+"""Every scenario vector of tests/scenarios/ and of the field corpus tests/field/ through the built
+collector (OTLP/HTTP in, file out): the seed scenarios, their negative twins, one vector per
+built-in rule, and resources as real emitters write them. Batch i of a vector is
 sent as traces, logs or metrics (i mod 3), so pooling crosses signals as in production. Also:
 nothing is lost, and ids are stable across a restart."""
 
@@ -10,7 +11,9 @@ import pytest
 
 from harness import ROOT, SIGNALS, any_value, otlp_receiver, ports, post, read_output, request, service, service_extensions
 
-VECTORS = sorted((ROOT / "tests" / "scenarios").glob("*.json"))
+VECTORS = sorted((ROOT / "tests" / "scenarios").glob("*.json")) + sorted(
+    p for p in (ROOT / "tests" / "field").glob("*.json") if p.name != "sources.json"
+)
 
 
 def config(p: dict, out: Path) -> str:
@@ -31,7 +34,7 @@ def run_vector(collectors, tmp_path: Path, vector: dict, name: str) -> dict:
     c = collectors(name, config(p, out), p)
     sent = 0
     for i, batch in enumerate(vector["batches"]):
-        resources = [(r["label"], r["attributes"]) for r in batch]
+        resources = [(r["label"], r["attributes"], r.get("entity_refs")) for r in batch]
         post(p["http"], SIGNALS[i % 3], request(SIGNALS[i % 3], resources))
         sent += len(resources)
     c.stop()

@@ -3,7 +3,9 @@
 //! engine's own zero-copy reader).
 #![allow(dead_code)]
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value::Value as V};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, EntityRef, KeyValue, KeyValueList, any_value::Value as V,
+};
 use opentelemetry_proto::tonic::logs::v1::{LogsData, ResourceLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -34,6 +36,23 @@ pub fn kv(key: &str, value: AnyValue) -> KeyValue {
 
 pub fn resource(attrs: &serde_json::Map<String, J>) -> Resource {
     Resource { attributes: attrs.iter().map(|(k, v)| kv(k, any_value(v))).collect(), ..Default::default() }
+}
+
+/// A vector entry's resource: its `attributes` and its declared `entity_refs` (`type`,
+/// `id_keys`, `description_keys`), as the k8scluster receiver writes them.
+pub fn entry_resource(entry: &J) -> Resource {
+    let strings =
+        |v: &J| -> Vec<String> { v.as_array().into_iter().flatten().map(|s| s.as_str().unwrap().to_owned()).collect() };
+    let mut r = resource(entry["attributes"].as_object().unwrap());
+    for e in entry["entity_refs"].as_array().into_iter().flatten() {
+        r.entity_refs.push(EntityRef {
+            r#type: e["type"].as_str().unwrap().into(),
+            id_keys: strings(&e["id_keys"]),
+            description_keys: strings(&e["description_keys"]),
+            ..Default::default()
+        });
+    }
+    r
 }
 
 /// A batch as the processor sends it: one `ResourceLogs` per resource, resources only.
@@ -80,12 +99,23 @@ pub fn get_str<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
     }
 }
 
-pub fn scenario_files() -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("tests/scenarios"))
+fn vectors_in(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(repo_root().join(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && p.file_name().is_some_and(|n| n != "sources.json"))
         .collect();
     files.sort();
     files
+}
+
+/// The scenario vectors of `tests/scenarios/`.
+pub fn scenario_files() -> Vec<PathBuf> {
+    vectors_in("tests/scenarios")
+}
+
+/// The field corpus of `tests/field/`: resources as real emitters write them, each naming its
+/// source in `tests/field/sources.json`.
+pub fn field_files() -> Vec<PathBuf> {
+    vectors_in("tests/field")
 }
