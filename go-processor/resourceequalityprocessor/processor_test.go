@@ -27,10 +27,12 @@ import (
 
 // One processor id in a traces, a logs and a metrics pipeline: spans, then logs, then metrics
 // of one pod come out with one id, and the sparse ones gain the SDK's pod-level attributes.
+// The SDK names its container, as the logs do: service.name belongs to a container, and
+// reaches a resource naming a container only from a source naming the same one.
 func TestSignalsOfOnePodShareOneEngine(t *testing.T) {
 	sp := newSignalProcessors(t, "cross_signal", createDefaultConfig().(*Config))
 	spans := sp.sendAttrs(t, 0, []map[string]any{{
-		"k8s.pod.uid": "u-1", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod",
+		"k8s.pod.uid": "u-1", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod", "container.name": "api",
 		"service.name": "api", "k8s.node.name": "node-3", "process.pid": "12",
 	}})[0]
 	logs := sp.sendAttrs(t, 1, []map[string]any{{"k8s.pod.uid": "u-1", "container.name": "api"}})[0]
