@@ -28,16 +28,32 @@ fn condition(c: &ConditionSpec) -> String {
 
 /// One Markdown row per rule, in precedence order.
 pub fn markdown(rules: &[RuleSpec]) -> String {
-    let mut out =
-        String::from("| # | Rule | Type | Identity (alternatives, in order) | Applies when | Derivations |\n");
-    out.push_str("|---|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| # | Rule | Type | Identity (alternatives, in order) | Applies when | Derivations | Containers |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|\n");
     for (i, r) in rules.iter().enumerate() {
-        let identity = r
+        let mut identity = r
             .identity
             .iter()
             .map(|alt| alt.iter().map(|k| code(k)).collect::<Vec<_>>().join(" + "))
             .collect::<Vec<_>>()
             .join("<br>or ");
+        for (k, re) in &r.unidentifying_values {
+            identity.push_str(&format!("<br>(a {} matching {} identifies nothing)", code(k), code(re)));
+        }
+        let codes = |keys: &[String]| keys.iter().map(|k| code(k)).collect::<Vec<_>>().join(", ");
+        let mut entity_type = code(&r.entity_type);
+        if !r.entity_ref_types.is_empty() {
+            entity_type.push_str(&format!(" (declared as {})", codes(&r.entity_ref_types)));
+        }
+        let containers = r.containers.as_ref().map_or(String::new(), |c| {
+            let mut s = format!("named by {}; per container: {}", codes(&c.named_by), codes(&c.scoped));
+            if !c.shared_when_agreed.is_empty() {
+                s.push_str(&format!("; also fill resources naming none when agreed: {}", codes(&c.shared_when_agreed)));
+            }
+            s
+        });
         let mut when: Vec<String> = r.when.iter().map(condition).collect();
         if !r.unless_present.is_empty() {
             when.push(format!("none of {}", r.unless_present.iter().map(|k| code(k)).collect::<Vec<_>>().join(", ")));
@@ -61,13 +77,14 @@ pub fn markdown(rules: &[RuleSpec]) -> String {
             .collect::<Vec<_>>()
             .join("<br>");
         out.push_str(&format!(
-            "| {} | `{}` | `{}` | {} | {} | {} |\n",
+            "| {} | `{}` | {} | {} | {} | {} | {} |\n",
             i + 1,
             r.name,
-            r.entity_type,
+            entity_type,
             if identity == "`*`" { "every attribute (exact match)".into() } else { identity },
             if when.is_empty() { "always".into() } else { when.join("; ") },
-            derive
+            derive,
+            containers
         ));
     }
     out
