@@ -137,9 +137,14 @@ def test_pod_seen_by_sdk_log_files_and_kube_state_metrics(collectors, tmp_path):
     assert len(pod_ids) == 1, pod_ids
     assert {r.resource["resource.type"] for r in sdk + files} == {"k8s.pod"}
 
-    # The file logs gained the SDK's pod-level attributes...
+    # The file logs gained the SDK's pod-level attributes, and the app container's file logs its
+    # service; the logshipper container's never gain the app container's service...
     for r in files:
-        assert r.resource["service.name"] == "checkout"
+        if r.resource["k8s.container.name"] == "app":
+            assert r.resource["service.name"] == "checkout"
+            assert r.resource["service.version"] == "1.4.2"
+        else:
+            assert "service.name" not in r.resource and "service.version" not in r.resource, r.resource
         assert r.resource["k8s.deployment.name"] == DEPLOYMENT
         assert r.resource["k8s.node.name"] == NODE
         # ...and nothing container- or SDK-level crossed between the containers.
