@@ -12,7 +12,6 @@ ROOT := $(abspath .)
 TOOLS := $(ROOT)/.tools
 BIN := $(TOOLS)/bin
 export PATH := $(BIN):$(PATH)
-export GOPROXY ?= https://proxy.golang.org
 
 CBINDGEN_VERSION := 0.29.2
 CARGO_FUZZ_VERSION := 0.13.2

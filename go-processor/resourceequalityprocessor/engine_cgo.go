@@ -26,7 +26,6 @@ import "C"
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -171,5 +170,23 @@ func statusError(status C.re_status, msg *C.re_buffer) error {
 		n := C.re_status_message(C.uint32_t(status), (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
 		text = string(buf[:min(int(n), len(buf))])
 	}
-	return fmt.Errorf("resourceequality engine (status %d): %s", int(status), text)
+	return &engineError{kind: statusKind(status), status: int(status), message: text}
+}
+
+// statusKind maps an engine status to its kind of error.
+func statusKind(status C.re_status) error {
+	switch status {
+	case C.RE_STATUS_INVALID_CONFIG:
+		return errInvalidConfig
+	case C.RE_STATUS_INVALID_INPUT:
+		return errInvalidInput
+	case C.RE_STATUS_INVALID_SNAPSHOT:
+		return errInvalidSnapshot
+	case C.RE_STATUS_PANIC:
+		return errEnginePanic
+	case C.RE_STATUS_NULL_PARAMETER:
+		return errEngineMisuse
+	default:
+		return errUnknownStatus
+	}
 }

@@ -38,3 +38,22 @@ func TestEngineAnswerInScratchOrOverflow(t *testing.T) {
 		assert.True(t, bytes.Equal(fits, got), "scratch of %d bytes", size)
 	}
 }
+
+// Engine errors carry their kind: a refused configuration, a malformed batch and a corrupt
+// snapshot are told apart with errors.Is, and the message is the engine's own.
+func TestEngineErrorsHaveKinds(t *testing.T) {
+	_, err := newEngine([]byte(`{"max_entities": 0}`))
+	require.ErrorIs(t, err, errInvalidConfig)
+	assert.Contains(t, err.Error(), "max_entities")
+
+	e, err := newEngine([]byte("{}"))
+	require.NoError(t, err)
+	defer e.Close()
+	_, err = e.process([]byte{0x0a, 0xff}, nil)
+	require.ErrorIs(t, err, errInvalidInput)
+	err = e.restore([]byte("not a snapshot"))
+	require.ErrorIs(t, err, errInvalidSnapshot)
+	var ee *engineError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 4, ee.status)
+}
