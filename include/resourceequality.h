@@ -56,6 +56,19 @@ typedef struct re_stats {
   uint64_t ambiguous_attributes;
 } re_stats;
 
+// Checks a JSON configuration exactly as `re_engine_new` would, without creating an engine, and
+// writes the effective configuration (every default filled in, as JSON) to `*effective_out`
+// unless it is NULL. On `RE_STATUS_INVALID_CONFIG` the message in `*error_out` names the
+// offending field or rule.
+//
+// # Safety
+// `config` is valid for `config_len` bytes; `effective_out` and `error_out` are NULL or valid
+// for writes.
+re_status re_config_check(const uint8_t *config,
+                          size_t config_len,
+                          struct re_buffer *effective_out,
+                          struct re_buffer *error_out);
+
 // Creates an engine from a JSON configuration (`{}` for the defaults).
 //
 // On success writes the engine to `*engine_out`; the caller frees it with `re_engine_free`.

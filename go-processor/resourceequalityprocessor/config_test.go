@@ -27,17 +27,19 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "custom"),
 			expected: &Config{
-				IDAttribute:   "entity.id",
-				TypeAttribute: "entity.type",
-				NameAttribute: "",
-				Pooling:       PoolingConfig{Enabled: true, Include: []string{"team"}, Exclude: []string{"k8s.pod.annotation.*"}},
-				DisabledRules: []string{"exact_match"},
-				Rules: []map[string]any{{
-					"name": "billing_account", "type": "billing.account",
-					"identity": []any{[]any{"billing.account.id"}}, "pool": []any{"billing.*"},
-				}},
-				MaxEntities:      5000,
-				TTL:              10 * time.Minute,
+				Engine: map[string]any{
+					"id_attribute":   "entity.id",
+					"type_attribute": "entity.type",
+					"name_attribute": "",
+					"pooling":        map[string]any{"enabled": true, "include": []any{"team"}, "exclude": []any{"k8s.pod.annotation.*"}},
+					"disabled_rules": []any{"exact_match"},
+					"rules": []any{map[string]any{
+						"name": "billing_account", "type": "billing.account",
+						"identity": []any{[]any{"billing.account.id"}}, "pool": []any{"billing.*"},
+					}},
+					"max_entities": 5000,
+					"ttl":          "10m",
+				},
 				Storage:          &storage,
 				SnapshotInterval: 30 * time.Second,
 			},
@@ -45,8 +47,10 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_rule_unknown_key"), errText: "rules[0].colour: unknown field `colour`"},
 		{id: component.NewIDWithName(metadata.Type, "bad_rule_no_identity"), errText: `rule "broken" (rules[0]): identity needs at least one alternative`},
 		{id: component.NewIDWithName(metadata.Type, "bad_disabled_rule"), errText: `disabled_rules[0]: there is no built-in rule named "no_such_rule"`},
-		{id: component.NewIDWithName(metadata.Type, "bad_ttl"), errText: "ttl must be at least 1s"},
-		{id: component.NewIDWithName(metadata.Type, "bad_max_entities"), errText: "max_entities must be at least 1"},
+		{id: component.NewIDWithName(metadata.Type, "bad_ttl"), errText: "ttl must be between 1s and 87600h, got 0s"},
+		{id: component.NewIDWithName(metadata.Type, "bad_ttl_syntax"), errText: `invalid configuration at ttl: "soon" is not a duration`},
+		{id: component.NewIDWithName(metadata.Type, "bad_max_entities"), errText: "max_entities must be between 1 and 4294967295, got 0"},
+		{id: component.NewIDWithName(metadata.Type, "unknown_key"), errText: "unknown field `colour`"},
 		{id: component.NewIDWithName(metadata.Type, "bad_pattern"), errText: "pooling.include[0]"},
 	}
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))

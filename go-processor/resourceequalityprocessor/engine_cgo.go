@@ -17,6 +17,8 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 #cgo nocallback re_engine_restore
 #cgo nocallback re_engine_snapshot
 #cgo nocallback re_engine_stats
+#cgo noescape re_config_check
+#cgo nocallback re_config_check
 #cgo noescape re_buffer_free
 #cgo nocallback re_buffer_free
 #include "resourceequality.h"
@@ -38,6 +40,21 @@ var errClosed = errors.New("resourceequality engine is closed")
 type engine struct {
 	mu  sync.RWMutex
 	ptr *C.re_engine
+}
+
+// checkEngineConfig checks an engine configuration as newEngine would, without building an
+// engine, and returns the effective configuration (defaults filled in) as JSON.
+func checkEngineConfig(config []byte) ([]byte, error) {
+	if len(config) == 0 {
+		return nil, errors.New("empty engine configuration")
+	}
+	var effective, msg C.re_buffer
+	status := C.re_config_check(bytesPtr(config), C.size_t(len(config)), &effective, &msg)
+	runtime.KeepAlive(config)
+	if err := statusError(status, &msg); err != nil {
+		return nil, err
+	}
+	return takeBuffer(&effective), nil
 }
 
 func newEngine(config []byte) (*engine, error) {

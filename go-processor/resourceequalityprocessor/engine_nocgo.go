@@ -11,6 +11,7 @@ var errNoCgo = errors.New("the resourceequality processor needs a collector buil
 
 type engine struct{}
 
+func checkEngineConfig([]byte) ([]byte, error)      { return nil, errNoCgo }
 func newEngine([]byte) (*engine, error)             { return nil, errNoCgo }
 func (*engine) process(_, _ []byte) ([]byte, error) { return nil, errNoCgo }
 func (*engine) snapshot() ([]byte, error)           { return nil, errNoCgo }

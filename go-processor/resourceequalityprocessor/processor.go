@@ -53,7 +53,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 	p := &resourceEqualityProcessor{
 		shared:    shared,
 		telemetry: tb,
-		typeKey:   cfg.TypeAttribute,
+		typeKey:   shared.effective.TypeAttribute,
 		keys:      newKeyInterner(),
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
 		process:   shared.engine.process,

@@ -188,7 +188,7 @@ func TestSharedEngineLifecycle(t *testing.T) {
 	require.ErrorIs(t, err, errClosed)
 
 	other := *cfg
-	other.MaxEntities = 7
+	other.Engine = map[string]any{"max_entities": 7}
 	c, err := f.CreateLogs(ctx, set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	_, err = f.CreateLogs(ctx, set, &other, consumertest.NewNop())

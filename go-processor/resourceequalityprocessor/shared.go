@@ -18,13 +18,15 @@ import (
 // resourceequality/x gets the same one, so that spans, logs, metrics and profiles of an entity
 // pool into one index. It is reference-counted and freed at the last shutdown.
 type sharedEngine struct {
-	id      component.ID
-	config  string
-	cfg     *Config
-	engine  *engine
-	refs    int
-	started bool
-	logger  *zap.Logger
+	id     component.ID
+	config string
+	cfg    *Config
+	engine *engine
+	// effective is the engine's configuration with its defaults filled in.
+	effective effectiveConfig
+	refs      int
+	started   bool
+	logger    *zap.Logger
 	// stats reports the engine's own counters and gauges (registered once per engine).
 	stats       *metadata.TelemetryBuilder
 	persistence *persistence
@@ -49,11 +51,19 @@ func acquireEngine(set processor.Settings, cfg *Config) (*sharedEngine, error) {
 		s.refs++
 		return s, nil
 	}
+	effectiveJSON, err := checkEngineConfig(json)
+	if err != nil {
+		return nil, err
+	}
+	effective, err := parseEffectiveConfig(effectiveJSON)
+	if err != nil {
+		return nil, err
+	}
 	e, err := newEngine(json)
 	if err != nil {
 		return nil, err
 	}
-	s := &sharedEngine{id: set.ID, config: string(json), cfg: cfg, engine: e, refs: 1, logger: set.Logger}
+	s := &sharedEngine{id: set.ID, config: string(json), cfg: cfg, engine: e, effective: effective, refs: 1, logger: set.Logger}
 	if s.stats, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		e.Close()
 		return nil, err

@@ -27,7 +27,7 @@ fn main() {
     }
     let configs = [
         "{}".to_string(),
-        r#"{"id_attribute":"entity.id","name_attribute":"","pooling":{"enabled":true,"include":["team"],"exclude":["k8s.pod.annotation.*"]},"disabled_rules":["exact_match"],"max_entities":5000,"ttl_seconds":600}"#.into(),
+        r#"{"id_attribute":"entity.id","name_attribute":"","pooling":{"enabled":true,"include":["team"],"exclude":["k8s.pod.annotation.*"]},"disabled_rules":["exact_match"],"max_entities":5000,"ttl":"10m"}"#.into(),
         r#"{"rules":[{"name":"billing_account","type":"billing.account","when":[{"key":"cloud.provider","equals":"aws","or_absent":true}],"unless_present":["service.name"],"derive":[{"attribute":"billing.account.id","from":"billing.arns","strip_prefix":"arn:"}],"identity":[["billing.account.id"],["billing.account.name","billing.org|billing.organization","k8s.cluster.uid|k8s.cluster.name?"]],"display_name":["billing.account.name"],"pool":["billing.*"],"promote_to":["k8s.pod"]}]}"#.into(),
         format!(r#"{{"rules":{},"disabled_rules":[]}}"#, "[]"),
     ];

@@ -22,7 +22,9 @@ pub struct EngineConfig {
     pub rules: Vec<RuleSpec>,
     /// Most entities (and, separately, most links) kept in memory; least recently seen go first.
     pub max_entities: u64,
-    /// Entities and links not seen for this long are forgotten.
+    /// Entities and links not seen for this long are forgotten. Written as a duration (`1h`,
+    /// `90m`, `1h30m`), held in whole seconds (rounded up).
+    #[serde(rename = "ttl", deserialize_with = "duration::deserialize", serialize_with = "duration::serialize")]
     pub ttl_seconds: u64,
 }
 
@@ -162,6 +164,67 @@ pub struct DerivationSpec {
     pub when: Vec<ConditionSpec>,
 }
 
+/// Durations as the Collector's configuration writes them (Go's syntax: `1h`, `90m`, `1h30m`,
+/// `500ms`), in whole seconds rounded up.
+mod duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn parse(text: &str) -> Option<u64> {
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return None;
+        }
+        if rest == "0" {
+            return Some(0);
+        }
+        let mut nanos: f64 = 0.0;
+        while !rest.is_empty() {
+            let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+            let number: f64 = rest[..number_len].parse().ok()?;
+            rest = &rest[number_len..];
+            let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+            let scale = match &rest[..unit_len] {
+                "h" => 3.6e12,
+                "m" => 6e10,
+                "s" => 1e9,
+                "ms" => 1e6,
+                "us" | "µs" => 1e3,
+                "ns" => 1.0,
+                _ => return None,
+            };
+            rest = &rest[unit_len..];
+            nanos += number * scale;
+        }
+        (nanos.is_finite() && nanos < 1e20).then(|| (nanos / 1e9).ceil() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{text:?} is not a duration: write one such as 1h, 90m or 1h30m"))
+        })
+    }
+
+    pub fn serialize<S: Serializer>(seconds: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{seconds}s"))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn go_durations_parse_to_whole_seconds() {
+            for (text, seconds) in
+                [("1h", 3600), ("10m", 600), ("1h30m", 5400), ("1.5h", 5400), ("90s", 90), ("1500ms", 2), ("0", 0)]
+            {
+                assert_eq!(super::parse(text), Some(seconds), "{text}");
+            }
+            for bad in ["", "10", "1d", "h", "-1h", "1h-", "1e400h"] {
+                assert_eq!(super::parse(bad), None, "{bad}");
+            }
+        }
+    }
+}
+
 /// A configuration the engine refuses, with a message that names what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError(pub String);
@@ -225,6 +288,8 @@ mod tests {
         assert!(parse_config(b"{").is_err());
         assert!(parse_config(b"").is_err());
         assert!(parse_config(br#"{"max_entities":-1}"#).unwrap_err().0.contains("max_entities"));
+        assert!(parse_config(br#"{"ttl":"soon"}"#).unwrap_err().0.contains("ttl"));
+        assert!(parse_config(br#"{"ttl":3600}"#).unwrap_err().0.contains("ttl"));
     }
 
     #[test]

@@ -94,6 +94,14 @@ impl Engine {
         Engine::new(parse_config(json)?)
     }
 
+    /// Checks a JSON configuration exactly as `from_json` would (schema, ranges, every rule)
+    /// without allocating an engine's state, and returns it with every default filled in.
+    pub fn check_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
+        let config = parse_config(json)?;
+        RuleSet::compile(&config)?;
+        Ok(config)
+    }
+
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }

@@ -139,6 +139,41 @@ fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// Checks a JSON configuration exactly as `re_engine_new` would, without creating an engine, and
+/// writes the effective configuration (every default filled in, as JSON) to `*effective_out`
+/// unless it is NULL. On `RE_STATUS_INVALID_CONFIG` the message in `*error_out` names the
+/// offending field or rule.
+///
+/// # Safety
+/// `config` is valid for `config_len` bytes; `effective_out` and `error_out` are NULL or valid
+/// for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_config_check(
+    config: *const u8,
+    config_len: usize,
+    effective_out: *mut re_buffer,
+    error_out: *mut re_buffer,
+) -> re_status {
+    boundary(error_out, || {
+        let Some(json) = (unsafe { input(config, config_len) }) else {
+            return re_status::NullParameter;
+        };
+        match Engine::check_config(json) {
+            Ok(effective) => {
+                if !effective_out.is_null() {
+                    let text = serde_json::to_vec(&effective).expect("a configuration serializes");
+                    unsafe { *effective_out = to_buffer(text) };
+                }
+                re_status::Ok
+            }
+            Err(e) => {
+                unsafe { set_error(error_out, e.0) };
+                re_status::InvalidConfig
+            }
+        }
+    })
+}
+
 /// Creates an engine from a JSON configuration (`{}` for the defaults).
 ///
 /// On success writes the engine to `*engine_out`; the caller frees it with `re_engine_free`.
@@ -433,6 +468,27 @@ mod tests {
             let mut z = zero();
             re_buffer_free(&mut z);
             assert_eq!(re_status_message(3, null_mut(), 0), 42);
+        }
+    }
+
+    #[test]
+    fn config_check_validates_without_an_engine_and_fills_defaults() {
+        unsafe {
+            let mut effective = zero();
+            let mut err = zero();
+            let json = br#"{"ttl":"10m"}"#;
+            assert_eq!(re_config_check(json.as_ptr(), json.len(), &mut effective, &mut err), re_status::Ok);
+            let text = std::slice::from_raw_parts(effective.ptr, effective.len).to_vec();
+            let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
+            assert_eq!(v["ttl"], "600s");
+            assert_eq!(v["type_attribute"], "resource.type");
+            re_buffer_free(&mut effective);
+            let bad = br#"{"max_entities":0}"#;
+            assert_eq!(re_config_check(bad.as_ptr(), bad.len(), null_mut(), &mut err), re_status::InvalidConfig);
+            assert!(std::slice::from_raw_parts(err.ptr, err.len).starts_with(b"max_entities"));
+            re_buffer_free(&mut err);
+            assert_eq!(re_config_check(null(), 0, null_mut(), null_mut()), re_status::NullParameter);
+            assert_eq!(re_config_check(json.as_ptr(), json.len(), null_mut(), null_mut()), re_status::Ok);
         }
     }
 

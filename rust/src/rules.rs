@@ -291,7 +291,7 @@ fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
         return Err(ConfigError(format!("max_entities must be between 1 and {}, got {}", u32::MAX, c.max_entities)));
     }
     if c.ttl_seconds == 0 || c.ttl_seconds > 10 * 365 * 86_400 {
-        return Err(ConfigError(format!("ttl_seconds must be between 1 and 315360000, got {}", c.ttl_seconds)));
+        return Err(ConfigError(format!("ttl must be between 1s and 87600h, got {}s", c.ttl_seconds)));
     }
     Ok(())
 }
@@ -591,8 +591,40 @@ mod tests {
             (r#"{"id_attribute":""}"#, "id_attribute"),
             (r#"{"id_attribute":"x","type_attribute":"x"}"#, "must differ"),
             (r#"{"max_entities":0}"#, "max_entities"),
-            (r#"{"ttl_seconds":0}"#, "ttl_seconds"),
+            (r#"{"ttl":"0s"}"#, "ttl must be between 1s"),
             (r#"{"pooling":{"exclude":["a.*b"]}}"#, "pooling.exclude[0]"),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"derive":[{"attribute":"k","from":"x","capture":"("}]}]}"#,
+                "not a valid regular expression",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"derive":[{"attribute":"k","from":"x","capture":"x"}]}]}"#,
+                "capture needs a capture group",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"derive":[{"attribute":"k","from":"x","capture":"(x)","strip_prefix":"y"}]}]}"#,
+                "not both",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"unidentifying_values":{"k":"["}}]}"#,
+                "unidentifying_values",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"containers":{"named_by":[],"scoped":["s.*"]}}]}"#,
+                "containers.named_by",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"containers":{"named_by":["c"],"scoped":["s*"]}}]}"#,
+                "containers.scoped[0]",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"entity_ref_types":[" "]}]}"#,
+                "entity_ref_types[0]",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"when":[{"key":"a||b","present":true}]}]}"#,
+                "when[0]",
+            ),
         ];
         for (json, needle) in bad {
             let err = compile(json).expect_err(json);

@@ -49,7 +49,7 @@ fn a_container_seen_again_after_its_pod_showed_it_is_promoted() {
 
 #[test]
 fn an_entity_forgotten_and_relearnt_is_not_served_from_old_answers() {
-    let e = Engine::from_json(br#"{"ttl_seconds": 60}"#).unwrap();
+    let e = Engine::from_json(br#"{"ttl": "60s"}"#).unwrap();
     let sparse = json!({"k8s.pod.uid": "u1"});
     send(&e, json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
     assert_eq!(get_str(&send(&e, sparse.clone(), NOW), "service.name"), Some("api"));
@@ -59,7 +59,7 @@ fn an_entity_forgotten_and_relearnt_is_not_served_from_old_answers() {
 
 #[test]
 fn answers_are_refreshed_so_links_do_not_expire_while_resources_keep_coming() {
-    let e = Engine::from_json(br#"{"ttl_seconds": 40}"#).unwrap();
+    let e = Engine::from_json(br#"{"ttl": "40s"}"#).unwrap();
     let pod = json!({"k8s.pod.uid": "u1", "k8s.namespace.name": "ns", "k8s.pod.name": "p", "container.id": "c1"});
     let id = get_str(&send(&e, pod.clone(), NOW), "resource.id").unwrap().to_owned();
     // The pod keeps coming every 5 s for 5 minutes (answers are reused for up to 10 s between

@@ -128,6 +128,21 @@ static bool test_snapshot_round_trip(void) {
   return true;
 }
 
+static bool test_config_check(void) {
+  const char *good = "{\"ttl\":\"10m\"}";
+  re_buffer effective = {0}, err = {0};
+  CHECK(re_config_check((const uint8_t *)good, strlen(good), &effective, &err) == RE_STATUS_OK);
+  CHECK(effective.ptr != NULL && memmem(effective.ptr, effective.len, "\"ttl\":\"600s\"", 12) != NULL);
+  re_buffer_free(&effective);
+  const char *bad = "{\"rules\":[{\"name\":\"x\"}]}";
+  CHECK(re_config_check((const uint8_t *)bad, strlen(bad), NULL, &err) == RE_STATUS_INVALID_CONFIG);
+  CHECK(err.ptr != NULL && err.len > 0);
+  re_buffer_free(&err);
+  CHECK(re_config_check(NULL, 0, NULL, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_config_check((const uint8_t *)"\xff", 1, NULL, NULL) == RE_STATUS_INVALID_CONFIG);
+  return true;
+}
+
 static bool test_status_messages(void) {
   uint8_t buf[128];
   size_t n = re_status_message(RE_STATUS_INVALID_INPUT, buf, sizeof buf);
@@ -143,6 +158,7 @@ int main(void) {
       {"null_pointers", test_null_pointers},
       {"truncated_input_is_an_error", test_truncated_input_is_an_error},
       {"snapshot_round_trip", test_snapshot_round_trip},
+      {"config_check", test_config_check},
       {"status_messages", test_status_messages},
   };
   int n = sizeof tests / sizeof tests[0];
