@@ -30,7 +30,7 @@ GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$
 
 .PHONY: all engine header header-check generate collector run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load \
-        fuzz fuzz-short fuzz-run soak readme-rules clean
+        fuzz fuzz-short fuzz-run soak clean
 
 all: $(COLLECTOR)
 
@@ -69,7 +69,12 @@ header-check: $(BIN)/cbindgen
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output build/header-check.h rust
 	diff -u $(HEADER) build/header-check.h || { echo "include/ is stale: run 'make header' and commit"; exit 1; }
 
-generate: $(BIN)/mdatagen
+# Renews every file generated from one definition: the README's rule and engine-metrics tables
+# and the engine metrics in metadata.yaml (rust/tests/generated.rs), the C header, and
+# mdatagen's code.
+generate: $(BIN)/mdatagen $(BIN)/cbindgen
+	RE_UPDATE_GENERATED=1 cargo test --release -q -p resourceequality --test generated
+	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output $(HEADER) rust
 	cd go-processor/resourceequalityprocessor && mdatagen metadata.yaml
 
 collector: $(COLLECTOR)
@@ -162,8 +167,6 @@ bench-load: $(COLLECTOR) $(BIN)/loadgen
 	python3 tests/load/compare_pipelines.py --rounds 5 --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 
 # ---- maintenance ------------------------------------------------------------------------------
-readme-rules:
-	RE_UPDATE_README=1 cargo test --release -q -p resourceequality --test readme
 
 clean:
 	rm -rf build target .venv .tools

@@ -28,6 +28,7 @@ import "C"
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -133,22 +134,23 @@ func (e *engine) stats() (engineStats, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ptr == nil {
-		return engineStats{}, errClosed
+		return nil, errClosed
 	}
 	var s C.re_stats
 	if err := statusError(C.re_engine_stats(e.ptr, &s), nil); err != nil {
-		return engineStats{}, err
+		return nil, err
 	}
-	return engineStats{
-		ResourcesProcessed:  int64(s.resources_processed),
-		Entities:            int64(s.entities),
-		Links:               int64(s.links),
-		Evictions:           int64(s.evictions),
-		Merges:              int64(s.merges),
-		AttributesFilled:    int64(s.attributes_filled),
-		AmbiguousLinks:      int64(s.ambiguous_links),
-		AmbiguousAttributes: int64(s.ambiguous_attributes),
-	}, nil
+	return statsOf(reflect.ValueOf(s)), nil
+}
+
+// engineStatNames are the fields of re_stats, in order.
+func engineStatNames() []string {
+	t := reflect.TypeFor[C.re_stats]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Name
+	}
+	return names
 }
 
 // Close frees the Rust engine once no call is in flight. Calling it again is a no-op.

@@ -16,5 +16,6 @@ func newEngine([]byte) (*engine, error)             { return nil, errNoCgo }
 func (*engine) process(_, _ []byte) ([]byte, error) { return nil, errNoCgo }
 func (*engine) snapshot() ([]byte, error)           { return nil, errNoCgo }
 func (*engine) restore([]byte) error                { return errNoCgo }
-func (*engine) stats() (engineStats, error)         { return engineStats{}, errNoCgo }
+func (*engine) stats() (engineStats, error)         { return nil, errNoCgo }
+func engineStatNames() []string                     { return nil }
 func (*engine) Close()                              {}

@@ -4,12 +4,22 @@ package resourceequalityprocessor
 
 import (
 	"bytes"
+	"context"
+	"os"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
+	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadatatest"
 )
 
 // An answer that does not fit the caller's scratch comes back whole from the engine's own
@@ -56,4 +66,38 @@ func TestEngineErrorsHaveKinds(t *testing.T) {
 	var ee *engineError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 4, ee.status)
+}
+
+// Every engine metric that metadata.yaml defines (generated from rust/src/stats.rs) is
+// reported, with the engine's value, and the engine's stats name every one.
+func TestEveryEngineMetricIsReported(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := metadatatest.NewSettings(tel)
+	set.ID = component.NewIDWithName(metadata.Type, "engine_metrics")
+	p, err := NewFactory().CreateLogs(context.Background(), set, createDefaultConfig(), consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+	ld := plog.NewLogs()
+	richResource(ld.ResourceLogs().AppendEmpty().Resource())
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+
+	metadataYAML, err := os.ReadFile("metadata.yaml")
+	require.NoError(t, err)
+	generated := regexp.MustCompile(`(?m)^    processor_resourceequality_(\w+):\n      # generated from rust/src/stats.rs`).FindAllSubmatch(metadataYAML, -1)
+	require.NotEmpty(t, generated)
+	stats := map[string]bool{}
+	for _, n := range engineStatNames() {
+		stats[n] = true
+	}
+	for _, m := range generated {
+		name := string(m[1])
+		assert.True(t, stats[name], "%s is a field of re_stats", name)
+		_, err := tel.GetMetric("otelcol_processor_resourceequality_" + name)
+		assert.NoError(t, err, "%s is reported", name)
+	}
+	entities, err := tel.GetMetric("otelcol_processor_resourceequality_entities")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), entities.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 }

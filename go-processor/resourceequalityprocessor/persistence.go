@@ -60,7 +60,7 @@ func (p *persistence) restore(ctx context.Context) {
 			return
 		}
 		st, _ := p.engine.stats()
-		p.logger.Info("Restored resourceequality state", zap.Int64("entities", st.Entities), zap.Int64("links", st.Links), zap.Int("bytes", len(data)))
+		p.logger.Info("Restored resourceequality state", zap.Int64("entities", st["entities"]), zap.Int64("links", st["links"]), zap.Int("bytes", len(data)))
 	}
 }
 

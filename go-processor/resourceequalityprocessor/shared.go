@@ -2,13 +2,11 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/processor"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
@@ -78,25 +76,7 @@ func acquireEngine(set processor.Settings, cfg *Config) (*sharedEngine, error) {
 }
 
 func (s *sharedEngine) registerStats() error {
-	observe := func(pick func(engineStats) int64) metric.Int64Callback {
-		return func(_ context.Context, o metric.Int64Observer) error {
-			st, err := s.engine.stats()
-			if err == nil {
-				o.Observe(pick(st))
-			}
-			return nil
-		}
-	}
-	return errors.Join(
-		s.stats.RegisterProcessorResourceequalityEntitiesCallback(observe(func(st engineStats) int64 { return st.Entities })),
-		s.stats.RegisterProcessorResourceequalityLinksCallback(observe(func(st engineStats) int64 { return st.Links })),
-		s.stats.RegisterProcessorResourceequalityEvictionsCallback(observe(func(st engineStats) int64 { return st.Evictions })),
-		s.stats.RegisterProcessorResourceequalityMergesCallback(observe(func(st engineStats) int64 { return st.Merges })),
-		s.stats.RegisterProcessorResourceequalityAttributesFilledCallback(observe(func(st engineStats) int64 { return st.AttributesFilled })),
-		s.stats.RegisterProcessorResourceequalityAmbiguousCallback(observe(func(st engineStats) int64 {
-			return st.AmbiguousLinks + st.AmbiguousAttributes
-		})),
-	)
+	return registerEngineMetrics(s.stats, engineStatNames(), s.engine.stats)
 }
 
 // start runs once per engine, at the first Start of any pipeline using it: it restores the

@@ -9,32 +9,10 @@ use crate::matcher::{Outcome, Scratch, id_value, identifies, match_resource, sta
 use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
 use crate::state::{ContainerRequest, Link, PoolRequest, State};
+pub use crate::stats::Stats;
 use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
-
-/// Counters and gauges of one engine.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub resources_processed: u64,
-    /// Entities with pooled state in memory.
-    pub entities: u64,
-    /// Alias and promotion links in memory.
-    pub links: u64,
-    /// Entities and links dropped by TTL or size limit.
-    pub evictions: u64,
-    /// Resources that received an entity's id through a link, i.e. that would not have had this
-    /// id on their own (a container-only resource joined to its pod).
-    pub merges: u64,
-    pub attributes_filled: u64,
-    /// Resources answered from the result cache, and resources computed in full.
-    pub cache_hits: u64,
-    pub cache_misses: u64,
-    /// Links that two different entities claimed, and so no longer resolve.
-    pub ambiguous_links: u64,
-    /// Pooled attributes whose sources disagreed, and so are no longer filled.
-    pub ambiguous_attributes: u64,
-}
 
 pub struct Engine {
     config: EngineConfig,

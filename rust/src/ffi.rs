@@ -73,19 +73,8 @@ pub struct re_buffer {
     pub cap: usize,
 }
 
-/// Counters and gauges of an engine (see the README's Telemetry section).
-#[repr(C)]
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct re_stats {
-    pub resources_processed: u64,
-    pub entities: u64,
-    pub links: u64,
-    pub evictions: u64,
-    pub merges: u64,
-    pub attributes_filled: u64,
-    pub ambiguous_links: u64,
-    pub ambiguous_attributes: u64,
-}
+/// Counters and gauges of an engine; defined once, in `stats.rs`.
+pub type re_stats = crate::stats::Stats;
 
 /// An engine: rules, index and pool. Opaque.
 pub struct re_engine {
@@ -359,17 +348,7 @@ pub unsafe extern "C" fn re_engine_stats(engine: *const re_engine, out: *mut re_
         let Some(out) = (unsafe { out.as_mut() }) else {
             return re_status::NullParameter;
         };
-        let s = engine.engine.stats();
-        *out = re_stats {
-            resources_processed: s.resources_processed,
-            entities: s.entities,
-            links: s.links,
-            evictions: s.evictions,
-            merges: s.merges,
-            attributes_filled: s.attributes_filled,
-            ambiguous_links: s.ambiguous_links,
-            ambiguous_attributes: s.ambiguous_attributes,
-        };
+        *out = engine.engine.stats();
         re_status::Ok
     })
 }

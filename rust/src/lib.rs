@@ -17,10 +17,10 @@ pub mod id;
 pub mod matcher;
 mod padded;
 pub mod pool;
-pub mod rule_table;
 pub mod rules;
 pub mod snapshot;
 pub mod state;
+pub mod stats;
 pub mod wire;
 
 pub use config::{ConfigError, EngineConfig, RuleSpec, builtin_rules, parse_config};

@@ -25,18 +25,21 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                     metric.Meter
-	mu                                        sync.Mutex
-	registrations                             []metric.Registration
-	ProcessorResourceequalityAmbiguous        metric.Int64ObservableCounter
-	ProcessorResourceequalityAttributesFilled metric.Int64ObservableCounter
-	ProcessorResourceequalityBatchDuration    metric.Float64Histogram
-	ProcessorResourceequalityEngineErrors     metric.Int64Counter
-	ProcessorResourceequalityEntities         metric.Int64ObservableGauge
-	ProcessorResourceequalityEvictions        metric.Int64ObservableCounter
-	ProcessorResourceequalityLinks            metric.Int64ObservableGauge
-	ProcessorResourceequalityMerges           metric.Int64ObservableCounter
-	ProcessorResourceequalityResources        metric.Int64Counter
+	meter                                        metric.Meter
+	mu                                           sync.Mutex
+	registrations                                []metric.Registration
+	ProcessorResourceequalityAmbiguousAttributes metric.Int64ObservableCounter
+	ProcessorResourceequalityAmbiguousLinks      metric.Int64ObservableCounter
+	ProcessorResourceequalityAttributesFilled    metric.Int64ObservableCounter
+	ProcessorResourceequalityBatchDuration       metric.Float64Histogram
+	ProcessorResourceequalityCacheHits           metric.Int64ObservableCounter
+	ProcessorResourceequalityCacheMisses         metric.Int64ObservableCounter
+	ProcessorResourceequalityEngineErrors        metric.Int64Counter
+	ProcessorResourceequalityEntities            metric.Int64ObservableGauge
+	ProcessorResourceequalityEvictions           metric.Int64ObservableCounter
+	ProcessorResourceequalityLinks               metric.Int64ObservableGauge
+	ProcessorResourceequalityMerges              metric.Int64ObservableCounter
+	ProcessorResourceequalityResources           metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -50,12 +53,27 @@ func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
 }
 
-// RegisterProcessorResourceequalityAmbiguousCallback sets callback for observable ProcessorResourceequalityAmbiguous metric.
-func (builder *TelemetryBuilder) RegisterProcessorResourceequalityAmbiguousCallback(cb metric.Int64Callback) error {
+// RegisterProcessorResourceequalityAmbiguousAttributesCallback sets callback for observable ProcessorResourceequalityAmbiguousAttributes metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityAmbiguousAttributesCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityAmbiguous, obs: o})
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityAmbiguousAttributes, obs: o})
 		return nil
-	}, builder.ProcessorResourceequalityAmbiguous)
+	}, builder.ProcessorResourceequalityAmbiguousAttributes)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityAmbiguousLinksCallback sets callback for observable ProcessorResourceequalityAmbiguousLinks metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityAmbiguousLinksCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityAmbiguousLinks, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityAmbiguousLinks)
 	if err != nil {
 		return err
 	}
@@ -71,6 +89,36 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityAttributesFill
 		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityAttributesFilled, obs: o})
 		return nil
 	}, builder.ProcessorResourceequalityAttributesFilled)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityCacheHitsCallback sets callback for observable ProcessorResourceequalityCacheHits metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityCacheHitsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityCacheHits, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityCacheHits)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityCacheMissesCallback sets callback for observable ProcessorResourceequalityCacheMisses metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityCacheMissesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityCacheMisses, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityCacheMisses)
 	if err != nil {
 		return err
 	}
@@ -168,10 +216,16 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
-	builder.ProcessorResourceequalityAmbiguous, err = builder.meter.Int64ObservableCounter(
-		"otelcol_processor_resourceequality_ambiguous",
-		metric.WithDescription("Links and pooled attributes that became ambiguous (two sources disagreed), and so are no longer used. [Development]"),
-		metric.WithUnit("{entry}"),
+	builder.ProcessorResourceequalityAmbiguousAttributes, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_ambiguous_attributes",
+		metric.WithDescription("Pooled attributes whose sources disagreed, and so are no longer filled. [Development]"),
+		metric.WithUnit("{attribute}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityAmbiguousLinks, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_ambiguous_links",
+		metric.WithDescription("Links that two different entities claimed, and so no longer join anything. [Development]"),
+		metric.WithUnit("{link}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityAttributesFilled, err = builder.meter.Int64ObservableCounter(
@@ -185,6 +239,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithDescription("Time spent on one batch, from collecting its resources to applying the results. [Development]"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries([]float64{5e-06, 1e-05, 2.5e-05, 5e-05, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityCacheHits, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_cache_hits",
+		metric.WithDescription("Resources answered from the result cache (byte-identical to one seen before, its entity unchanged). [Development]"),
+		metric.WithUnit("{resource}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityCacheMisses, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_cache_misses",
+		metric.WithDescription("Resources computed in full. [Development]"),
+		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityEngineErrors, err = builder.meter.Int64Counter(

@@ -1,7 +1,7 @@
 //! The README's "Built-in rules" table, generated from the rule data so that the two cannot
-//! disagree (`tests/readme.rs` fails when they do).
+//! disagree (`tests/generated.rs` fails when they do).
 
-use crate::config::{ConditionSpec, RuleSpec};
+use resourceequality::config::{ConditionSpec, RuleSpec};
 
 fn code(s: &str) -> String {
     format!("`{}`", s.replace('|', "\\|"))

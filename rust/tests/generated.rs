@@ -1,0 +1,104 @@
+//! Files generated from one definition, checked here so that a stale copy fails the tests:
+//! the README's rule table (from `rust/rules/builtin.json`), and the README's engine-metrics
+//! table and the Go component's engine metrics in `metadata.yaml` (from `rust/src/stats.rs`).
+//! `make generate` renews them (`RE_UPDATE_GENERATED=1 cargo test --test generated`), and then
+//! the header and mdatagen's code.
+
+mod common;
+#[path = "generated/rule_table.rs"]
+mod rule_table;
+
+use resourceequality::stats::{MetricKind, STATS};
+
+/// Checks (or, with `RE_UPDATE_GENERATED`, rewrites) the text between two marker lines.
+fn check_section(file: &str, begin: &str, end: &str, want: &str) {
+    let path = common::repo_root().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let start = text.find(begin).unwrap_or_else(|| panic!("{file} lacks the marker {begin:?}")) + begin.len();
+    let stop = text[start..].find(end).unwrap_or_else(|| panic!("{file} lacks the marker {end:?}")) + start;
+    if std::env::var_os("RE_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, format!("{}{}{}", &text[..start], want, &text[stop..])).unwrap();
+        return;
+    }
+    assert!(text[start..stop] == *want, "{file} is stale between {begin:?} and {end:?}: run `make generate`");
+}
+
+#[test]
+fn readme_rule_table_matches_the_rule_data() {
+    check_section(
+        "README.md",
+        "<!-- BEGIN GENERATED RULE TABLE: edit rust/rules/builtin.json, then run `make generate` -->\n",
+        "<!-- END GENERATED RULE TABLE -->",
+        &rule_table::markdown(resourceequality::builtin_rules()),
+    );
+}
+
+fn metric_specs() -> impl Iterator<Item = (&'static resourceequality::stats::StatSpec, MetricKind)> {
+    STATS.iter().filter_map(|s| Some((s, s.metric?)))
+}
+
+#[test]
+fn readme_engine_metrics_match_the_stats() {
+    let mut table = String::from("| metric | kind | meaning |\n|---|---|---|\n");
+    for (s, kind) in metric_specs() {
+        let kind = match kind {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+        };
+        table.push_str(&format!("| `otelcol_processor_resourceequality_{}` | {kind} | {} |\n", s.name, s.description));
+    }
+    check_section(
+        "README.md",
+        "<!-- BEGIN GENERATED ENGINE METRICS: edit rust/src/stats.rs, then run `make generate` -->\n",
+        "<!-- END GENERATED ENGINE METRICS -->",
+        &table,
+    );
+}
+
+/// Marks a metric of `metadata.yaml` as generated from `rust/src/stats.rs`.
+const GENERATED_METRIC: &str = "      # generated from rust/src/stats.rs: edit it, then run `make generate`\n";
+
+/// `metadata.yaml` with its engine metrics generated from the stats, merged in key order with
+/// the processor's own metrics (mdatagen wants the keys sorted).
+fn metadata_with_engine_metrics(text: &str) -> String {
+    const METRICS: &str = "telemetry:\n  metrics:\n";
+    let at = text.find(METRICS).expect("metadata.yaml has telemetry.metrics") + METRICS.len();
+    let (head, rest) = text.split_at(at);
+    let mut blocks: Vec<String> = Vec::new();
+    for line in rest.split_inclusive('\n') {
+        if line.starts_with("    ") && !line.starts_with("     ") || blocks.is_empty() {
+            blocks.push(String::new());
+        }
+        blocks.last_mut().unwrap().push_str(line);
+    }
+    blocks.retain(|b| !b.contains(GENERATED_METRIC));
+    for (s, kind) in metric_specs() {
+        let description = serde_json::to_string(s.description).unwrap();
+        let unit = serde_json::to_string(s.unit).unwrap();
+        let mut b = format!(
+            "    processor_resourceequality_{}:\n{GENERATED_METRIC}      enabled: true\n      stability: development\n      description: {description}\n      unit: {unit}\n",
+            s.name
+        );
+        b.push_str(match kind {
+            MetricKind::Counter => {
+                "      sum:\n        async: true\n        value_type: int\n        monotonic: true\n"
+            }
+            MetricKind::Gauge => "      gauge:\n        async: true\n        value_type: int\n",
+        });
+        blocks.push(b);
+    }
+    blocks.sort();
+    format!("{head}{}", blocks.concat())
+}
+
+#[test]
+fn component_metadata_engine_metrics_match_the_stats() {
+    let path = common::repo_root().join("go-processor/resourceequalityprocessor/metadata.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let want = metadata_with_engine_metrics(&text);
+    if std::env::var_os("RE_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, want).unwrap();
+        return;
+    }
+    assert!(text == want, "metadata.yaml's engine metrics are stale: run `make generate`");
+}
