@@ -56,6 +56,7 @@ typedef struct re_stats {
   uint64_t cache_misses;
   uint64_t ambiguous_links;
   uint64_t ambiguous_attributes;
+  uint64_t containers_full;
 } re_stats;
 
 // Checks a JSON configuration exactly as `re_engine_new` would, without creating an engine, and

@@ -346,6 +346,7 @@ impl Engine {
             cache_misses: self.processed.load(Relaxed).saturating_sub(self.cache_hits.load(Relaxed)),
             ambiguous_links: c.ambiguous_links.load(Relaxed),
             ambiguous_attributes: c.ambiguous_attributes.load(Relaxed),
+            containers_full: c.containers_full.load(Relaxed),
         }
     }
 

@@ -131,6 +131,7 @@ pub struct Counters {
     pub evictions: AtomicU64,
     pub ambiguous_links: AtomicU64,
     pub ambiguous_attributes: AtomicU64,
+    pub containers_full: AtomicU64,
 }
 
 /// At most this many change-stamp cells (8 MiB), however large max_entities is: the array is
@@ -361,6 +362,9 @@ impl State {
             let (container, c, a) = entity.containers.for_tags(tags);
             changed |= c;
             ambiguous += a;
+            if container.is_none() {
+                self.counters.containers_full.fetch_add(1, Relaxed);
+            }
             if let Some(container) = container {
                 let (c, a) = container.pool.merge_all(&reported_for_container, MAX_CONTAINER_POOL_BYTES);
                 changed |= c;
@@ -497,6 +501,29 @@ mod tests {
 
     fn scope_all() -> Scope {
         crate::rules::Scope::of_keys([&b"k"[..], b"j"], &Scope::default())
+    }
+
+    #[test]
+    fn a_container_beyond_the_bound_is_counted_and_pooled_nowhere() {
+        let s = State::new(100, 3600);
+        let scope = scope_all();
+        let (scoped, shared) = (scope_all(), Scope::default());
+        let pool = |tag: u64, value: &[u8]| {
+            let tags = [tag];
+            let attrs = [(&b"k"[..], value)];
+            let containers = Some(ContainerRequest { tags: &tags, scoped: &scoped, shared_when_agreed: &shared });
+            let req = PoolRequest { attrs: &attrs, scope: &scope, scope_index: Some(0), containers };
+            let mut filled = Vec::new();
+            s.pool(1, &req, 0, |k, v| filled.push((k.to_vec(), v.to_vec())));
+            filled
+        };
+        for tag in 0..crate::containers::MAX_TAGS as u64 {
+            pool(tag, b"v");
+        }
+        assert_eq!(s.counters.containers_full.load(Relaxed), 0);
+        let req_without_value = pool(1000, b"other");
+        assert!(req_without_value.is_empty(), "nothing container-scoped reaches an unrecorded container");
+        assert_eq!(s.counters.containers_full.load(Relaxed), 1);
     }
 
     #[test]

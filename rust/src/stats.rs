@@ -19,6 +19,7 @@ pub struct Stats {
     pub cache_misses: u64,
     pub ambiguous_links: u64,
     pub ambiguous_attributes: u64,
+    pub containers_full: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,12 @@ pub const STATS: &[StatSpec] = &[
         metric: Some(MetricKind::Counter),
         unit: "{attribute}",
         description: "Pooled attributes whose sources disagreed, and so are no longer filled.",
+    },
+    StatSpec {
+        name: "containers_full",
+        metric: Some(MetricKind::Counter),
+        unit: "{resource}",
+        description: "Resources naming a container their entity had no room to remember (32 container tags): they were filled with nothing container-scoped.",
     },
 ];
 

@@ -34,6 +34,7 @@ type TelemetryBuilder struct {
 	ProcessorResourceequalityBatchDuration       metric.Float64Histogram
 	ProcessorResourceequalityCacheHits           metric.Int64ObservableCounter
 	ProcessorResourceequalityCacheMisses         metric.Int64ObservableCounter
+	ProcessorResourceequalityContainersFull      metric.Int64ObservableCounter
 	ProcessorResourceequalityEngineErrors        metric.Int64Counter
 	ProcessorResourceequalityEntities            metric.Int64ObservableGauge
 	ProcessorResourceequalityEvictions           metric.Int64ObservableCounter
@@ -119,6 +120,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityCacheMissesCal
 		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityCacheMisses, obs: o})
 		return nil
 	}, builder.ProcessorResourceequalityCacheMisses)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityContainersFullCallback sets callback for observable ProcessorResourceequalityContainersFull metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityContainersFullCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityContainersFull, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityContainersFull)
 	if err != nil {
 		return err
 	}
@@ -250,6 +266,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ProcessorResourceequalityCacheMisses, err = builder.meter.Int64ObservableCounter(
 		"otelcol_processor_resourceequality_cache_misses",
 		metric.WithDescription("Resources computed in full. [Development]"),
+		metric.WithUnit("{resource}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityContainersFull, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_containers_full",
+		metric.WithDescription("Resources naming a container their entity had no room to remember (32 container tags): they were filled with nothing container-scoped. [Development]"),
 		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)
