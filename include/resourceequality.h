@@ -94,10 +94,8 @@ void re_engine_free(struct re_engine *engine);
 
 // Processes the resources of one batch.
 //
-// `input` is an OTLP `LogsData`, `TracesData` or `MetricsData` whose entries carry the batch's
-// resources (scopes and records may be left out). The answer is an OTLP `LogsData` with one
-// `ResourceLogs` per input entry, in order, whose resource carries exactly the attributes to
-// upsert on that input resource (id, type, name, derived and pooled attributes).
+// `input` is the request and the answer is the answer that `include/WIRE.md` specifies: OTLP
+// resources in, per resource the attributes to upsert out, in order.
 //
 // On success `*answer_len` is the answer's length. If it is at most `output_cap`, the answer is
 // in `output` and `*overflow` is empty (NULL, 0, 0); otherwise `output` is untouched and the

@@ -4,9 +4,7 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 // copying the batch's resources into a fresh plog.Logs only to marshal it, and unmarshalling
 // the answer into pdata only to copy it again, cost allocations per attribute on the hot path.
 //
-// Request: a LogsData with one ResourceLogs per resource, carrying only the resource
-// (attributes and entity refs). Answer: a LogsData with one ResourceLogs per input resource, in
-// order, whose resource carries the attributes to upsert.
+// include/WIRE.md specifies both; tests/wire/ holds golden bytes that wire_golden_test.go checks.
 
 import (
 	"errors"

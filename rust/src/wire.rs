@@ -1,8 +1,7 @@
 //! Zero-copy reading of the OTLP messages the processor sends, and writing of the results.
 //!
-//! The processor sends one `LogsData` (or `TracesData` / `MetricsData`: all three put the repeated
-//! `Resource{Logs,Spans,Metrics}` in field 1 and its `Resource` in field 1) whose entries carry
-//! resources only. Decoding those into owned prost structs costs two allocations per attribute,
+//! `include/WIRE.md` specifies the request and the answer; `tests/wire_golden.rs` checks golden
+//! bytes of both. Decoding requests into owned prost structs costs two allocations per attribute,
 //! which alone would use most of the per-resource budget, so this module walks the wire format
 //! with prost's varint primitives and hands out views that borrow from the input buffer.
 //! `tests` compares every view with the same message decoded by opentelemetry-proto's prost types.
