@@ -1,0 +1,312 @@
+package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+
+// Reading the engine's answer (include/WIRE.md) straight from its protobuf bytes: the whole
+// answer is checked first, and only a well-formed answer with one entry per resource is
+// applied, so a bad answer changes nothing.
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+var errMalformedAnswer = errors.New("malformed answer from the engine")
+
+// applyAnswer upserts the answer's attributes onto the batch's resources. The whole answer is
+// checked before anything is applied: a bad answer changes nothing. The upserted strings and
+// bytes share the answer's memory (one allocation per batch rather than one per value), so the
+// caller must never modify the answer afterwards.
+func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *keyInterner) error {
+	count, err := checkAnswer(answer)
+	if err != nil {
+		return err
+	}
+	if count != n {
+		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
+	}
+	for i := 0; len(answer) > 0; {
+		num, entry, rest := nextBytesField(answer)
+		answer = rest
+		if num != fieldOne {
+			continue
+		}
+		res := entryResource(entry)
+		if len(res) > 0 {
+			applyResource(res, resourceAt(i).Attributes(), keys)
+		}
+		i++
+	}
+	return nil
+}
+
+// applyResource upserts one checked answer resource's attributes onto dst.
+func applyResource(res []byte, dst pcommon.Map, keys *keyInterner) {
+	dst.EnsureCapacity(dst.Len() + countFields(res))
+	for len(res) > 0 {
+		num, kv, rest := nextBytesField(res)
+		res = rest
+		if num != resAttrs {
+			continue
+		}
+		key, value := splitKeyValue(kv)
+		_ = readAnyValue(value, dst.PutEmpty(keys.intern(key))) // checked by checkAnswer
+	}
+}
+
+// checkAnswer checks the whole answer and returns its number of entries.
+func checkAnswer(answer []byte) (int, error) {
+	count := 0
+	for len(answer) > 0 {
+		num, entry, rest, err := consumeField(answer)
+		if err != nil {
+			return 0, err
+		}
+		answer = rest
+		if num != fieldOne {
+			continue
+		}
+		for b := entry; len(b) > 0; {
+			_, _, rest, err := consumeField(b)
+			if err != nil {
+				return 0, err
+			}
+			b = rest
+		}
+		if err := checkResource(entryResource(entry)); err != nil {
+			return 0, err
+		}
+		count++
+	}
+	return count, nil
+}
+
+// entryResource is the resource of a checked answer entry (its last field 1, as protobuf
+// merges repeated singular fields).
+func entryResource(entry []byte) []byte {
+	var res []byte
+	for len(entry) > 0 {
+		num, b, rest := nextBytesField(entry)
+		entry = rest
+		if num == fieldOne {
+			res = b
+		}
+	}
+	return res
+}
+
+func checkResource(res []byte) error {
+	for len(res) > 0 {
+		num, kv, rest, err := consumeField(res)
+		if err != nil {
+			return err
+		}
+		res = rest
+		if num != resAttrs {
+			continue
+		}
+		hasKey := false
+		for b := kv; len(b) > 0; {
+			num, v, rest, err := consumeField(b)
+			if err != nil {
+				return err
+			}
+			b = rest
+			switch num {
+			case kvKey:
+				hasKey = true
+			case kvValue:
+				if err := readAnyValue(v, pcommon.Value{}); err != nil {
+					return err
+				}
+			}
+		}
+		if !hasKey {
+			return errMalformedAnswer
+		}
+	}
+	return nil
+}
+
+// consumeField reads one field; a length-delimited field's payload is returned, other wire
+// types are skipped (num 0 payload nil).
+func consumeField(b []byte) (protowire.Number, []byte, []byte, error) {
+	// Nearly every field of an answer is length-delimited with a one-byte tag and a one-byte
+	// length; reading those directly halves the cost of checking and applying an answer.
+	if len(b) >= 2 && b[0] < 0x80 && b[1] < 0x80 && b[0]>>3 != 0 && protowire.Type(b[0]&7) == protowire.BytesType {
+		if end := 2 + int(b[1]); end <= len(b) {
+			return protowire.Number(b[0] >> 3), b[2:end], b[end:], nil
+		}
+		return 0, nil, nil, errMalformedAnswer
+	}
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return 0, nil, nil, errMalformedAnswer
+	}
+	b = b[n:]
+	if typ != protowire.BytesType {
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return 0, nil, nil, errMalformedAnswer
+		}
+		return 0, nil, b[n:], nil
+	}
+	v, n := protowire.ConsumeBytes(b)
+	if n < 0 {
+		return 0, nil, nil, errMalformedAnswer
+	}
+	return num, v, b[n:], nil
+}
+
+// nextBytesField is consumeField on input already checked.
+func nextBytesField(b []byte) (protowire.Number, []byte, []byte) {
+	num, v, rest, _ := consumeField(b)
+	return num, v, rest
+}
+
+func countFields(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		_, _, b = nextBytesField(b)
+		n++
+	}
+	return n
+}
+
+func splitKeyValue(kv []byte) (key, value []byte) {
+	for len(kv) > 0 {
+		num, b, rest := nextBytesField(kv)
+		kv = rest
+		switch num {
+		case kvKey:
+			key = b
+		case kvValue:
+			value = b
+		}
+	}
+	return key, value
+}
+
+// sharedString is b as a string without a copy; b must never change afterwards.
+func sharedString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// readAnyValue decodes an AnyValue into dst; with a zero dst it only checks the encoding.
+func readAnyValue(b []byte, dst pcommon.Value) error {
+	check := dst == pcommon.Value{}
+	if len(b) >= 2 && b[0] == lenTag(anyString) && int(b[1])+2 == len(b) {
+		// A short string, the usual answer value.
+		if !check {
+			dst.SetStr(sharedString(b[2:]))
+		}
+		return nil
+	}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errMalformedAnswer
+		}
+		b = b[n:]
+		switch {
+		case (num == anyBool || num == anyInt) && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return errMalformedAnswer
+			}
+			b = b[n:]
+			if !check && num == anyBool {
+				dst.SetBool(protowire.DecodeBool(v))
+			} else if !check {
+				dst.SetInt(int64(v))
+			}
+		case num == anyDouble && typ == protowire.Fixed64Type:
+			v, n := protowire.ConsumeFixed64(b)
+			if n < 0 {
+				return errMalformedAnswer
+			}
+			b = b[n:]
+			if !check {
+				dst.SetDouble(math.Float64frombits(v))
+			}
+		case typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return errMalformedAnswer
+			}
+			b = b[n:]
+			if err := readBytesCase(num, v, dst, check); err != nil {
+				return err
+			}
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return errMalformedAnswer
+			}
+			b = b[n:]
+		}
+	}
+	return nil
+}
+
+func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool) error {
+	switch num {
+	case anyString:
+		if !check {
+			dst.SetStr(sharedString(v))
+		}
+	case anyBytes:
+		if !check {
+			dst.SetEmptyBytes().FromRaw(v)
+		}
+	case anyArray:
+		var s pcommon.Slice
+		if !check {
+			s = dst.SetEmptySlice()
+		}
+		for len(v) > 0 {
+			num, e, rest, err := consumeField(v)
+			if err != nil {
+				return err
+			}
+			v = rest
+			if num != fieldOne {
+				continue
+			}
+			elem := pcommon.Value{}
+			if !check {
+				elem = s.AppendEmpty()
+			}
+			if err := readAnyValue(e, elem); err != nil {
+				return err
+			}
+		}
+	case anyKvList:
+		var m pcommon.Map
+		if !check {
+			m = dst.SetEmptyMap()
+		}
+		for len(v) > 0 {
+			num, kv, rest, err := consumeField(v)
+			if err != nil {
+				return err
+			}
+			v = rest
+			if num != fieldOne {
+				continue
+			}
+			key, value := splitKeyValue(kv)
+			elem := pcommon.Value{}
+			if !check {
+				elem = m.PutEmpty(sharedString(key))
+			}
+			if err := readAnyValue(value, elem); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
