@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -102,9 +104,11 @@ func putValue(v pcommon.Value, j any) {
 			putValue(s.AppendEmpty(), e)
 		}
 	case map[string]any:
+		// In key order, as the Rust runner's JSON maps are: encodings must not depend on Go's
+		// map iteration order (tests/wire compares bytes).
 		m := v.SetEmptyMap()
-		for k, e := range x {
-			putValue(m.PutEmpty(k), e)
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			putValue(m.PutEmpty(k), x[k])
 		}
 	}
 }
