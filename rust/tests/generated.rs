@@ -102,3 +102,25 @@ fn component_metadata_engine_metrics_match_the_stats() {
     }
     assert!(text == want, "metadata.yaml's engine metrics are stale: run `make generate`");
 }
+
+/// The version has one source, `rust/Cargo.toml`; the header's define and the distribution's
+/// version are copies this test checks.
+#[test]
+fn versions_match_the_crate() {
+    let version = env!("CARGO_PKG_VERSION");
+    let read = |file: &str| std::fs::read_to_string(common::repo_root().join(file)).unwrap();
+    assert!(
+        read("rust/cbindgen.toml").contains(&format!("#define RESOURCEEQUALITY_VERSION \\\"{version}\\\"")),
+        "rust/cbindgen.toml's RESOURCEEQUALITY_VERSION is not {version}"
+    );
+    assert!(
+        read("include/resourceequality.h").contains(&format!("#define RESOURCEEQUALITY_VERSION \"{version}\"")),
+        "the header's version is not {version}: run `make header`"
+    );
+    assert!(
+        read("collector-builder.yaml")
+            .lines()
+            .any(|l| l.trim().split(" #").next() == Some(&format!("version: {version}"))),
+        "collector-builder.yaml's dist version is not {version}"
+    );
+}
