@@ -27,7 +27,7 @@ const maxTypeAttributes = 128
 const errorLogInterval = time.Minute
 
 type resourceEqualityProcessor struct {
-	shared    *sharedEngine
+	shared    *sharedComponent[component.ID, *sharedEngine]
 	telemetry *metadata.TelemetryBuilder
 	typeKey   string
 	keys      *keyInterner
@@ -47,23 +47,23 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 	}
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
-		_ = shared.release(context.Background())
+		_ = shared.Shutdown(context.Background())
 		return nil, err
 	}
 	p := &resourceEqualityProcessor{
 		shared:    shared,
 		telemetry: tb,
-		typeKey:   shared.effective.TypeAttribute,
+		typeKey:   shared.Unwrap().effective.TypeAttribute,
 		keys:      newKeyInterner(),
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
-		process:   shared.engine.process,
+		process:   shared.Unwrap().engine.process,
 	}
 	var once sync.Once
 	p.shutdown = func(ctx context.Context) error {
 		var err error
 		once.Do(func() {
 			tb.Shutdown()
-			err = shared.release(ctx)
+			err = shared.Shutdown(ctx)
 		})
 		return err
 	}
@@ -71,7 +71,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 }
 
 func (p *resourceEqualityProcessor) start(ctx context.Context, host component.Host) error {
-	return p.shared.start(ctx, host)
+	return p.shared.Start(ctx, host)
 }
 
 func (p *resourceEqualityProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {

@@ -173,10 +173,11 @@ func TestSharedEngineLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	b, err := f.CreateTraces(ctx, set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	engines.Lock()
-	shared := engines.byID[set.ID]
-	require.Equal(t, 2, shared.refs)
-	engines.Unlock()
+	engines.mu.Lock()
+	handle := engines.byKey[set.ID]
+	require.Equal(t, 2, handle.users)
+	engines.mu.Unlock()
+	shared := handle.Unwrap()
 	require.NoError(t, a.Start(ctx, componenttest.NewNopHost()))
 	require.NoError(t, b.Start(ctx, componenttest.NewNopHost()))
 	require.NoError(t, a.Shutdown(ctx))

@@ -3,7 +3,6 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/processor"
@@ -12,9 +11,10 @@ import (
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
-// sharedEngine is the one engine of a configured processor id. Every pipeline that uses
-// resourceequality/x gets the same one, so that spans, logs, metrics and profiles of an entity
-// pool into one index. It is reference-counted and freed at the last shutdown.
+// sharedEngine is the one engine of a configured processor id, as a component: every pipeline
+// that uses resourceequality/x gets the same one (engines shares it), so that spans, logs,
+// metrics and profiles of an entity pool into one index. Start restores the persisted state
+// and starts periodic snapshots; Shutdown writes the last snapshot and frees the engine.
 type sharedEngine struct {
 	id     component.ID
 	config string
@@ -22,33 +22,33 @@ type sharedEngine struct {
 	engine *engine
 	// effective is the engine's configuration with its defaults filled in.
 	effective effectiveConfig
-	refs      int
-	started   bool
 	logger    *zap.Logger
 	// stats reports the engine's own counters and gauges (registered once per engine).
 	stats       *metadata.TelemetryBuilder
 	persistence *persistence
 }
 
-var engines = struct {
-	sync.Mutex
-	byID map[component.ID]*sharedEngine
-}{byID: map[component.ID]*sharedEngine{}}
+// engines holds the engine of every processor id in use.
+var engines sharedComponents[component.ID, *sharedEngine]
 
-func acquireEngine(set processor.Settings, cfg *Config) (*sharedEngine, error) {
+// acquireEngine returns a handle on the processor id's engine, made at its first use. Each
+// handle is shut down once.
+func acquireEngine(set processor.Settings, cfg *Config) (*sharedComponent[component.ID, *sharedEngine], error) {
 	json, err := cfg.engineConfig()
 	if err != nil {
 		return nil, err
 	}
-	engines.Lock()
-	defer engines.Unlock()
-	if s, ok := engines.byID[set.ID]; ok {
-		if s.config != string(json) {
-			return nil, fmt.Errorf("%s is already in use with a different configuration", set.ID)
-		}
-		s.refs++
-		return s, nil
-	}
+	return engines.loadOrStore(set.ID,
+		func() (*sharedEngine, error) { return newSharedEngine(set, cfg, json) },
+		func(s *sharedEngine) error {
+			if s.config != string(json) {
+				return fmt.Errorf("%s is already in use with a different configuration", set.ID)
+			}
+			return nil
+		})
+}
+
+func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedEngine, error) {
 	effectiveJSON, err := checkEngineConfig(json)
 	if err != nil {
 		return nil, err
@@ -61,33 +61,21 @@ func acquireEngine(set processor.Settings, cfg *Config) (*sharedEngine, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sharedEngine{id: set.ID, config: string(json), cfg: cfg, engine: e, effective: effective, refs: 1, logger: set.Logger}
+	s := &sharedEngine{id: set.ID, config: string(json), cfg: cfg, engine: e, effective: effective, logger: set.Logger}
 	if s.stats, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		e.Close()
 		return nil, err
 	}
-	if err := s.registerStats(); err != nil {
+	if err := registerEngineMetrics(s.stats, engineStatNames(), s.engine.stats); err != nil {
 		s.stats.Shutdown()
 		e.Close()
 		return nil, err
 	}
-	engines.byID[set.ID] = s
 	return s, nil
 }
 
-func (s *sharedEngine) registerStats() error {
-	return registerEngineMetrics(s.stats, engineStatNames(), s.engine.stats)
-}
-
-// start runs once per engine, at the first Start of any pipeline using it: it restores the
-// persisted state, if storage is configured, and starts periodic snapshots.
-func (s *sharedEngine) start(ctx context.Context, host component.Host) error {
-	engines.Lock()
-	defer engines.Unlock()
-	if s.started {
-		return nil
-	}
-	s.started = true
+// Start restores the persisted state, if storage is configured, and starts periodic snapshots.
+func (s *sharedEngine) Start(ctx context.Context, host component.Host) error {
 	if s.cfg.Storage == nil {
 		return nil
 	}
@@ -99,18 +87,8 @@ func (s *sharedEngine) start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-// release drops one reference; the last one writes a final snapshot and frees the engine.
-func (s *sharedEngine) release(ctx context.Context) error {
-	engines.Lock()
-	s.refs--
-	last := s.refs == 0
-	if last && engines.byID[s.id] == s {
-		delete(engines.byID, s.id)
-	}
-	engines.Unlock()
-	if !last {
-		return nil
-	}
+// Shutdown writes a final snapshot, if storage is configured, and frees the engine.
+func (s *sharedEngine) Shutdown(ctx context.Context) error {
 	var err error
 	if s.persistence != nil {
 		err = s.persistence.stop(ctx)
