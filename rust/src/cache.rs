@@ -52,7 +52,7 @@ fn inline(bytes: &[u8]) -> (u8, [u8; INLINE]) {
 }
 
 impl Answer {
-    fn new(bytes: &[u8], keys: &OutputKeys, scratch: &mut Scratch) -> Answer {
+    fn new(bytes: &[u8], keys: &OutputKeys, scratch: &mut StripeBuffers) -> Answer {
         if bytes.len() <= INLINE {
             let (len, b) = inline(bytes);
             Answer::Inline(len, b)
@@ -80,7 +80,7 @@ impl Answer {
 
 /// Working memory of a stripe, reused under its lock.
 #[derive(Default)]
-struct Scratch {
+struct StripeBuffers {
     compact: Vec<u8>,
     check: Vec<u8>,
 }
@@ -90,7 +90,7 @@ struct Stripe {
     /// Allocated at the stripe's first answer (so that an engine made only to validate a
     /// configuration costs nothing).
     sets: Vec<Set>,
-    scratch: Scratch,
+    scratch: StripeBuffers,
 }
 
 /// A provenance packed to keep slots small (the array has two slots per entity).
@@ -206,15 +206,12 @@ impl ResultCache {
         set.slots[way] = Some(Slot::new(provenance, now, Answer::new(answer, &self.keys, scratch)));
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.stripes
             .iter()
             .map(|s| s.lock().sets.iter().map(|set| set.slots.iter().flatten().count()).sum::<usize>())
             .sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     pub fn clear(&self) {

@@ -121,10 +121,6 @@ impl<V: Aging> Clock<V> {
         self.map.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&u128, &V)> {
         self.map.iter()
     }

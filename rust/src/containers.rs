@@ -37,10 +37,6 @@ impl Containers {
         self.list.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     fn tag_count(&self) -> usize {
         self.list.iter().map(|c| c.tags.len()).sum()
     }

@@ -5,7 +5,7 @@ use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
 use crate::id::{EntityId, to_hex};
-use crate::matcher::{Outcome, Scratch, id_value, identifies, match_resource, standalone_id};
+use crate::matcher::{MatchScratch, Outcome, id_value, identifies, match_resource, standalone_id};
 use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
 use crate::state::{ContainerRequest, Link, PoolRequest, State};
@@ -44,7 +44,7 @@ impl Tally {
 /// Per-batch working memory.
 struct Work<'a> {
     view: ResourceView<'a>,
-    scratch: Scratch<'a>,
+    scratch: MatchScratch<'a>,
     derived_values: Vec<u8>,
     fills: Vec<u8>,
     fill_spans: Vec<(usize, usize, usize)>,
@@ -138,7 +138,7 @@ impl Engine {
             }
             let work = work.get_or_insert_with(|| Work {
                 view: ResourceView::default(),
-                scratch: Scratch::new(&self.rules),
+                scratch: MatchScratch::new(&self.rules),
                 derived_values: Vec::new(),
                 fills: Vec::new(),
                 fill_spans: Vec::new(),
@@ -283,7 +283,7 @@ impl Engine {
         rule: usize,
         attrs: &[crate::wire::Attr<'a>],
         now: Stamp,
-        s: &mut Scratch<'a>,
+        s: &mut MatchScratch<'a>,
         provenance: &mut Provenance,
     ) -> (EntityId, usize) {
         let r = &self.rules.rules[rule];
@@ -404,7 +404,7 @@ impl Engine {
 
 /// The tags of the container a resource speaks for (see `containers`): one per naming key it
 /// carries, a hash of key and value. A value the rule says identifies nothing names nothing.
-fn container_tags(rules: &RuleSet, rule: &CompiledRule, c: &Containers, s: &Scratch<'_>, tags: &mut Vec<u64>) {
+fn container_tags(rules: &RuleSet, rule: &CompiledRule, c: &Containers, s: &MatchScratch<'_>, tags: &mut Vec<u64>) {
     tags.clear();
     for k in &c.named_by {
         let Some(v) = s.slot(*k).and_then(id_value).filter(|v| identifies(rule, *k, *v)) else {

@@ -13,6 +13,8 @@
 //!   once, after every other call on that engine has returned.
 
 #![allow(non_camel_case_types)]
+// The C ABI is the one place that needs `unsafe` (the crate denies it elsewhere).
+#![allow(unsafe_code)]
 
 use crate::engine::Engine;
 use std::cell::Cell;

@@ -3,23 +3,26 @@
 //! id and type, and fills sparse resources with the attributes richer sources of the same entity
 //! reported.
 //!
-//! The core (`config`, `rules`, `matcher`, `id`, `pool`, `state`, `snapshot`, `wire`, `engine`)
-//! is safe Rust with no knowledge of C; `ffi` is the thin C ABI the Go processor calls.
+//! The core (`config`, `rules`, `matcher`, `id`, `pool`, `containers`, `state`, `cache`,
+//! `snapshot`, `wire`, `engine`, `stats`) is safe Rust with no knowledge of C (`unsafe` is denied
+//! outside `ffi`); `ffi` is the thin C ABI the Go processor calls. Only the engine, its
+//! configuration and stats, and the wire reader (for fuzzing) are public.
+#![deny(unsafe_code)]
 
-pub mod cache;
-pub mod clock;
-pub mod compact;
+pub(crate) mod cache;
+pub(crate) mod clock;
+pub(crate) mod compact;
 pub mod config;
-pub mod containers;
+pub(crate) mod containers;
 pub mod engine;
 pub mod ffi;
-pub mod id;
-pub mod matcher;
+pub(crate) mod id;
+pub(crate) mod matcher;
 mod padded;
-pub mod pool;
-pub mod rules;
-pub mod snapshot;
-pub mod state;
+pub(crate) mod pool;
+pub(crate) mod rules;
+pub(crate) mod snapshot;
+pub(crate) mod state;
 pub mod stats;
 pub mod wire;
 

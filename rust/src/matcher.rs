@@ -8,8 +8,8 @@ use crate::wire::{Attr, EntityRefView, Value, single_string_in_array};
 /// What a resource was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome<'a> {
-    /// A rule matched. `Scratch::alternatives` holds the standalone id of every identity
-    /// alternative the resource carries (lowest index first); `Scratch::derived` the values the
+    /// A rule matched. `MatchScratch::alternatives` holds the standalone id of every identity
+    /// alternative the resource carries (lowest index first); `MatchScratch::derived` the values the
     /// rule derived.
     Rule { rule: usize },
     /// The resource declared the entity itself (`Resource.entity_refs[index]`).
@@ -19,7 +19,7 @@ pub enum Outcome<'a> {
 }
 
 /// Per-resource working memory, reused across the resources of a batch.
-pub struct Scratch<'a> {
+pub struct MatchScratch<'a> {
     slots: Vec<Option<Value<'a>>>,
     touched: Vec<KeyId>,
     pub derived: Vec<(KeyId, &'a [u8])>,
@@ -28,9 +28,9 @@ pub struct Scratch<'a> {
     exact: Vec<(&'a [u8], &'a [u8])>,
 }
 
-impl<'a> Scratch<'a> {
+impl<'a> MatchScratch<'a> {
     pub fn new(rules: &RuleSet) -> Self {
-        Scratch {
+        MatchScratch {
             slots: vec![None; rules.keys.len()],
             touched: Vec::new(),
             derived: Vec::new(),
@@ -96,11 +96,11 @@ fn string_of(v: Value<'_>) -> Option<&[u8]> {
 }
 
 /// The value of the first present spelling of a key.
-fn first_present<'a>(keys: &[KeyId], s: &Scratch<'a>) -> Option<Value<'a>> {
+fn first_present<'a>(keys: &[KeyId], s: &MatchScratch<'a>) -> Option<Value<'a>> {
     keys.iter().map(|k| s.slot(*k)).find(|v| present(*v)).flatten()
 }
 
-fn holds(c: &Condition, s: &Scratch<'_>) -> bool {
+fn holds(c: &Condition, s: &MatchScratch<'_>) -> bool {
     let v = first_present(&c.keys, s);
     if !present(v) {
         return c.or_absent || matches!(c.op, Op::Absent);
@@ -121,7 +121,7 @@ pub fn match_resource<'a>(
     attrs: &[Attr<'a>],
     entity_refs: &[EntityRefView<'a>],
     output_keys: &[&[u8]],
-    s: &mut Scratch<'a>,
+    s: &mut MatchScratch<'a>,
 ) -> Outcome<'a> {
     s.reset();
     for a in attrs {
@@ -148,7 +148,7 @@ pub fn match_resource<'a>(
     Outcome::Unmatched
 }
 
-fn apply_derivations<'a>(rule: &CompiledRule, s: &mut Scratch<'a>) {
+fn apply_derivations<'a>(rule: &CompiledRule, s: &mut MatchScratch<'a>) {
     for d in &rule.derive {
         if present(s.slot(d.target)) || !d.when.iter().all(|c| holds(c, s)) {
             continue;
@@ -178,7 +178,12 @@ fn apply_derivations<'a>(rule: &CompiledRule, s: &mut Scratch<'a>) {
     }
 }
 
-fn collect_alternatives<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], output_keys: &[&[u8]], s: &mut Scratch<'a>) {
+fn collect_alternatives<'a>(
+    rule: &'a CompiledRule,
+    attrs: &[Attr<'a>],
+    output_keys: &[&[u8]],
+    s: &mut MatchScratch<'a>,
+) {
     for (ai, alt) in rule.identity.iter().enumerate() {
         match alt {
             Alternative::AllAttributes => {
@@ -224,7 +229,7 @@ pub fn identifies(rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {
 
 /// Evaluates only `rule`'s conditions and identity on the current resource (after a match by
 /// another rule): the standalone id of the lowest alternative present, if any.
-pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut Scratch<'a>) -> Option<EntityId> {
+pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut MatchScratch<'a>) -> Option<EntityId> {
     if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
         return None;
     }
@@ -245,7 +250,7 @@ fn match_entity_refs<'a>(
     rules: &'a RuleSet,
     attrs: &[Attr<'a>],
     refs: &[EntityRefView<'a>],
-    s: &mut Scratch<'a>,
+    s: &mut MatchScratch<'a>,
 ) -> Option<Outcome<'a>> {
     for (index, r) in refs.iter().enumerate() {
         let Ok(entity_type) = std::str::from_utf8(r.entity_type) else {

@@ -48,12 +48,9 @@ impl Pool {
         })
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.iter().count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.packed.is_empty()
     }
 
     /// Heap bytes held.

@@ -14,12 +14,12 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// The attribute keys rules refer to, so that a resource is scanned once per batch entry.
 #[derive(Default, Debug)]
-pub struct KeyTable {
+pub struct RuleKeys {
     ids: FastMap<Box<[u8]>, KeyId>,
     names: Vec<Box<str>>,
 }
 
-impl KeyTable {
+impl RuleKeys {
     fn intern(&mut self, key: &str) -> Result<KeyId, ConfigError> {
         if let Some(id) = self.ids.get(key.as_bytes()) {
             return Ok(*id);
@@ -201,7 +201,7 @@ pub struct CompiledRule {
 #[derive(Debug)]
 pub struct RuleSet {
     pub rules: Vec<CompiledRule>,
-    pub keys: KeyTable,
+    pub keys: RuleKeys,
     /// Pool exclusions from the configuration, applied to entity-reference scopes too.
     pub global_exclude: Scope,
     pub pooling: bool,
@@ -244,7 +244,7 @@ impl RuleSet {
         let types: Vec<&str> = specs.iter().map(|(s, _, _)| s.entity_type.as_str()).collect();
 
         let pooling = config.pooling.enabled;
-        let mut keys = KeyTable::default();
+        let mut keys = RuleKeys::default();
         let mut rules = Vec::with_capacity(specs.len());
         for (spec, label, builtin) in &specs {
             let rule =
@@ -314,7 +314,7 @@ fn whole_value_regex(what: &str, re: &str) -> Result<Regex, String> {
 }
 
 /// `key` or `a|b|...`: the spellings of one key, first present wins.
-fn compile_spellings(what: &str, spec: &str, keys: &mut KeyTable) -> Result<Vec<KeyId>, String> {
+fn compile_spellings(what: &str, spec: &str, keys: &mut RuleKeys) -> Result<Vec<KeyId>, String> {
     spec.split('|')
         .map(|k| {
             check_key(what, k)?;
@@ -323,7 +323,7 @@ fn compile_spellings(what: &str, spec: &str, keys: &mut KeyTable) -> Result<Vec<
         .collect()
 }
 
-fn compile_containers(c: &ContainersSpec, keys: &mut KeyTable, config: &EngineConfig) -> Result<Containers, String> {
+fn compile_containers(c: &ContainersSpec, keys: &mut RuleKeys, config: &EngineConfig) -> Result<Containers, String> {
     if c.named_by.is_empty() {
         return Err("containers.named_by needs at least one key".into());
     }
@@ -360,7 +360,7 @@ fn check_pattern(p: &str) -> Result<(), String> {
 
 fn compile_rule(
     spec: &RuleSpec,
-    keys: &mut KeyTable,
+    keys: &mut RuleKeys,
     config: &EngineConfig,
     types: &[&str],
 ) -> Result<CompiledRule, String> {
@@ -439,11 +439,11 @@ fn compile_rule(
     })
 }
 
-fn compile_conditions(what: &str, specs: &[ConditionSpec], keys: &mut KeyTable) -> Result<Vec<Condition>, String> {
+fn compile_conditions(what: &str, specs: &[ConditionSpec], keys: &mut RuleKeys) -> Result<Vec<Condition>, String> {
     specs.iter().enumerate().map(|(i, c)| compile_condition(c, keys).map_err(|m| format!("{what}[{i}]: {m}"))).collect()
 }
 
-fn compile_condition(c: &ConditionSpec, keys: &mut KeyTable) -> Result<Condition, String> {
+fn compile_condition(c: &ConditionSpec, keys: &mut RuleKeys) -> Result<Condition, String> {
     let spellings = compile_spellings("key", &c.key, keys)?;
     let mut ops = Vec::new();
     if let Some(v) = &c.equals {
@@ -481,7 +481,7 @@ fn compile_condition(c: &ConditionSpec, keys: &mut KeyTable) -> Result<Condition
     Ok(Condition { keys: spellings, op: ops.pop().unwrap(), or_absent: c.or_absent })
 }
 
-fn compile_derivation(d: &DerivationSpec, keys: &mut KeyTable) -> Result<Derivation, String> {
+fn compile_derivation(d: &DerivationSpec, keys: &mut RuleKeys) -> Result<Derivation, String> {
     check_key("attribute", &d.attribute)?;
     if d.from.split('|').any(|f| f == d.attribute) {
         return Err("attribute and from must differ".into());
@@ -506,7 +506,7 @@ fn compile_derivation(d: &DerivationSpec, keys: &mut KeyTable) -> Result<Derivat
     })
 }
 
-fn compile_alternative(alt: &[String], keys: &mut KeyTable) -> Result<Alternative, String> {
+fn compile_alternative(alt: &[String], keys: &mut RuleKeys) -> Result<Alternative, String> {
     if alt.len() == 1 && alt[0] == "*" {
         return Ok(Alternative::AllAttributes);
     }

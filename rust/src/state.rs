@@ -79,12 +79,12 @@ struct KeyEntry {
 }
 
 #[derive(Default)]
-struct KeyTable {
+struct PoolKeys {
     ids: HashMap<Box<[u8]>, PoolKey, FastState>,
     entries: Vec<KeyEntry>,
 }
 
-impl KeyTable {
+impl PoolKeys {
     fn intern(&mut self, key: &[u8]) -> Option<PoolKey> {
         if let Some(id) = self.ids.get(key) {
             return Some(*id);
@@ -121,7 +121,7 @@ impl KeyTable {
 struct Shard {
     entities: Clock<Entity>,
     links: Clock<Link>,
-    keys: KeyTable,
+    keys: PoolKeys,
     present: Vec<PoolKey>,
 }
 
@@ -221,7 +221,7 @@ impl State {
                     CacheLine(Mutex::new(Shard {
                         entities: Clock::new(capacity, ttl),
                         links: Clock::new(capacity, ttl),
-                        keys: KeyTable::default(),
+                        keys: PoolKeys::default(),
                         present: Vec::new(),
                     }))
                 })
@@ -485,7 +485,7 @@ impl State {
     }
 }
 
-fn restore_pool(keys: &mut KeyTable, attrs: &AttrRecords) -> Pool {
+fn restore_pool(keys: &mut PoolKeys, attrs: &AttrRecords) -> Pool {
     let mut pool = Pool::default();
     for (key, value) in attrs {
         if let Some(k) = keys.intern(key) {
