@@ -66,22 +66,22 @@ fn run(path: &std::path::Path) -> Vec<String> {
     failures
 }
 
-#[test]
-fn every_scenario_vector_holds() {
-    let files = scenario_files();
-    assert!(files.len() >= 45, "expected the scenario vectors under tests/scenarios");
+/// Runs every vector of `files` (at least `least` of them) and fails with every failure.
+fn all_hold(what: &str, files: Vec<std::path::PathBuf>, least: usize) {
+    assert!(files.len() >= least, "expected the {what} vectors");
     let failures: Vec<String> = files.iter().flat_map(|f| run(f)).collect();
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
-    eprintln!("{} scenario vectors passed", files.len());
+    eprintln!("{} {what} vectors passed", files.len());
+}
+
+#[test]
+fn every_scenario_vector_holds() {
+    all_hold("scenario", scenario_files(), 45);
 }
 
 #[test]
 fn every_field_vector_holds() {
-    let files = field_files();
-    assert!(files.len() >= 10, "expected the field corpus under tests/field");
-    let failures: Vec<String> = files.iter().flat_map(|f| run(f)).collect();
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
-    eprintln!("{} field vectors passed", files.len());
+    all_hold("field", field_files(), 10);
 }
 
 /// Every resource of the field corpus names its emitter, and every emitter has provenance
