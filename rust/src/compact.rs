@@ -9,8 +9,7 @@
 //! if expanding the compact form gives back exactly its bytes.
 
 use crate::config::EngineConfig;
-use crate::wire::put_str_attr;
-use prost::encoding::decode_varint;
+use crate::wire::{leading_str_attr, put_str_attr};
 
 const ID: u8 = 1;
 const TYPE: u8 = 2;
@@ -39,7 +38,7 @@ pub fn compact(answer: &[u8], keys: &OutputKeys, out: &mut Vec<u8>, check: &mut 
     out.clear();
     out.push(0);
     let mut rest = answer;
-    if let Some((value, after)) = string_attr(rest, &keys.id)
+    if let Some((value, after)) = leading_str_attr(rest, &keys.id)
         && let Some(id) = parse_hex_id(value)
     {
         out[0] |= ID;
@@ -47,7 +46,7 @@ pub fn compact(answer: &[u8], keys: &OutputKeys, out: &mut Vec<u8>, check: &mut 
         rest = after;
     }
     for (flag, key) in [(TYPE, &keys.entity_type), (NAME, &keys.name)] {
-        if let Some((value, after)) = string_attr(rest, key)
+        if let Some((value, after)) = leading_str_attr(rest, key)
             && value.len() <= u8::MAX as usize
         {
             out[0] |= flag;
@@ -86,25 +85,6 @@ pub fn expand(compact: &[u8], keys: &OutputKeys, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(rest);
-}
-
-/// If `b` starts with the string attribute `key`, its value and the bytes after it.
-fn string_attr<'a>(b: &'a [u8], key: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
-    let (kv, rest) = field(b, 1)?;
-    let (k, kv) = field(kv, 1)?;
-    let (any, kv) = field(kv, 2)?;
-    let (value, any) = field(any, 1)?;
-    (k == key && kv.is_empty() && any.is_empty()).then_some((value, rest))
-}
-
-/// A length-delimited field `tag` at the start of `b`: its payload and the bytes after it.
-fn field(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&t, mut rest) = b.split_first()?;
-    if t != tag << 3 | 2 {
-        return None;
-    }
-    let len = usize::try_from(decode_varint(&mut rest).ok()?).ok()?;
-    (rest.len() >= len).then(|| rest.split_at(len))
 }
 
 fn parse_hex_id(hex: &[u8]) -> Option<[u8; 16]> {

@@ -211,9 +211,7 @@ impl Engine {
             let mut derived_spans = Vec::new();
             for (k, v) in &w.scratch.derived {
                 let start = w.derived_values.len();
-                w.derived_values.push(0x0a);
-                prost::encoding::encode_varint(v.len() as u64, &mut w.derived_values);
-                w.derived_values.extend_from_slice(v);
+                crate::wire::put_str_value(&mut w.derived_values, v);
                 derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
             }
             let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());

@@ -333,6 +333,31 @@ pub fn put_str_attr(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     put_bytes_field(out, 1, value);
 }
 
+/// Appends an `AnyValue` holding the string `value` (as pools keep values).
+pub fn put_str_value(out: &mut Vec<u8>, value: &[u8]) {
+    put_bytes_field(out, 1, value);
+}
+
+/// If `b` starts with the string attribute `key` (as `put_str_attr` writes it), its value and
+/// the bytes after it.
+pub fn leading_str_attr<'a>(b: &'a [u8], key: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let (kv, rest) = leading_field(b, 1)?;
+    let (k, kv) = leading_field(kv, 1)?;
+    let (any, kv) = leading_field(kv, 2)?;
+    let (value, any) = leading_field(any, 1)?;
+    (k == key && kv.is_empty() && any.is_empty()).then_some((value, rest))
+}
+
+/// A length-delimited field `tag` at the start of `b`: its payload and the bytes after it.
+fn leading_field(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&t, mut rest) = b.split_first()?;
+    if t != tag << 3 | LEN {
+        return None;
+    }
+    let len = usize::try_from(decode_varint(&mut rest).ok()?).ok()?;
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
 /// Encoded size of a length-delimited field with a one-byte key (field numbers below 16).
 fn field_len(payload: usize) -> usize {
     1 + encoded_len_varint(payload as u64) + payload
