@@ -10,7 +10,9 @@ use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
 use crate::state::{ContainerRequest, Link, PoolRequest, State};
 pub use crate::stats::Stats;
-use crate::wire::{ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource};
+use crate::wire::{
+    Attr, ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource,
+};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
@@ -39,6 +41,15 @@ impl Tally {
         self.filled += u64::from(p.filled);
         self.merges += u64::from(p.merged);
     }
+}
+
+/// What `identify` decided: the entity's id and type, and the rule (or, for a declared entity,
+/// the declared keys as scope) that decides what is pooled and how it is named.
+struct Identity<'a> {
+    id: EntityId,
+    rule: Option<usize>,
+    entity_type: &'a str,
+    ref_scope: Option<Scope>,
 }
 
 /// Per-batch working memory.
@@ -172,88 +183,117 @@ impl Engine {
         ]
     }
 
-    /// Identifies, marks and pools one resource; returns what the answer was computed from.
+    /// Identifies, pools and marks one resource; returns what the answer was computed from.
     fn process_resource<'a>(&'a self, w: &mut Work<'a>, now: Stamp, out: &mut ResultWriter) -> Provenance {
-        let output_keys = self.output_keys();
-        // The view borrows from the batch, which outlives `w`; copy the attribute slice
+        // The view borrows from the batch, which outlives `w`; take the attribute slice
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
-        let outcome = match_resource(&self.rules, &attrs, &w.view.entity_refs, &output_keys, &mut w.scratch);
         let mut provenance = Provenance { entity: None, link_epoch: None, computed: now, filled: 0, merged: false };
-        let (id, rule, entity_type, ref_scope) = match outcome {
-            Outcome::Unmatched => {
-                w.view.attrs = attrs;
-                return provenance;
-            }
+        if let Some(identity) = self.identify(&attrs, w, now, &mut provenance) {
+            self.pool(&identity, &attrs, w, now, &mut provenance);
+            self.mark(&identity, &attrs, w, out);
+            provenance.filled = w.fill_spans.len() as u32;
+        }
+        w.view.attrs = attrs;
+        provenance
+    }
+
+    /// Which entity the resource describes: its declared entity, or the first rule that matches
+    /// (following and recording links). `None` when nothing matched.
+    fn identify<'a>(
+        &'a self,
+        attrs: &[Attr<'a>],
+        w: &mut Work<'a>,
+        now: Stamp,
+        provenance: &mut Provenance,
+    ) -> Option<Identity<'a>> {
+        match match_resource(&self.rules, attrs, &w.view.entity_refs, &self.output_keys(), &mut w.scratch) {
+            Outcome::Unmatched => None,
             Outcome::EntityRef { index, entity_type, id } => {
                 let r = &w.view.entity_refs[index];
                 let keys = r.id_keys.iter().chain(&r.description_keys).copied();
-                (id, None, entity_type, Some(Scope::of_keys(keys, &self.rules.global_exclude)))
+                let scope = Scope::of_keys(keys, &self.rules.global_exclude);
+                Some(Identity { id, rule: None, entity_type, ref_scope: Some(scope) })
             }
             Outcome::Rule { rule } => {
-                let (id, rule) = self.resolve_and_link(rule, &attrs, now, &mut w.scratch, &mut provenance);
-                (id, Some(rule), &*self.rules.rules[rule].entity_type, None)
+                let (id, rule) = self.resolve_and_link(rule, attrs, now, &mut w.scratch, provenance);
+                Some(Identity {
+                    id,
+                    rule: Some(rule),
+                    entity_type: &self.rules.rules[rule].entity_type,
+                    ref_scope: None,
+                })
             }
-        };
+        }
+    }
 
-        // Pool: the resource's own attributes, plus values its rule derived.
+    /// Pools the resource's in-scope attributes, and values its rule derived, into its entity,
+    /// and collects in `w.fills` what the entity's pool gives it.
+    fn pool<'a>(
+        &'a self,
+        identity: &Identity<'_>,
+        attrs: &[Attr<'a>],
+        w: &mut Work<'a>,
+        now: Stamp,
+        provenance: &mut Provenance,
+    ) {
         w.derived_values.clear();
         w.fills.clear();
         w.fill_spans.clear();
-        let scope = match (&ref_scope, rule) {
-            (Some(s), _) => Some(s),
+        let rule = identity.rule;
+        let scope = match (&identity.ref_scope, rule) {
+            (Some(s), _) => s,
             (None, Some(r)) if self.rules.pooling && !self.rules.rules[r].scope.is_empty() => {
-                Some(&self.rules.rules[r].scope)
+                &self.rules.rules[r].scope
             }
-            _ => None,
+            _ => return,
         };
-        if let Some(scope) = scope {
-            let mut derived_spans = Vec::new();
-            for (k, v) in &w.scratch.derived {
-                let start = w.derived_values.len();
-                crate::wire::put_str_value(&mut w.derived_values, v);
-                derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
-            }
-            let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
-            pool_attrs.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
-            for (key, s, e) in &derived_spans {
-                pool_attrs.push((key, &w.derived_values[*s..*e]));
-            }
-            let rule_spec = rule.map(|r| &self.rules.rules[r]);
-            let containers = rule_spec.and_then(|r| Some((r, r.containers.as_ref()?))).map(|(r, c)| {
-                container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
-                ContainerRequest {
-                    tags: &w.container_tags,
-                    scoped: &c.scoped,
-                    shared_when_agreed: &c.shared_when_agreed,
-                }
-            });
-            let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule, containers };
-            let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
-            // Read before pooling: any change from here on changes the cell, and so invalidates
-            // the answer.
-            let stamp = self.state.change_stamp(id);
-            self.state.pool(id, &req, now, |k, v| {
-                let start = fills.len();
-                fills.extend_from_slice(k);
-                fills.extend_from_slice(v);
-                spans.push((start, k.len(), v.len()));
-            });
-            provenance.entity = Some((id, stamp));
+        let output_keys = self.output_keys();
+        let mut derived_spans = Vec::new();
+        for (k, v) in &w.scratch.derived {
+            let start = w.derived_values.len();
+            crate::wire::put_str_value(&mut w.derived_values, v);
+            derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
         }
+        let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
+        pool_attrs.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
+        for (key, s, e) in &derived_spans {
+            pool_attrs.push((key, &w.derived_values[*s..*e]));
+        }
+        let rule_spec = rule.map(|r| &self.rules.rules[r]);
+        let containers = rule_spec.and_then(|r| Some((r, r.containers.as_ref()?))).map(|(r, c)| {
+            container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
+            ContainerRequest { tags: &w.container_tags, scoped: &c.scoped, shared_when_agreed: &c.shared_when_agreed }
+        });
+        let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule, containers };
+        let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
+        // Read before pooling: any change from here on changes the cell, and so invalidates
+        // the answer.
+        let stamp = self.state.change_stamp(identity.id);
+        self.state.pool(identity.id, &req, now, |k, v| {
+            let start = fills.len();
+            fills.extend_from_slice(k);
+            fills.extend_from_slice(v);
+            spans.push((start, k.len(), v.len()));
+        });
+        provenance.entity = Some((identity.id, stamp));
+    }
 
-        // Mark.
-        let hex = to_hex(id);
+    /// Writes the answer: id, type and name (where the resource lacks them), derived values,
+    /// and the pooled attributes `pool` collected.
+    fn mark(&self, identity: &Identity<'_>, attrs: &[Attr<'_>], w: &Work<'_>, out: &mut ResultWriter) {
+        let output_keys = self.output_keys();
+        let hex = to_hex(identity.id);
         let has = |key: &[u8]| attrs.iter().find(|a| a.key == key).map(|a| a.value);
         if has(output_keys[0]) != Some(Value::Str(&hex)) {
             out.attr_str(output_keys[0], &hex);
         }
-        if has(output_keys[1]) != Some(Value::Str(entity_type.as_bytes())) {
-            out.attr_str(output_keys[1], entity_type.as_bytes());
+        if has(output_keys[1]) != Some(Value::Str(identity.entity_type.as_bytes())) {
+            out.attr_str(output_keys[1], identity.entity_type.as_bytes());
         }
         if !self.config.name_attribute.is_empty()
             && has(output_keys[2]).is_none()
-            && let Some(name) = self.display_name(rule, w)
+            && let Some(name) = self.display_name(identity.rule, w)
         {
             out.attr_str(output_keys[2], &name);
         }
@@ -268,9 +308,6 @@ impl Engine {
             let value = &w.fills[start + klen..start + klen + vlen];
             out.attr_raw(key, value);
         }
-        provenance.filled = w.fill_spans.len() as u32;
-        w.view.attrs = attrs;
-        provenance
     }
 
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link
@@ -279,7 +316,7 @@ impl Engine {
     fn resolve_and_link<'a>(
         &'a self,
         rule: usize,
-        attrs: &[crate::wire::Attr<'a>],
+        attrs: &[Attr<'a>],
         now: Stamp,
         s: &mut MatchScratch<'a>,
         provenance: &mut Provenance,
