@@ -4,8 +4,8 @@
 //! a resource, decoding, matching and merging again would change nothing, so the engine keeps
 //! its last answer, keyed by the 128-bit hash of the resource's bytes (a 64-bit key would make a
 //! collision, and so a false merge, merely unlikely). An answer is reused only while what it was
-//! computed from is unchanged: the entity's change stamp (`State::change_stamp`), and for
-//! resources whose id came through a link, the link epoch. Answers are recomputed at least every quarter TTL, which also refreshes
+//! computed from is unchanged (`freshness` owns that rule). Answers are recomputed at least
+//! every quarter TTL, which also refreshes
 //! the links a resource shows, so that they do not expire while the resource keeps coming.
 //!
 //! Layout: a 4-way set-associative array, as a CPU cache is. The four keys of a set share one
@@ -16,22 +16,11 @@
 
 use crate::clock::Stamp;
 use crate::compact::{OutputKeys, compact, expand};
+pub use crate::freshness::Provenance;
+use crate::freshness::{NO_EPOCH, NO_STAMP};
 use crate::id::EntityId;
 use crate::padded::CacheLine;
 use parking_lot::Mutex;
-
-/// What an answer was computed from, and what it counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Provenance {
-    /// The entity whose pool the answer read, and its change stamp before it was read (see
-    /// `State::change_stamp`; never 0).
-    pub entity: Option<(EntityId, u64)>,
-    /// The link epoch when the id was resolved through the link table, if it was.
-    pub link_epoch: Option<u64>,
-    pub computed: Stamp,
-    pub filled: u32,
-    pub merged: bool,
-}
 
 const WAYS: usize = 4;
 const INLINE: usize = 64;
@@ -96,7 +85,7 @@ struct Stripe {
 /// A provenance packed to keep slots small (the array has two slots per entity).
 struct Slot {
     entity: EntityId,
-    /// The entity's change stamp; 0 when the answer read no pool (stamps are never 0).
+    /// The entity's change stamp; `NO_STAMP` when the answer read no pool.
     stamp: u64,
     /// `NO_EPOCH` when the id did not come through the link table.
     link_epoch: u64,
@@ -107,11 +96,9 @@ struct Slot {
     answer: Answer,
 }
 
-const NO_EPOCH: u64 = u64::MAX;
-
 impl Slot {
     fn new(p: Provenance, now: Stamp, answer: Answer) -> Slot {
-        let (entity, stamp) = p.entity.unwrap_or((0, 0));
+        let (entity, stamp) = p.entity.unwrap_or((0, NO_STAMP));
         Slot {
             entity,
             stamp,
@@ -126,7 +113,7 @@ impl Slot {
 
     fn provenance(&self) -> Provenance {
         Provenance {
-            entity: (self.stamp != 0).then_some((self.entity, self.stamp)),
+            entity: (self.stamp != NO_STAMP).then_some((self.entity, self.stamp)),
             link_epoch: (self.link_epoch != NO_EPOCH).then_some(self.link_epoch),
             computed: self.computed,
             filled: self.filled as u32,

@@ -140,7 +140,7 @@ impl Engine {
             let key = xxh3_128(resource);
             let mark = out.mark();
             if let Some((seen, last_used)) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
-                if self.still_valid(&seen, last_used, now) {
+                if self.state.freshness.still_valid(&seen, last_used, now, |id| self.state.touch_entity(id, now)) {
                     tally.cache_hits += 1;
                     tally.count(&seen);
                     return Ok(());
@@ -164,17 +164,6 @@ impl Engine {
         })
     }
 
-    /// Whether a cached answer still holds: its entity's cell and, where its id came through a
-    /// link, the link table are as they were when it was computed. That the entity is still in
-    /// memory (an evicted one changes no cell) is checked, and its recency marked, at the
-    /// answer's first use in each second.
-    fn still_valid(&self, seen: &Provenance, last_used: Stamp, now: Stamp) -> bool {
-        seen.link_epoch.is_none_or(|epoch| epoch == self.state.link_epoch())
-            && seen.entity.is_none_or(|(id, stamp)| {
-                self.state.change_stamp(id) == stamp && (last_used == now || self.state.touch_entity(id, now))
-            })
-    }
-
     fn output_keys(&self) -> [&[u8]; 3] {
         [
             self.config.id_attribute.as_bytes(),
@@ -188,7 +177,7 @@ impl Engine {
         // The view borrows from the batch, which outlives `w`; take the attribute slice
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
-        let mut provenance = Provenance { entity: None, link_epoch: None, computed: now, filled: 0, merged: false };
+        let mut provenance = Provenance::at(now);
         if let Some(identity) = self.identify(&attrs, w, now, &mut provenance) {
             self.pool(&identity, &attrs, w, now, &mut provenance);
             self.mark(&identity, &attrs, w, out);
@@ -269,7 +258,7 @@ impl Engine {
         let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
         // Read before pooling: any change from here on changes the cell, and so invalidates
         // the answer.
-        let stamp = self.state.change_stamp(identity.id);
+        let stamp = self.state.freshness.change_stamp(identity.id);
         self.state.pool(identity.id, &req, now, |k, v| {
             let start = fills.len();
             fills.extend_from_slice(k);
@@ -326,7 +315,7 @@ impl Engine {
         let (mut id, mut effective) = (primary, rule);
         if first_alt > 0 || r.promotable {
             // Read before resolving: a link created meanwhile then invalidates the answer.
-            provenance.link_epoch = Some(self.state.link_epoch());
+            provenance.link_epoch = Some(self.state.freshness.link_epoch());
             if let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(primary, now) {
                 id = target;
                 effective = target_rule as usize;

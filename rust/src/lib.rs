@@ -16,6 +16,7 @@ pub mod config;
 pub(crate) mod containers;
 pub mod engine;
 pub mod ffi;
+pub(crate) mod freshness;
 pub(crate) mod id;
 pub(crate) mod matcher;
 mod padded;

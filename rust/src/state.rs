@@ -12,6 +12,7 @@
 
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::containers::{Container, Containers};
+use crate::freshness::Freshness;
 use crate::id::EntityId;
 use crate::padded::CacheLine;
 use crate::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
@@ -19,10 +20,7 @@ use crate::rules::Scope;
 use crate::snapshot::{AttrRecords, EntityRecord};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{
-    AtomicU64,
-    Ordering::{Acquire, Relaxed, Release},
-};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 type FastState = foldhash::fast::FixedState;
 
@@ -134,23 +132,12 @@ pub struct Counters {
     pub containers_full: AtomicU64,
 }
 
-/// At most this many change-stamp cells (8 MiB), however large max_entities is: the array is
-/// allocated up front, and entities sharing a cell only cost recomputations.
-const MAX_CELLS: usize = 1 << 20;
-
 pub struct State {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
     mask: u64,
     pub counters: Counters,
-    versions: AtomicU64,
-    link_epoch: AtomicU64,
-    /// Change stamps: the last counter value drawn for a change to any entity of a cell (entities map to cells by
-    /// id). A cached answer records its entity's cell before pooling and is valid while the cell
-    /// is unchanged. Reading one cell is cheaper than finding the entity in its shard: a hit
-    /// does it for every resource. Entities sharing a cell only cost a recomputation when one
-    /// of them changes.
-    cells: Box<[AtomicU64]>,
-    cell_mask: u64,
+    /// Change stamps and the link epoch, which every change here updates.
+    pub freshness: Freshness,
 }
 
 /// The resource being pooled: its attributes (key, encoded value) and its scope.
@@ -212,7 +199,6 @@ fn shard_capacity(max: u64, shards: usize, i: usize) -> usize {
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
         let shards = shard_count(max_entities);
-        let cells = (max_entities.min(MAX_CELLS as u64) as usize).next_power_of_two().max(64);
         let ttl = ttl_seconds.min(u32::MAX as u64) as u32;
         State {
             shards: (0..shards)
@@ -228,11 +214,7 @@ impl State {
                 .collect(),
             mask: shards as u64 - 1,
             counters: Counters::default(),
-            // Cell values start at 1: the result cache packs "no pool" as 0.
-            versions: AtomicU64::new(1),
-            link_epoch: AtomicU64::new(0),
-            cells: (0..cells).map(|_| AtomicU64::new(1)).collect(),
-            cell_mask: cells as u64 - 1,
+            freshness: Freshness::new(max_entities),
         }
     }
 
@@ -244,29 +226,6 @@ impl State {
         if n > 0 {
             self.counters.evictions.fetch_add(n, Relaxed);
         }
-    }
-
-    /// Changes whenever a link is created, replaced or becomes ambiguous.
-    pub fn link_epoch(&self) -> u64 {
-        self.link_epoch.load(Relaxed)
-    }
-
-    /// The change stamp of entity `id`'s cell: it changes whenever the pool of an entity of the
-    /// cell changes (never to 0).
-    pub fn change_stamp(&self, id: EntityId) -> u64 {
-        self.cells[self.cell(id)].load(Acquire)
-    }
-
-    fn cell(&self, id: EntityId) -> usize {
-        // The high half: shards take the low bits.
-        ((id >> 64) as u64 & self.cell_mask) as usize
-    }
-
-    /// Records that entity `id` changed: its cell gets a value drawn from one counter for all
-    /// entities, so that no cell ever holds a value twice (the result cache relies on that).
-    fn changed(&self, id: EntityId) {
-        let version = self.versions.fetch_add(1, Relaxed);
-        self.cells[self.cell(id)].store(version, Release);
     }
 
     /// The target of an unambiguous, live link from `from`.
@@ -294,13 +253,13 @@ impl State {
                 if l.target != target && !l.ambiguous {
                     l.ambiguous = true;
                     self.counters.ambiguous_links.fetch_add(1, Relaxed);
-                    self.link_epoch.fetch_add(1, Relaxed);
+                    self.freshness.links_changed();
                 }
                 l.age.touch(now);
             }
             None => {
                 shard.links.insert(from, Link::new(target, rule, false, now), now, &mut evicted);
-                self.link_epoch.fetch_add(1, Relaxed);
+                self.freshness.links_changed();
             }
         }
         drop(shard);
@@ -326,7 +285,7 @@ impl State {
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
             Some(e) => e,
             None => {
-                self.changed(id);
+                self.freshness.changed(id);
                 shard.entities.insert(id, Entity::new(now), now, &mut evicted)
             }
         };
@@ -375,7 +334,7 @@ impl State {
             self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
         }
         if changed {
-            self.changed(id);
+            self.freshness.changed(id);
         }
         let keys = &mut shard.keys;
         let present = &shard.present;
@@ -454,7 +413,7 @@ impl State {
         for (tags, attrs) in containers {
             entity.containers.restore(Container { tags: tags.clone(), pool: restore_pool(&mut shard.keys, attrs) });
         }
-        self.changed(*id);
+        self.freshness.changed(*id);
         let mut evicted = 0;
         shard.entities.insert(*id, entity, now, &mut evicted);
         drop(guard);
@@ -470,7 +429,7 @@ impl State {
         let mut evicted = 0;
         shard.links.insert(from, link, now, &mut evicted);
         drop(shard);
-        self.link_epoch.fetch_add(1, Relaxed);
+        self.freshness.links_changed();
         self.count_evictions(evicted);
     }
 
@@ -481,7 +440,7 @@ impl State {
             s.entities.clear();
             s.links.clear();
         }
-        self.link_epoch.fetch_add(1, Relaxed);
+        self.freshness.links_changed();
     }
 }
 

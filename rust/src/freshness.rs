@@ -1,0 +1,106 @@
+//! Whether a cached answer still holds: the one owner of what an answer was computed from
+//! (`Provenance`), of the counters that say what changed since (change stamps per entity cell,
+//! the link epoch), and of the rule that compares them (`Freshness::still_valid`).
+//!
+//! Change stamps: entities map to cells by id; every change to an entity's pool draws a fresh
+//! value from one counter for all entities and stores it in the entity's cell, so that no cell
+//! ever holds a value twice. An answer records its entity's cell before pooling and is valid
+//! while the cell is unchanged. Reading one cell is cheaper than finding the entity in its shard:
+//! a cache hit does it for every resource. Entities sharing a cell only cost a recomputation when
+//! one of them changes. The link epoch changes whenever a link is created, replaced, made
+//! ambiguous or forgotten wholesale.
+
+use crate::clock::Stamp;
+use crate::id::EntityId;
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
+
+/// A change stamp no cell ever holds (cells start at 1): "the answer read no pool".
+pub const NO_STAMP: u64 = 0;
+/// A link epoch the counter never reaches in practice: "the id came through no link".
+pub const NO_EPOCH: u64 = u64::MAX;
+
+/// At most this many change-stamp cells (8 MiB), however large max_entities is: the array is
+/// allocated up front, and entities sharing a cell only cost recomputations.
+const MAX_CELLS: usize = 1 << 20;
+
+/// What an answer was computed from, and what it counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Provenance {
+    /// The entity whose pool the answer read, and its change stamp before it was read (never
+    /// `NO_STAMP`).
+    pub entity: Option<(EntityId, u64)>,
+    /// The link epoch when the id was resolved through the link table, if it was.
+    pub link_epoch: Option<u64>,
+    pub computed: Stamp,
+    pub filled: u32,
+    pub merged: bool,
+}
+
+impl Provenance {
+    /// An answer computed at `now` from nothing yet.
+    pub fn at(now: Stamp) -> Provenance {
+        Provenance { entity: None, link_epoch: None, computed: now, filled: 0, merged: false }
+    }
+}
+
+pub struct Freshness {
+    versions: AtomicU64,
+    link_epoch: AtomicU64,
+    cells: Box<[AtomicU64]>,
+    cell_mask: u64,
+}
+
+impl Freshness {
+    pub fn new(max_entities: u64) -> Freshness {
+        let cells = (max_entities.min(MAX_CELLS as u64) as usize).next_power_of_two().max(64);
+        Freshness {
+            versions: AtomicU64::new(NO_STAMP + 1),
+            link_epoch: AtomicU64::new(0),
+            cells: (0..cells).map(|_| AtomicU64::new(NO_STAMP + 1)).collect(),
+            cell_mask: cells as u64 - 1,
+        }
+    }
+
+    fn cell(&self, id: EntityId) -> usize {
+        // The high half: shards take the low bits.
+        ((id >> 64) as u64 & self.cell_mask) as usize
+    }
+
+    /// The change stamp of entity `id`'s cell (never `NO_STAMP`).
+    pub fn change_stamp(&self, id: EntityId) -> u64 {
+        self.cells[self.cell(id)].load(Acquire)
+    }
+
+    /// Records that entity `id`'s pool changed.
+    pub fn changed(&self, id: EntityId) {
+        let version = self.versions.fetch_add(1, Relaxed);
+        self.cells[self.cell(id)].store(version, Release);
+    }
+
+    pub fn link_epoch(&self) -> u64 {
+        self.link_epoch.load(Relaxed)
+    }
+
+    /// Records that a link was created, replaced or made ambiguous, or links were forgotten.
+    pub fn links_changed(&self) {
+        self.link_epoch.fetch_add(1, Relaxed);
+    }
+
+    /// Whether an answer computed as `seen` still holds: its entity's cell and, where its id
+    /// came through a link, the link epoch are as they were. That the entity is still in memory
+    /// (an evicted one changes no cell) is checked by `touch`, which also marks its recency, at
+    /// the answer's first use in each second (`last_used` is that use).
+    pub fn still_valid(
+        &self,
+        seen: &Provenance,
+        last_used: Stamp,
+        now: Stamp,
+        touch: impl FnOnce(EntityId) -> bool,
+    ) -> bool {
+        seen.link_epoch.is_none_or(|epoch| epoch == self.link_epoch())
+            && seen.entity.is_none_or(|(id, stamp)| self.change_stamp(id) == stamp && (last_used == now || touch(id)))
+    }
+}
