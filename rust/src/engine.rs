@@ -381,47 +381,14 @@ impl Engine {
 
     /// The state as snapshot bytes, at `now` (Unix seconds).
     pub fn snapshot(&self, now: u64) -> Vec<u8> {
-        let mut w = snapshot::Writer::new();
-        let mut links = Vec::new();
-        w.begin_entities();
-        self.state.export(
-            stamp(now),
-            |id, e, names| {
-                w.entity(id, e.age.last_seen);
-                w.attributes(e.pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
-                w.containers(e.containers.len());
-                for c in e.containers.iter() {
-                    w.container(&c.tags);
-                    w.attributes(c.pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
-                }
-            },
-            |from, l| links.push((from, *l)),
-        );
-        w.begin_links();
-        for (from, l) in links {
-            w.link(from, l.target, &self.rules.rules[l.rule as usize].name, l.ambiguous, l.age.last_seen);
-        }
-        w.finish()
+        snapshot::save(&self.state, &self.rules, stamp(now))
     }
 
     /// Replaces the state with a snapshot's. On error the state is left as it was. Links to
     /// rules no longer in use are dropped. Returns the number of entities restored.
     pub fn restore(&self, bytes: &[u8], now: u64) -> Result<u64, SnapshotError> {
-        let (entities, links) = snapshot::read(bytes)?;
-        let now = stamp(now);
-        self.state.clear();
+        let restored = snapshot::load(&self.state, &self.rules, bytes, stamp(now))?;
         self.cache.clear();
-        let mut restored = 0;
-        for record in &entities {
-            self.state.import_entity(record, now);
-            restored += 1;
-        }
-        for (from, target, rule, ambiguous, last_seen) in links {
-            if let Some(rule) = self.rules.rules.iter().position(|r| *r.name == *rule) {
-                let link = Link::new(target, rule as u16, ambiguous, last_seen);
-                self.state.import_link(from, link, now);
-            }
-        }
         Ok(restored)
     }
 }

@@ -7,9 +7,12 @@
 //! `from u128 | target u128 | rule name bytes | ambiguous u8 | last_seen u32`. Byte strings are
 //! `u32 length | bytes`. Stamps are seconds since 2020-01-01. A snapshot is read whole or not at
 //! all: any doubt (magic, version, length, checksum, structure) rejects it and the state stays as it was.
+//! `save` and `load` move the engine's state into and out of that format.
 
 use crate::clock::Stamp;
 use crate::id::EntityId;
+use crate::rules::RuleSet;
+use crate::state::{Link, State};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"RESQSNAP";
@@ -230,6 +233,47 @@ pub fn read(bytes: &[u8]) -> Result<(Vec<EntityRecord>, Vec<LinkRecord>), Snapsh
         return Err(SnapshotError("snapshot has trailing bytes".into()));
     }
     Ok((entities, links))
+}
+
+/// The state's live entities and links as snapshot bytes.
+pub fn save(state: &State, rules: &RuleSet, now: Stamp) -> Vec<u8> {
+    let mut w = Writer::new();
+    let mut links = Vec::new();
+    w.begin_entities();
+    state.export(
+        now,
+        |id, e, names| {
+            w.entity(id, e.age.last_seen);
+            w.attributes(e.pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
+            w.containers(e.containers.len());
+            for c in e.containers.iter() {
+                w.container(&c.tags);
+                w.attributes(c.pool.iter().map(|(k, v)| (names(k), v)).collect::<Vec<_>>().into_iter());
+            }
+        },
+        |from, l| links.push((from, *l)),
+    );
+    w.begin_links();
+    for (from, l) in links {
+        w.link(from, l.target, &rules.rules[l.rule as usize].name, l.ambiguous, l.age.last_seen);
+    }
+    w.finish()
+}
+
+/// Replaces the state with a snapshot's, if the snapshot reads whole. Links to rules no longer
+/// in use are dropped. Returns the number of entities restored.
+pub fn load(state: &State, rules: &RuleSet, bytes: &[u8], now: Stamp) -> Result<u64, SnapshotError> {
+    let (entities, links) = read(bytes)?;
+    state.clear();
+    for record in &entities {
+        state.import_entity(record, now);
+    }
+    for (from, target, rule, ambiguous, last_seen) in links {
+        if let Some(rule) = rules.rules.iter().position(|r| *r.name == *rule) {
+            state.import_link(from, Link::new(target, rule as u16, ambiguous, last_seen), now);
+        }
+    }
+    Ok(entities.len() as u64)
 }
 
 #[cfg(test)]
