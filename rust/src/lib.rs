@@ -21,6 +21,7 @@ pub(crate) mod id;
 pub(crate) mod matcher;
 mod padded;
 pub(crate) mod pool;
+pub(crate) mod resource;
 pub(crate) mod rules;
 pub(crate) mod snapshot;
 pub(crate) mod state;

@@ -2,8 +2,8 @@
 //! then the rules in precedence order; the first that matches decides the type.
 
 use crate::id::{EntityId, IdValue, exact_id, identity_id};
+use crate::resource::{Attr, EntityRefView, Value};
 use crate::rules::{Alternative, CompiledRule, Condition, KeyId, Op, RuleSet};
-use crate::wire::{Attr, EntityRefView, Value, single_string_in_array};
 
 /// What a resource was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,11 +88,7 @@ fn present(v: Option<Value<'_>>) -> bool {
 
 /// The string a condition or derivation reads: a string, or the only string of a one-element array.
 fn string_of(v: Value<'_>) -> Option<&[u8]> {
-    match v {
-        Value::Str(s) => Some(s),
-        Value::Array(a) => single_string_in_array(a),
-        _ => None,
-    }
+    v.as_single_string()
 }
 
 /// The value of the first present spelling of a key.

@@ -6,6 +6,7 @@
 //! with prost's varint primitives and hands out views that borrow from the input buffer.
 //! `tests` compares every view with the same message decoded by opentelemetry-proto's prost types.
 
+pub use crate::resource::{Attr, EntityRefView, ResourceView, Value};
 use prost::encoding::{decode_varint, encode_varint, encoded_len_varint};
 
 /// The input is not a well-formed protobuf message of the expected shape.
@@ -89,46 +90,6 @@ impl<'a> Fields<'a> {
         self.buf = tail;
         Ok(head)
     }
-}
-
-/// One attribute value, borrowed from the input.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value<'a> {
-    Str(&'a [u8]),
-    Bool(bool),
-    Int(i64),
-    Double(f64),
-    Bytes(&'a [u8]),
-    /// Encoded `ArrayValue`.
-    Array(&'a [u8]),
-    /// Encoded `KeyValueList`.
-    KvList(&'a [u8]),
-    /// No value set, or a oneof case this engine does not read (e.g. a profiles string index).
-    Empty,
-}
-
-/// One resource attribute: key, decoded value, and the encoded `AnyValue` it came from, which
-/// the engine pools and writes back verbatim so that every type survives unchanged.
-#[derive(Debug, Clone, Copy)]
-pub struct Attr<'a> {
-    pub key: &'a [u8],
-    pub value: Value<'a>,
-    pub raw_value: &'a [u8],
-}
-
-/// `EntityRef` of a resource: the source's own statement of what it describes.
-#[derive(Debug, Clone, Default)]
-pub struct EntityRefView<'a> {
-    pub entity_type: &'a [u8],
-    pub id_keys: Vec<&'a [u8]>,
-    pub description_keys: Vec<&'a [u8]>,
-}
-
-/// A decoded resource. Buffers are reused across the resources of a batch.
-#[derive(Debug, Default)]
-pub struct ResourceView<'a> {
-    pub attrs: Vec<Attr<'a>>,
-    pub entity_refs: Vec<EntityRefView<'a>>,
 }
 
 /// Calls `f` with the encoded `Resource` of every entry of a `LogsData`/`TracesData`/`MetricsData`,
@@ -232,9 +193,20 @@ fn read_entity_ref(er: &[u8]) -> Result<EntityRefView<'_>, WireError> {
     Ok(out)
 }
 
-/// The single string of a one-element `ArrayValue` (how CloudWatch reports a log group), if it
-/// is exactly that. Arrays of several values are not a single identity and yield `None`.
-pub fn single_string_in_array(array: &[u8]) -> Option<&[u8]> {
+impl<'a> Value<'a> {
+    /// The string a value stands for: a string, or the only string of a one-element array (how
+    /// CloudWatch reports a log group). Arrays of several values are not one identity: `None`.
+    pub fn as_single_string(self) -> Option<&'a [u8]> {
+        match self {
+            Value::Str(s) => Some(s),
+            Value::Array(a) => single_string_in_array(a),
+            _ => None,
+        }
+    }
+}
+
+/// The single string of a one-element `ArrayValue`, if it is exactly that.
+fn single_string_in_array(array: &[u8]) -> Option<&[u8]> {
     let mut found = None;
     let mut fields = Fields::new(array);
     while let Ok(Some((tag, field))) = fields.next_field() {
