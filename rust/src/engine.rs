@@ -4,7 +4,7 @@ use crate::cache::{Provenance, ResultCache};
 use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
-use crate::id::{EntityId, to_hex};
+use crate::id::{EntityId, container_tag, to_hex};
 use crate::matcher::{MatchScratch, Outcome, id_value, identifies, match_resource, standalone_id};
 use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
@@ -14,7 +14,7 @@ use crate::wire::{
     Attr, ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource,
 };
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+use xxhash_rust::xxh3::xxh3_128;
 
 pub struct Engine {
     config: EngineConfig,
@@ -401,12 +401,6 @@ fn container_tags(rules: &RuleSet, rule: &CompiledRule, c: &Containers, s: &Matc
         let Some(v) = s.slot(*k).and_then(id_value).filter(|v| identifies(rule, *k, *v)) else {
             continue;
         };
-        let mut bytes = rules.keys.name(*k).as_bytes().to_vec();
-        bytes.push(0);
-        match v {
-            crate::id::IdValue::Str(t) => bytes.extend_from_slice(t),
-            crate::id::IdValue::Int(i) => bytes.extend_from_slice(i.to_string().as_bytes()),
-        }
-        tags.push(xxh3_64(&bytes));
+        tags.push(container_tag(rules.keys.name(*k).as_bytes(), v));
     }
 }

@@ -66,6 +66,19 @@ pub fn exact_id(entity_type: &[u8], attrs: &mut [(&[u8], &[u8])]) -> EntityId {
     h.digest128()
 }
 
+/// A container tag: the container a resource speaks for, by one naming key and its value (see
+/// `containers`). Values hash as identities do, so `42` and `"42"` tag one container.
+pub fn container_tag(key: &[u8], value: IdValue<'_>) -> u64 {
+    let mut h = Xxh3::new();
+    put(&mut h, key);
+    let mut digits = [0u8; 20];
+    match value {
+        IdValue::Str(s) => put(&mut h, s),
+        IdValue::Int(i) => put(&mut h, decimal(i, &mut digits)),
+    }
+    h.digest()
+}
+
 fn put(h: &mut Xxh3, bytes: &[u8]) {
     h.update(&(bytes.len() as u64).to_le_bytes());
     h.update(bytes);
