@@ -205,6 +205,9 @@ pub struct RuleSet {
     /// Pool exclusions from the configuration, applied to entity-reference scopes too.
     pub global_exclude: Scope,
     pub pooling: bool,
+    /// Entity types the rules decide when a resource declares them: every rule's type and every
+    /// type a rule claims (`entity_ref_types`).
+    decided_ref_types: std::collections::HashSet<Box<[u8]>, foldhash::fast::FixedState>,
 }
 
 impl RuleSet {
@@ -264,15 +267,24 @@ impl RuleSet {
                 r.scope = Scope::default();
             }
         }
-        Ok(RuleSet { rules, keys, global_exclude: Scope::new(&[], &[], &config.pooling.exclude), pooling })
+        let decided_ref_types = rules
+            .iter()
+            .flat_map(|r| std::iter::once(&r.entity_type).chain(&r.entity_ref_types))
+            .map(|t| t.as_bytes().into())
+            .collect();
+        Ok(RuleSet {
+            rules,
+            keys,
+            global_exclude: Scope::new(&[], &[], &config.pooling.exclude),
+            pooling,
+            decided_ref_types,
+        })
     }
 
     /// Whether a declared entity reference of this type is left to the rules: a rule has the
     /// type, or says the type is its entity under another name (`entity_ref_types`).
     pub fn decides_ref_type(&self, entity_type: &[u8]) -> bool {
-        self.rules.iter().any(|r| {
-            r.entity_type.as_bytes() == entity_type || r.entity_ref_types.iter().any(|t| t.as_bytes() == entity_type)
-        })
+        self.decided_ref_types.contains(entity_type)
     }
 }
 
