@@ -74,6 +74,10 @@ struct KeyEntry {
     name: Box<[u8]>,
     checked: u64,
     allowed: u64,
+    /// Per rule, whether the key's home (`KeyHome`) was decided, and what it is.
+    homed: u64,
+    container_scoped: u64,
+    shared_when_agreed: u64,
 }
 
 #[derive(Default)]
@@ -92,7 +96,14 @@ impl PoolKeys {
         }
         let id = self.entries.len() as PoolKey;
         self.ids.insert(key.into(), id);
-        self.entries.push(KeyEntry { name: key.into(), checked: 0, allowed: 0 });
+        self.entries.push(KeyEntry {
+            name: key.into(),
+            checked: 0,
+            allowed: 0,
+            homed: 0,
+            container_scoped: 0,
+            shared_when_agreed: 0,
+        });
         Some(id)
     }
 
@@ -113,6 +124,31 @@ impl PoolKeys {
             }
         }
         e.allowed & bit != 0
+    }
+
+    /// Where the key's values live for a container request (`KeyHome`); remembered per key for
+    /// the first 64 rules, as `allows` is.
+    fn home(&mut self, id: PoolKey, c: &ContainerRequest<'_>, scope_index: Option<usize>) -> KeyHome {
+        let e = &mut self.entries[id as usize];
+        let Some(bit) = scope_index.filter(|i| *i < 64).map(|i| 1u64 << i) else {
+            return c.home(&e.name);
+        };
+        if e.homed & bit == 0 {
+            e.homed |= bit;
+            match c.home(&e.name) {
+                KeyHome::Entity => {}
+                KeyHome::SharedWhenAgreed => {
+                    e.container_scoped |= bit;
+                    e.shared_when_agreed |= bit;
+                }
+                KeyHome::Container => e.container_scoped |= bit,
+            }
+        }
+        match (e.container_scoped & bit != 0, e.shared_when_agreed & bit != 0) {
+            (false, _) => KeyHome::Entity,
+            (true, true) => KeyHome::SharedWhenAgreed,
+            (true, false) => KeyHome::Container,
+        }
     }
 }
 
@@ -304,7 +340,7 @@ impl State {
             if !shard.keys.allows(k, req.scope, req.scope_index) {
                 continue;
             }
-            match req.containers.as_ref().map_or(KeyHome::Entity, |c| c.home(key)) {
+            match req.containers.as_ref().map_or(KeyHome::Entity, |c| shard.keys.home(k, c, req.scope_index)) {
                 KeyHome::Entity => reported.push((k, value)),
                 KeyHome::SharedWhenAgreed => {
                     reported.push((k, value));
@@ -345,7 +381,7 @@ impl State {
             }
             // A resource that names its container takes container values from that container
             // only; one that names none may take those every source agreed on.
-            let fills = match req.containers.as_ref().map_or(KeyHome::Entity, |c| c.home(keys.name(k))) {
+            let fills = match req.containers.as_ref().map_or(KeyHome::Entity, |c| keys.home(k, c, req.scope_index)) {
                 KeyHome::Entity => true,
                 KeyHome::SharedWhenAgreed => tags.is_empty(),
                 KeyHome::Container => false,
