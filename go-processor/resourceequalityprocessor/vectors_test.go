@@ -225,7 +225,11 @@ func putAttrs(m pcommon.Map, attrs map[string]any) {
 
 func putResource(r pcommon.Resource, e labelledAttrs) {
 	putAttrs(r.Attributes(), e.Attributes)
-	for _, ref := range e.EntityRefs {
+	putEntityRefs(r, e.EntityRefs)
+}
+
+func putEntityRefs(r pcommon.Resource, refs []vectorRef) {
+	for _, ref := range refs {
 		er := entity.ResourceEntityRefs(r).AppendEmpty()
 		er.SetType(ref.Type)
 		er.IdKeys().Append(ref.IDKeys...)

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 )
 
 // goldenWire is tests/wire/resources.json: resources with ordered attributes and entity refs,
@@ -43,12 +42,7 @@ func TestWireGoldenBytes(t *testing.T) {
 		for _, kv := range r.Attributes {
 			putValue(res.Attributes().PutEmpty(kv[0].(string)), kv[1])
 		}
-		for _, ref := range r.EntityRefs {
-			er := entity.ResourceEntityRefs(res).AppendEmpty()
-			er.SetType(ref.Type)
-			er.IdKeys().Append(ref.IDKeys...)
-			er.DescriptionKeys().Append(ref.DescriptionKeys...)
-		}
+		putEntityRefs(res, r.EntityRefs)
 	}
 	rl := ld.ResourceLogs()
 	at := func(i int) pcommon.Resource { return rl.At(i).Resource() }

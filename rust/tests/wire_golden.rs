@@ -49,10 +49,7 @@ fn golden_request_and_answer() {
         let got = rl.resource.as_ref().unwrap();
         let attrs: Vec<_> = want["attributes"].as_array().unwrap().iter().map(pair).collect();
         assert_eq!(got.attributes, attrs);
-        assert_eq!(
-            got.entity_refs,
-            entry_resource(&json!({"attributes": {}, "entity_refs": want["entity_refs"]})).entity_refs
-        );
+        assert_eq!(got.entity_refs, entity_refs(&want["entity_refs"]));
         assert!(rl.scope_logs.is_empty(), "entries carry resources only");
     }
 

@@ -41,18 +41,22 @@ pub fn resource(attrs: &serde_json::Map<String, J>) -> Resource {
 /// A vector entry's resource: its `attributes` and its declared `entity_refs` (`type`,
 /// `id_keys`, `description_keys`), as the k8scluster receiver writes them.
 pub fn entry_resource(entry: &J) -> Resource {
+    Resource { entity_refs: entity_refs(&entry["entity_refs"]), ..resource(entry["attributes"].as_object().unwrap()) }
+}
+
+/// A vector's `entity_refs` (absent: none).
+pub fn entity_refs(refs: &J) -> Vec<EntityRef> {
     let strings =
         |v: &J| -> Vec<String> { v.as_array().into_iter().flatten().map(|s| s.as_str().unwrap().to_owned()).collect() };
-    let mut r = resource(entry["attributes"].as_object().unwrap());
-    for e in entry["entity_refs"].as_array().into_iter().flatten() {
-        r.entity_refs.push(EntityRef {
+    let declared = refs.as_array().into_iter().flatten();
+    declared
+        .map(|e| EntityRef {
             r#type: e["type"].as_str().unwrap().into(),
             id_keys: strings(&e["id_keys"]),
             description_keys: strings(&e["description_keys"]),
             ..Default::default()
-        });
-    }
-    r
+        })
+        .collect()
 }
 
 /// A batch as the processor sends it: one `ResourceLogs` per resource, resources only.
