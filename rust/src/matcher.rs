@@ -86,11 +86,6 @@ fn present(v: Option<Value<'_>>) -> bool {
     }
 }
 
-/// The string a condition or derivation reads: a string, or the only string of a one-element array.
-fn string_of(v: Value<'_>) -> Option<&[u8]> {
-    v.as_single_string()
-}
-
 /// The value of the first present spelling of a key.
 fn first_present<'a>(keys: &[KeyId], s: &MatchScratch<'a>) -> Option<Value<'a>> {
     keys.iter().map(|k| s.slot(*k)).find(|v| present(*v)).flatten()
@@ -105,8 +100,8 @@ fn holds(c: &Condition, s: &MatchScratch<'_>) -> bool {
     match &c.op {
         Op::Present => true,
         Op::Absent => false,
-        Op::OneOf(vals) => string_of(v).is_some_and(|s| vals.iter().any(|x| **x == *s)),
-        Op::Prefix(p) => string_of(v).is_some_and(|s| s.starts_with(p)),
+        Op::OneOf(vals) => v.as_single_string().is_some_and(|s| vals.iter().any(|x| **x == *s)),
+        Op::Prefix(p) => v.as_single_string().is_some_and(|s| s.starts_with(p)),
     }
 }
 
@@ -149,7 +144,7 @@ fn apply_derivations<'a>(rule: &CompiledRule, s: &mut MatchScratch<'a>) {
         if present(s.slot(d.target)) || !d.when.iter().all(|c| holds(c, s)) {
             continue;
         }
-        let Some(v) = first_present(&d.from, s).and_then(string_of) else {
+        let Some(v) = first_present(&d.from, s).and_then(Value::as_single_string) else {
             continue;
         };
         let v = if let Some(p) = &d.strip_prefix {

@@ -196,7 +196,6 @@ pub struct ContainerRequest<'r> {
 }
 
 /// Where a pooled key's values live and whom they may fill.
-#[derive(PartialEq)]
 enum KeyHome {
     /// The entity's pool: fills every resource of the entity.
     Entity,
