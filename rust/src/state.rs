@@ -111,10 +111,10 @@ impl PoolKeys {
         &self.entries[id as usize].name
     }
 
-    /// Whether `scope` allows the key; remembered per key for the first 64 rules.
+    /// Whether `scope` allows the key; remembered per key for the first 64 rules (`rule_bit`).
     fn allows(&mut self, id: PoolKey, scope: &Scope, scope_index: Option<usize>) -> bool {
         let e = &mut self.entries[id as usize];
-        let Some(bit) = scope_index.filter(|i| *i < 64).map(|i| 1u64 << i) else {
+        let Some(bit) = rule_bit(scope_index) else {
             return scope.allows(&e.name);
         };
         if e.checked & bit == 0 {
@@ -130,7 +130,7 @@ impl PoolKeys {
     /// the first 64 rules, as `allows` is.
     fn home(&mut self, id: PoolKey, c: &ContainerRequest<'_>, scope_index: Option<usize>) -> KeyHome {
         let e = &mut self.entries[id as usize];
-        let Some(bit) = scope_index.filter(|i| *i < 64).map(|i| 1u64 << i) else {
+        let Some(bit) = rule_bit(scope_index) else {
             return c.home(&e.name);
         };
         if e.homed & bit == 0 {
@@ -150,6 +150,12 @@ impl PoolKeys {
             (true, false) => KeyHome::Container,
         }
     }
+}
+
+/// The bit of a rule in a key's per-rule decisions; the first 64 rules have one, later rules
+/// (and entity references, which have no rule) are decided every time.
+fn rule_bit(scope_index: Option<usize>) -> Option<u64> {
+    scope_index.filter(|i| *i < 64).map(|i| 1u64 << i)
 }
 
 struct Shard {
