@@ -57,6 +57,8 @@ typedef struct re_stats {
   uint64_t ambiguous_links;
   uint64_t ambiguous_attributes;
   uint64_t containers_full;
+  uint64_t partitions;
+  uint64_t default_partition_resources;
 } re_stats;
 
 // Checks a JSON configuration exactly as `re_engine_new` would, without creating an engine, and
@@ -94,6 +96,11 @@ void re_engine_free(struct re_engine *engine);
 
 // Processes the resources of one batch.
 //
+// `partition` names the batch's partition (tenant) when the engine takes it from its caller
+// (`partition.metadata` or `partition.auth`): empty when the caller could not tell, and then
+// the configured default partition is used. It is ignored otherwise, and may be NULL when
+// `partition_len` is 0.
+//
 // `input` is the request and the answer is the answer that `include/WIRE.md` specifies: OTLP
 // resources in, per resource the attributes to upsert out, in order.
 //
@@ -104,10 +111,13 @@ void re_engine_free(struct re_engine *engine);
 // `output` may be NULL when `output_cap` is 0.
 //
 // # Safety
-// `engine` is a live engine; `input` is valid for `input_len` bytes; `output` is NULL or valid
+// `engine` is a live engine; `partition` is NULL (with `partition_len` 0) or valid for
+// `partition_len` bytes; `input` is valid for `input_len` bytes; `output` is NULL or valid
 // for writes of `output_cap` bytes; `answer_len` and `overflow` are valid for writes;
 // `error_out` is NULL or valid for writes.
 re_status re_engine_process(const struct re_engine *engine,
+                            const uint8_t *partition,
+                            size_t partition_len,
                             const uint8_t *input,
                             size_t input_len,
                             uint8_t *output,

@@ -61,7 +61,8 @@ func (c *Config) engineConfig() ([]byte, error) {
 // effectiveConfig is the part of the engine's effective configuration (every default filled
 // in) that the processor reads.
 type effectiveConfig struct {
-	TypeAttribute string `json:"type_attribute"`
+	TypeAttribute string          `json:"type_attribute"`
+	Partition     partitionConfig `json:"partition"`
 }
 
 func parseEffectiveConfig(b []byte) (effectiveConfig, error) {

@@ -72,3 +72,13 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestTheEffectivePartitionConfigReachesTheProcessor(t *testing.T) {
+	effective, err := checkEngineConfig([]byte(`{"partition":{"metadata":"x-scope-orgid","default":"shared"}}`))
+	require.NoError(t, err)
+	cfg, err := parseEffectiveConfig(effective)
+	require.NoError(t, err)
+	require.Equal(t, partitionConfig{Metadata: "x-scope-orgid"}, cfg.Partition)
+	_, err = checkEngineConfig([]byte(`{"partition":{"metadata":"x-scope-orgid","auth":"username"}}`))
+	require.ErrorContains(t, err, "exactly one of metadata, auth or attribute")
+}

@@ -75,10 +75,10 @@ func newEngine(config []byte) (*engine, error) {
 	return e, nil
 }
 
-// process sends the serialized resources of one batch and returns the upserts, as documented
-// on re_engine_process. The engine writes the answer into scratch when it fits; the answer
-// returned is a copy the caller owns.
-func (e *engine) process(in, scratch []byte) ([]byte, error) {
+// process sends the serialized resources of one batch of partition partition ("" when it could
+// not be told) and returns the upserts, as documented on re_engine_process. The engine writes
+// the answer into scratch when it fits; the answer returned is a copy the caller owns.
+func (e *engine) process(partition string, in, scratch []byte) ([]byte, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
@@ -89,8 +89,9 @@ func (e *engine) process(in, scratch []byte) ([]byte, error) {
 	}
 	var overflow, msg C.re_buffer
 	var n C.size_t
-	status := C.re_engine_process(e.ptr, bytesPtr(in), C.size_t(len(in)),
-		bytesPtr(scratch), C.size_t(len(scratch)), &n, &overflow, &msg)
+	status := C.re_engine_process(e.ptr, stringPtr(partition), C.size_t(len(partition)),
+		bytesPtr(in), C.size_t(len(in)), bytesPtr(scratch), C.size_t(len(scratch)), &n, &overflow, &msg)
+	runtime.KeepAlive(partition)
 	runtime.KeepAlive(in)
 	runtime.KeepAlive(scratch)
 	if err := statusError(status, &msg); err != nil {
@@ -166,6 +167,10 @@ func (e *engine) Close() {
 
 func bytesPtr(b []byte) *C.uint8_t {
 	return (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+func stringPtr(s string) *C.uint8_t {
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s)))
 }
 
 // takeBuffer copies a buffer the engine returned into Go memory and frees it.

@@ -11,11 +11,11 @@ var errNoCgo = errors.New("the resourceequality processor needs a collector buil
 
 type engine struct{}
 
-func checkEngineConfig([]byte) ([]byte, error)      { return nil, errNoCgo }
-func newEngine([]byte) (*engine, error)             { return nil, errNoCgo }
-func (*engine) process(_, _ []byte) ([]byte, error) { return nil, errNoCgo }
-func (*engine) snapshot() ([]byte, error)           { return nil, errNoCgo }
-func (*engine) restore([]byte) error                { return errNoCgo }
-func (*engine) stats() (engineStats, error)         { return nil, errNoCgo }
-func engineStatNames() []string                     { return nil }
-func (*engine) Close()                              {}
+func checkEngineConfig([]byte) ([]byte, error)                { return nil, errNoCgo }
+func newEngine([]byte) (*engine, error)                       { return nil, errNoCgo }
+func (*engine) process(_ string, _, _ []byte) ([]byte, error) { return nil, errNoCgo }
+func (*engine) snapshot() ([]byte, error)                     { return nil, errNoCgo }
+func (*engine) restore([]byte) error                          { return errNoCgo }
+func (*engine) stats() (engineStats, error)                   { return nil, errNoCgo }
+func engineStatNames() []string                               { return nil }
+func (*engine) Close()                                        {}

@@ -36,14 +36,14 @@ func TestEngineAnswerInScratchOrOverflow(t *testing.T) {
 	req := appendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() })
 
 	scratch := make([]byte, 64<<10)
-	fits, err := e.process(req, scratch)
+	fits, err := e.process("", req, scratch)
 	require.NoError(t, err)
 	require.NotEmpty(t, fits)
 	clear(scratch)
 	assert.NotEqual(t, 0, fits[0], "the answer must not alias the scratch")
 
 	for _, size := range []int{0, 1, len(fits) - 1, len(fits)} {
-		got, err := e.process(req, make([]byte, size))
+		got, err := e.process("", req, make([]byte, size))
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(fits, got), "scratch of %d bytes", size)
 	}
@@ -59,7 +59,7 @@ func TestEngineErrorsHaveKinds(t *testing.T) {
 	e, err := newEngine([]byte("{}"))
 	require.NoError(t, err)
 	defer e.Close()
-	_, err = e.process([]byte{0x0a, 0xff}, nil)
+	_, err = e.process("", []byte{0x0a, 0xff}, nil)
 	require.ErrorIs(t, err, errInvalidInput)
 	err = e.restore([]byte("not a snapshot"))
 	require.ErrorIs(t, err, errInvalidSnapshot)

@@ -30,10 +30,11 @@ type resourceEqualityProcessor struct {
 	shared    *sharedComponent[component.ID, *sharedEngine]
 	telemetry *metadata.TelemetryBuilder
 	typeKey   string
+	partition partitionConfig
 	keys      *keyInterner
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
-	process  func(in, scratch []byte) ([]byte, error)
+	process  func(partition string, in, scratch []byte) ([]byte, error)
 	types    sync.Map // entity type -> metric.MeasurementOption
 	typeN    int
 	typeMu   sync.Mutex
@@ -54,6 +55,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		shared:    shared,
 		telemetry: tb,
 		typeKey:   shared.Unwrap().effective.TypeAttribute,
+		partition: shared.Unwrap().effective.Partition,
 		keys:      newKeyInterner(),
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
 		process:   shared.Unwrap().engine.process,
@@ -110,7 +112,7 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	buf := batchBuffers.Get().(*batchBuffer)
 	defer buf.recycle()
 	buf.request = appendRequest(buf.request[:0], n, resourceAt)
-	answer, err := p.process(buf.request, buf.answer[:cap(buf.answer)])
+	answer, err := p.process(p.partition.of(ctx), buf.request, buf.answer[:cap(buf.answer)])
 	buf.answerLen = len(answer)
 	if err == nil {
 		err = p.apply(ctx, answer, n, resourceAt, buf.types)

@@ -123,7 +123,7 @@ func BenchmarkCgoRoundTrip(b *testing.B) {
 	scratch := make([]byte, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.process(in, scratch); err != nil {
+		if _, err := e.process("", in, scratch); err != nil {
 			b.Fatal(err)
 		}
 	}

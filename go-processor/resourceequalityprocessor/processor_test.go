@@ -97,7 +97,7 @@ func TestEngineFailurePassesBatchUnchanged(t *testing.T) {
 	core, logs := observer.New(zapcore.ErrorLevel)
 	p, _, done := newLogsProcessor(t, "fail_open", core)
 	defer done()
-	p.process = func(_, _ []byte) ([]byte, error) { return nil, errors.New("injected engine failure") }
+	p.process = func(_ string, _, _ []byte) ([]byte, error) { return nil, errors.New("injected engine failure") }
 	for range 5 {
 		in := podLogs("u-1", 3)
 		want := plog.NewLogs()
@@ -110,7 +110,7 @@ func TestEngineFailurePassesBatchUnchanged(t *testing.T) {
 	assert.Contains(t, logs.All()[0].ContextMap()["error"], "injected engine failure")
 
 	// A malformed answer is a failure too, never a partial application.
-	p.process = func(_, _ []byte) ([]byte, error) { return []byte{0x0a, 0x00, 0x0a, 0x00}, nil }
+	p.process = func(_ string, _, _ []byte) ([]byte, error) { return []byte{0x0a, 0x00, 0x0a, 0x00}, nil }
 	in := podLogs("u-2", 1)
 	want := plog.NewLogs()
 	in.CopyTo(want)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -43,7 +44,9 @@ type scenario struct {
 }
 
 type labelledAttrs struct {
-	Label      string         `json:"label"`
+	Label string `json:"label"`
+	// Partition is the tenant header of the entry's request (so one per batch).
+	Partition  string         `json:"partition"`
 	Attributes map[string]any `json:"attributes"`
 	EntityRefs []vectorRef    `json:"entity_refs"`
 }
@@ -161,12 +164,12 @@ func (sp *signalProcessors) sendAttrs(t *testing.T, signal int, attrs []map[stri
 	for i, a := range attrs {
 		entries[i].Attributes = a
 	}
-	return sp.sendEntries(t, signal, entries)
+	return sp.sendEntries(context.Background(), t, signal, entries)
 }
 
-// sendEntries is sendAttrs for vector entries, which may declare entity refs.
-func (sp *signalProcessors) sendEntries(t *testing.T, signal int, attrs []labelledAttrs) []pcommon.Map {
-	ctx := context.Background()
+// sendEntries is sendAttrs for vector entries, which may declare entity refs, in a request
+// whose context is ctx.
+func (sp *signalProcessors) sendEntries(ctx context.Context, t *testing.T, signal int, attrs []labelledAttrs) []pcommon.Map {
 	var out []pcommon.Map
 	switch signal {
 	case 0:
@@ -237,6 +240,23 @@ func putEntityRefs(r pcommon.Resource, refs []vectorRef) {
 	}
 }
 
+// requestContext is the context a receiver with include_metadata gives a batch of the vector:
+// its entries' partition as the header the vector's config names.
+func (s scenario) requestContext(t *testing.T, batch []labelledAttrs) context.Context {
+	ctx := context.Background()
+	if len(batch) == 0 || batch[0].Partition == "" {
+		return ctx
+	}
+	for _, e := range batch {
+		require.Equal(t, batch[0].Partition, e.Partition, "the entries of one batch share one partition")
+	}
+	partition, _ := s.Config["partition"].(map[string]any)
+	key, ok := partition["metadata"].(string)
+	require.True(t, ok, "%s: a vector that names partitions sets partition.metadata", s.Name)
+	metadata := client.NewMetadata(map[string][]string{key: {batch[0].Partition}})
+	return client.NewContext(ctx, client.Info{Metadata: metadata})
+}
+
 // TestScenarioVectors runs every vector through the processor. Batch i of a vector goes
 // through the traces, logs or metrics processor (i mod 3) of one processor id, so pooling
 // crosses signals as it does in a collector.
@@ -249,7 +269,7 @@ func TestScenarioVectors(t *testing.T) {
 			sp := newSignalProcessors(t, s.Name, cfg)
 			out := map[string]pcommon.Map{}
 			for i, batch := range s.Batches {
-				got := sp.sendEntries(t, i%3, batch)
+				got := sp.sendEntries(s.requestContext(t, batch), t, i%3, batch)
 				for j, r := range batch {
 					out[r.Label] = got[j]
 				}

@@ -22,7 +22,7 @@ func BenchmarkBatchPieces(b *testing.B) {
 	defer e.Close()
 	req := appendRequest(nil, rl.Len(), at)
 	scratch := make([]byte, 64<<10)
-	answer, err := e.process(req, scratch)
+	answer, err := e.process("", req, scratch)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func BenchmarkBatchPieces(b *testing.B) {
 	b.Run("engine", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := e.process(req, scratch); err != nil {
+			if _, err := e.process("", req, scratch); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -93,6 +93,7 @@ struct Slot {
     last_used: Stamp,
     filled: u16,
     merged: bool,
+    defaulted: bool,
     answer: Answer,
 }
 
@@ -107,6 +108,7 @@ impl Slot {
             last_used: now,
             filled: p.filled.min(u16::MAX as u32) as u16,
             merged: p.merged,
+            defaulted: p.defaulted,
             answer,
         }
     }
@@ -118,6 +120,7 @@ impl Slot {
             computed: self.computed,
             filled: self.filled as u32,
             merged: self.merged,
+            defaulted: self.defaulted,
         }
     }
 }
@@ -217,7 +220,7 @@ mod tests {
     }
 
     fn prov(t: Stamp) -> Provenance {
-        Provenance { entity: None, link_epoch: None, computed: t, filled: 0, merged: false }
+        Provenance { entity: None, link_epoch: None, computed: t, filled: 0, merged: false, defaulted: false }
     }
 
     fn get(c: &ResultCache, key: u128, now: Stamp) -> Option<Vec<u8>> {

@@ -26,6 +26,8 @@ pub struct EngineConfig {
     /// `90m`, `1h30m`), held in whole seconds (rounded up).
     #[serde(rename = "ttl", deserialize_with = "duration::deserialize", serialize_with = "duration::serialize")]
     pub ttl_seconds: u64,
+    /// Where a batch's tenant comes from; unset, all data is one partition.
+    pub partition: PartitionConfig,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +41,73 @@ impl Default for EngineConfig {
             rules: Vec::new(),
             max_entities: 100_000,
             ttl_seconds: 3600,
+            partition: PartitionConfig::default(),
+        }
+    }
+}
+
+/// Partitions (tenants): entities, links, pooled values and cached answers of one partition
+/// are never seen by another. At most one source is set. `metadata` and `auth` are read by the
+/// processor from the request's client information and passed with the batch; `attribute` is
+/// read by the engine from each resource.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartitionConfig {
+    /// A client metadata key (a request header, from a receiver with `include_metadata: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+    /// An attribute of the authenticated client (set by the receiver's authenticator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// A resource attribute (e.g. `k8s.cluster.name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// The partition of data whose partition is absent or empty. Such data is processed, in
+    /// this partition, never dropped; the empty default is the partition an unpartitioned
+    /// processor uses, whose ids carry no partition.
+    pub default: String,
+}
+
+/// Where a partition comes from (the one source `PartitionConfig` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionSource<'a> {
+    /// No partitioning: one partition for everything.
+    None,
+    /// Passed by the caller with each batch (`metadata` or `auth`).
+    Batch,
+    /// The named resource attribute.
+    Attribute(&'a str),
+}
+
+impl PartitionConfig {
+    pub fn source(&self) -> PartitionSource<'_> {
+        match (&self.metadata, &self.auth, &self.attribute) {
+            (None, None, None) => PartitionSource::None,
+            (_, _, Some(key)) => PartitionSource::Attribute(key),
+            _ => PartitionSource::Batch,
+        }
+    }
+
+    /// Exactly one source, not empty; a default only with a source.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let set: Vec<(&str, &String)> =
+            [("metadata", &self.metadata), ("auth", &self.auth), ("attribute", &self.attribute)]
+                .into_iter()
+                .filter_map(|(name, v)| Some((name, v.as_ref()?)))
+                .collect();
+        match set.as_slice() {
+            [] if !self.default.is_empty() => Err(ConfigError(
+                "invalid configuration at partition: default needs one of metadata, auth or attribute".into(),
+            )),
+            [] => Ok(()),
+            [(name, value)] if value.is_empty() => {
+                Err(ConfigError(format!("invalid configuration at partition.{name}: it must not be empty")))
+            }
+            [_] => Ok(()),
+            _ => Err(ConfigError(format!(
+                "invalid configuration at partition: set exactly one of metadata, auth or attribute, not {}",
+                set.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" and ")
+            ))),
         }
     }
 }
@@ -245,7 +314,7 @@ pub fn parse_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
         return Err(ConfigError("invalid configuration: it must be a JSON object, like {}".into()));
     }
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let config: EngineConfig = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {
@@ -253,7 +322,9 @@ pub fn parse_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
         } else {
             ConfigError(format!("invalid configuration at {path}: {inner}"))
         }
-    })
+    })?;
+    config.partition.check()?;
+    Ok(config)
 }
 
 /// The built-in rules, embedded in the library, in precedence order.
@@ -290,6 +361,28 @@ mod tests {
         assert!(parse_config(br#"{"max_entities":-1}"#).unwrap_err().0.contains("max_entities"));
         assert!(parse_config(br#"{"ttl":"soon"}"#).unwrap_err().0.contains("ttl"));
         assert!(parse_config(br#"{"ttl":3600}"#).unwrap_err().0.contains("ttl"));
+    }
+
+    #[test]
+    fn partition_takes_exactly_one_source() {
+        let source = |json: &str| parse_config(json.as_bytes()).map(|c| c.partition.source() == PartitionSource::Batch);
+        assert_eq!(source(r#"{"partition":{"metadata":"x-scope-orgid"}}"#), Ok(true));
+        assert_eq!(source(r#"{"partition":{"auth":"subject","default":"none"}}"#), Ok(true));
+        let attribute = parse_config(br#"{"partition":{"attribute":"k8s.cluster.name"}}"#).unwrap();
+        assert_eq!(attribute.partition.source(), PartitionSource::Attribute("k8s.cluster.name"));
+        assert_eq!(parse_config(b"{}").unwrap().partition.source(), PartitionSource::None);
+        for (bad, says) in [
+            (
+                r#"{"partition":{"metadata":"a","auth":"b"}}"#,
+                "exactly one of metadata, auth or attribute, not metadata and auth",
+            ),
+            (r#"{"partition":{"default":"x"}}"#, "default needs one of"),
+            (r#"{"partition":{"attribute":""}}"#, "partition.attribute: it must not be empty"),
+            (r#"{"partition":{"header":"x"}}"#, "header"),
+        ] {
+            let err = parse_config(bad.as_bytes()).unwrap_err().0;
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
 use crate::id::{EntityId, container_tag, to_hex};
 use crate::matcher::{MatchScratch, Outcome, id_value, identifies, match_resource, standalone_id};
+use crate::partition::{Partition, Partitions};
 use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
 use crate::state::{ContainerRequest, Link, PoolRequest, State};
@@ -21,7 +22,9 @@ pub struct Engine {
     rules: RuleSet,
     state: State,
     cache: ResultCache,
+    partitions: Partitions,
     processed: AtomicU64,
+    defaulted: AtomicU64,
     cache_hits: AtomicU64,
     merges: AtomicU64,
     filled: AtomicU64,
@@ -34,12 +37,14 @@ struct Tally {
     cache_hits: u64,
     filled: u64,
     merges: u64,
+    defaulted: u64,
 }
 
 impl Tally {
     fn count(&mut self, p: &Provenance) {
         self.filled += u64::from(p.filled);
         self.merges += u64::from(p.merged);
+        self.defaulted += u64::from(p.defaulted);
     }
 }
 
@@ -67,12 +72,15 @@ impl Engine {
         let rules = RuleSet::compile(&config)?;
         let state = State::new(config.max_entities, config.ttl_seconds);
         let cache = ResultCache::new(config.max_entities, config.ttl_seconds, OutputKeys::of(&config));
+        let partitions = Partitions::new(&config.partition, config.ttl_seconds);
         Ok(Engine {
             config,
             rules,
             state,
             cache,
+            partitions,
             processed: AtomicU64::new(0),
+            defaulted: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
             merges: AtomicU64::new(0),
             filled: AtomicU64::new(0),
@@ -108,14 +116,39 @@ impl Engine {
     /// `process`, writing the answer into `out` (cleared first), so that a caller can reuse one
     /// buffer across batches and a warm call allocates nothing.
     pub fn process_into(&self, batch: &[u8], now: u64, out: &mut Vec<u8>) -> Result<(), WireError> {
+        self.process_partition_into(b"", batch, now, out)
+    }
+
+    /// `process` for a batch of partition `partition` (a tenant, when the engine takes the
+    /// partition from its caller: `partition.metadata` or `partition.auth`; empty when the
+    /// caller could not tell, and ignored otherwise).
+    pub fn process_partition(&self, partition: &[u8], batch: &[u8], now: u64) -> Result<Vec<u8>, WireError> {
+        let mut out = Vec::with_capacity(batch.len() / 2);
+        self.process_partition_into(partition, batch, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// `process_partition`, writing the answer into `out` as `process_into` does.
+    pub fn process_partition_into(
+        &self,
+        partition: &[u8],
+        batch: &[u8],
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WireError> {
         out.clear();
         let mut writer = ResultWriter::over(std::mem::take(out));
         // Counted per batch and added once: shared counters bumped per resource would bounce
         // their cache line between the cores of concurrent callers.
         let mut tally = Tally::default();
-        let result = self.process_batch(batch, stamp(now), &mut writer, &mut tally);
+        let now = stamp(now);
+        let partition = self.partitions.of_batch(partition, now);
+        let result = self.process_batch(batch, partition, now, &mut writer, &mut tally);
         *out = writer.finish();
         self.processed.fetch_add(tally.resources, Relaxed);
+        if tally.defaulted > 0 {
+            self.defaulted.fetch_add(tally.defaulted, Relaxed);
+        }
         self.cache_hits.fetch_add(tally.cache_hits, Relaxed);
         if tally.filled > 0 {
             self.filled.fetch_add(tally.filled, Relaxed);
@@ -126,9 +159,11 @@ impl Engine {
         result
     }
 
+    /// `partition` is the batch's, or `None` when each resource names its own.
     fn process_batch<'a>(
         &'a self,
         batch: &'a [u8],
+        partition: Option<Partition>,
         now: Stamp,
         out: &mut ResultWriter,
         tally: &mut Tally,
@@ -137,7 +172,12 @@ impl Engine {
         let mut work: Option<Work> = None;
         for_each_resource(batch, |resource| {
             tally.resources += 1;
-            let key = xxh3_128(resource);
+            // A resource's own partition attribute is in its bytes; a batch's partition is not,
+            // so it is mixed into the key: an answer is only ever reused within its partition.
+            let key = match partition {
+                Some(p) => p.id(xxh3_128(resource)),
+                None => xxh3_128(resource),
+            };
             let mark = out.mark();
             if let Some((seen, last_used)) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
                 if self.state.freshness.still_valid(&seen, last_used, now, |id| self.state.touch_entity(id, now)) {
@@ -156,7 +196,8 @@ impl Engine {
                 container_tags: Vec::new(),
             });
             read_resource(resource, &mut work.view)?;
-            let provenance = self.process_resource(work, now, out);
+            let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
+            let provenance = self.process_resource(work, partition, now, out);
             tally.count(&provenance);
             self.cache.put(key, out.answer(), provenance, now);
             out.end_resource();
@@ -173,12 +214,19 @@ impl Engine {
     }
 
     /// Identifies, pools and marks one resource; returns what the answer was computed from.
-    fn process_resource<'a>(&'a self, w: &mut Work<'a>, now: Stamp, out: &mut ResultWriter) -> Provenance {
+    fn process_resource<'a>(
+        &'a self,
+        w: &mut Work<'a>,
+        partition: Partition,
+        now: Stamp,
+        out: &mut ResultWriter,
+    ) -> Provenance {
         // The view borrows from the batch, which outlives `w`; take the attribute slice
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
         let mut provenance = Provenance::at(now);
-        if let Some(identity) = self.identify(&attrs, w, now, &mut provenance) {
+        provenance.defaulted = partition.defaulted;
+        if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance) {
             self.pool(&identity, &attrs, w, now, &mut provenance);
             self.mark(&identity, &attrs, w, out);
             provenance.filled = w.fill_spans.len() as u32;
@@ -188,10 +236,11 @@ impl Engine {
     }
 
     /// Which entity the resource describes: its declared entity, or the first rule that matches
-    /// (following and recording links). `None` when nothing matched.
+    /// (following and recording links), by its id in `partition`. `None` when nothing matched.
     fn identify<'a>(
         &'a self,
         attrs: &[Attr<'a>],
+        partition: Partition,
         w: &mut Work<'a>,
         now: Stamp,
         provenance: &mut Provenance,
@@ -202,10 +251,13 @@ impl Engine {
                 let r = &w.view.entity_refs[index];
                 let keys = r.id_keys.iter().chain(&r.description_keys).copied();
                 let scope = Scope::of_keys(keys, &self.rules.global_exclude);
-                Some(Identity { id, rule: None, entity_type, ref_scope: Some(scope) })
+                Some(Identity { id: partition.id(id), rule: None, entity_type, ref_scope: Some(scope) })
             }
             Outcome::Rule { rule } => {
-                let (id, rule) = self.resolve_and_link(rule, attrs, now, &mut w.scratch, provenance);
+                for alternative in &mut w.scratch.alternatives {
+                    alternative.1 = partition.id(alternative.1);
+                }
+                let (id, rule) = self.resolve_and_link(rule, attrs, partition, now, &mut w.scratch, provenance);
                 Some(Identity {
                     id,
                     rule: Some(rule),
@@ -301,11 +353,12 @@ impl Engine {
 
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link
     /// (an alias within the rule, or a promotion into a containing entity), the link's target.
-    /// Records the links this resource shows.
+    /// Records the links this resource shows. The alternatives' ids are already in `partition`.
     fn resolve_and_link<'a>(
         &'a self,
         rule: usize,
         attrs: &[Attr<'a>],
+        partition: Partition,
         now: Stamp,
         s: &mut MatchScratch<'a>,
         provenance: &mut Provenance,
@@ -328,7 +381,7 @@ impl Engine {
         }
         for &c in &self.rules.rules[effective].contained {
             if let Some(contained_id) = standalone_id(&self.rules.rules[c], attrs, s) {
-                self.state.link(contained_id, id, linked, now);
+                self.state.link(partition.id(contained_id), id, linked, now);
             }
         }
         (id, effective)
@@ -371,6 +424,8 @@ impl Engine {
             ambiguous_links: c.ambiguous_links.load(Relaxed),
             ambiguous_attributes: c.ambiguous_attributes.load(Relaxed),
             containers_full: c.containers_full.load(Relaxed),
+            partitions: self.partitions.live(),
+            default_partition_resources: self.defaulted.load(Relaxed),
         }
     }
 

@@ -215,6 +215,11 @@ pub unsafe extern "C" fn re_engine_free(engine: *mut re_engine) {
 
 /// Processes the resources of one batch.
 ///
+/// `partition` names the batch's partition (tenant) when the engine takes it from its caller
+/// (`partition.metadata` or `partition.auth`): empty when the caller could not tell, and then
+/// the configured default partition is used. It is ignored otherwise, and may be NULL when
+/// `partition_len` is 0.
+///
 /// `input` is the request and the answer is the answer that `include/WIRE.md` specifies: OTLP
 /// resources in, per resource the attributes to upsert out, in order.
 ///
@@ -225,12 +230,15 @@ pub unsafe extern "C" fn re_engine_free(engine: *mut re_engine) {
 /// `output` may be NULL when `output_cap` is 0.
 ///
 /// # Safety
-/// `engine` is a live engine; `input` is valid for `input_len` bytes; `output` is NULL or valid
+/// `engine` is a live engine; `partition` is NULL (with `partition_len` 0) or valid for
+/// `partition_len` bytes; `input` is valid for `input_len` bytes; `output` is NULL or valid
 /// for writes of `output_cap` bytes; `answer_len` and `overflow` are valid for writes;
 /// `error_out` is NULL or valid for writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn re_engine_process(
     engine: *const re_engine,
+    partition: *const u8,
+    partition_len: usize,
     input: *const u8,
     input_len: usize,
     output: *mut u8,
@@ -246,11 +254,16 @@ pub unsafe extern "C" fn re_engine_process(
         let Some(batch) = (unsafe { self::input(input, input_len) }) else {
             return re_status::NullParameter;
         };
+        let partition = match unsafe { self::input(partition, partition_len) } {
+            Some(p) => p,
+            None if partition_len == 0 => &[],
+            None => return re_status::NullParameter,
+        };
         if answer_len.is_null() || overflow.is_null() || (output.is_null() && output_cap > 0) {
             return re_status::NullParameter;
         }
         let mut answer = ANSWER.take();
-        if let Err(e) = engine.engine.process_into(batch, now_unix(), &mut answer) {
+        if let Err(e) = engine.engine.process_partition_into(partition, batch, now_unix(), &mut answer) {
             keep_answer_buffer(answer);
             unsafe { set_error(error_out, e.to_string()) };
             return re_status::InvalidInput;
@@ -415,24 +428,28 @@ mod tests {
             let p = buf.as_mut_ptr();
             let pod = ONE_POD.as_ptr();
             assert_eq!(
-                re_engine_process(null(), pod, 0, p, 16, &mut n, &mut out, null_mut()),
+                re_engine_process(null(), null(), 0, pod, 0, p, 16, &mut n, &mut out, null_mut()),
                 re_status::NullParameter
             );
             let engine = new_engine(b"{}");
             assert_eq!(
-                re_engine_process(engine, null(), 0, p, 16, &mut n, &mut out, null_mut()),
+                re_engine_process(engine, null(), 0, null(), 0, p, 16, &mut n, &mut out, null_mut()),
                 re_status::NullParameter
             );
             assert_eq!(
-                re_engine_process(engine, pod, 0, null_mut(), 16, &mut n, &mut out, null_mut()),
+                re_engine_process(engine, null(), 3, pod, 0, p, 16, &mut n, &mut out, null_mut()),
                 re_status::NullParameter
             );
             assert_eq!(
-                re_engine_process(engine, pod, 0, p, 16, null_mut(), &mut out, null_mut()),
+                re_engine_process(engine, null(), 0, pod, 0, null_mut(), 16, &mut n, &mut out, null_mut()),
                 re_status::NullParameter
             );
             assert_eq!(
-                re_engine_process(engine, pod, 0, p, 16, &mut n, null_mut(), null_mut()),
+                re_engine_process(engine, null(), 0, pod, 0, p, 16, null_mut(), &mut out, null_mut()),
+                re_status::NullParameter
+            );
+            assert_eq!(
+                re_engine_process(engine, null(), 0, pod, 0, p, 16, &mut n, null_mut(), null_mut()),
                 re_status::NullParameter
             );
             assert_eq!(re_engine_snapshot(null(), &mut out, null_mut()), re_status::NullParameter);
@@ -493,6 +510,8 @@ mod tests {
         let s = unsafe {
             re_engine_process(
                 engine,
+                null(),
+                0,
                 input.as_ptr(),
                 input.len(),
                 output.as_mut_ptr(),
@@ -554,7 +573,7 @@ mod tests {
         unsafe {
             let mut n = usize::MAX;
             assert_eq!(
-                re_engine_process(engine, b"".as_ptr(), 0, null_mut(), 0, &mut n, &mut out, &mut err),
+                re_engine_process(engine, null(), 0, b"".as_ptr(), 0, null_mut(), 0, &mut n, &mut out, &mut err),
                 re_status::Ok
             );
             assert_eq!((n, out.ptr.is_null()), (0, true));
@@ -570,7 +589,18 @@ mod tests {
                     })
                     .collect();
                 let (p, cap, mut len) = (buf.as_mut_ptr(), n % buf.len(), 0);
-                let s = re_engine_process(engine, bytes.as_ptr(), bytes.len(), p, cap, &mut len, &mut out, &mut err);
+                let s = re_engine_process(
+                    engine,
+                    null(),
+                    0,
+                    bytes.as_ptr(),
+                    bytes.len(),
+                    p,
+                    cap,
+                    &mut len,
+                    &mut out,
+                    &mut err,
+                );
                 assert!(s == re_status::Ok || s == re_status::InvalidInput, "{s:?}");
                 re_buffer_free(&mut out);
                 re_buffer_free(&mut err);

@@ -37,12 +37,14 @@ pub struct Provenance {
     pub computed: Stamp,
     pub filled: u32,
     pub merged: bool,
+    /// Processed in the default partition because its own was absent.
+    pub defaulted: bool,
 }
 
 impl Provenance {
     /// An answer computed at `now` from nothing yet.
     pub fn at(now: Stamp) -> Provenance {
-        Provenance { entity: None, link_epoch: None, computed: now, filled: 0, merged: false }
+        Provenance { entity: None, link_epoch: None, computed: now, filled: 0, merged: false, defaulted: false }
     }
 }
 

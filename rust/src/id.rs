@@ -7,6 +7,12 @@
 //! Encoding hashed with XXH3-128 (a specified, seed-free, platform-independent hash):
 //! `"resourceequality/id/v1"`, then the type, then the number of parts, then each part sorted by
 //! key as key, value tag, value; every byte string length-prefixed (u64 little endian).
+//!
+//! In a named partition (a tenant, see `partition`), an id is that id hashed again with the
+//! partition: `"resourceequality/partition/v1"` and the partition's name, as a 128-bit key,
+//! then the id (both little endian). The same pod in two tenants thus has two ids, so that no
+//! table and no backend can take one tenant's entity for another's; the unnamed partition (no
+//! partitioning, or an empty default) keeps the plain id.
 
 use xxhash_rust::xxh3::Xxh3;
 
@@ -64,6 +70,24 @@ pub fn exact_id(entity_type: &[u8], attrs: &mut [(&[u8], &[u8])]) -> EntityId {
     h.update(&count.to_le_bytes());
     h.update(&body.digest128().to_le_bytes());
     h.digest128()
+}
+
+const PARTITION_DOMAIN: &[u8] = b"resourceequality/partition/v1";
+
+/// The key of a named partition, which `in_partition` mixes into ids.
+pub fn partition_key(name: &[u8]) -> u128 {
+    let mut h = Xxh3::new();
+    put(&mut h, PARTITION_DOMAIN);
+    put(&mut h, name);
+    h.digest128()
+}
+
+/// The id, within the partition of `key`, of the entity whose plain id is `id`.
+pub fn in_partition(id: EntityId, key: u128) -> EntityId {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(&key.to_le_bytes());
+    bytes[16..].copy_from_slice(&id.to_le_bytes());
+    xxhash_rust::xxh3::xxh3_128(&bytes)
 }
 
 /// A container tag: the container a resource speaks for, by one naming key and its value (see

@@ -3,8 +3,8 @@
 //! id and type, and fills sparse resources with the attributes richer sources of the same entity
 //! reported.
 //!
-//! The core (`config`, `rules`, `matcher`, `id`, `pool`, `containers`, `state`, `cache`,
-//! `snapshot`, `wire`, `engine`, `stats`) is safe Rust with no knowledge of C (`unsafe` is denied
+//! The core (`config`, `rules`, `matcher`, `id`, `pool`, `containers`, `partition`, `state`,
+//! `cache`, `snapshot`, `wire`, `engine`, `stats`) is safe Rust with no knowledge of C (`unsafe` is denied
 //! outside `ffi`); `ffi` is the thin C ABI the Go processor calls. Only the engine, its
 //! configuration and stats, and the wire reader (for fuzzing) are public.
 #![deny(unsafe_code)]
@@ -20,6 +20,7 @@ pub(crate) mod freshness;
 pub(crate) mod id;
 pub(crate) mod matcher;
 mod padded;
+pub(crate) mod partition;
 pub(crate) mod pool;
 pub(crate) mod resource;
 pub(crate) mod rules;

@@ -20,6 +20,8 @@ pub struct Stats {
     pub ambiguous_links: u64,
     pub ambiguous_attributes: u64,
     pub containers_full: u64,
+    pub partitions: u64,
+    pub default_partition_resources: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +108,18 @@ pub const STATS: &[StatSpec] = &[
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources naming a container their entity had no room to remember (32 container tags): they were filled with nothing container-scoped.",
+    },
+    StatSpec {
+        name: "partitions",
+        metric: Some(MetricKind::Gauge),
+        unit: "{partition}",
+        description: "Partitions (tenants) that sent data within the TTL, counted up to 65536; 0 when partitioning is off.",
+    },
+    StatSpec {
+        name: "default_partition_resources",
+        metric: Some(MetricKind::Counter),
+        unit: "{resource}",
+        description: "Resources processed in the default partition because their own partition was absent (e.g. metadata lost behind a batch processor).",
     },
 ];
 

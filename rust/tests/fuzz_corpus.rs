@@ -18,10 +18,16 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
 #[test]
 fn process_corpus() {
     let engine = Engine::from_json(br#"{"max_entities": 1000}"#).unwrap();
+    let tenants = Engine::from_json(
+        br#"{"max_entities": 1000, "partition": {"attribute": "service.namespace", "default": "x"}}"#,
+    )
+    .unwrap();
     let inputs = corpus("process");
     for input in &inputs {
-        if let Ok(answer) = engine.process(input, 1_800_000_000) {
-            resourceequality::wire::for_each_resource(&answer, |_| Ok(())).expect("well-formed answer");
+        for engine in [&engine, &tenants] {
+            if let Ok(answer) = engine.process(input, 1_800_000_000) {
+                resourceequality::wire::for_each_resource(&answer, |_| Ok(())).expect("well-formed answer");
+            }
         }
     }
     eprintln!("{} process inputs replayed", inputs.len());

@@ -16,9 +16,12 @@ fn ids_are_frozen() {
     let mut failures = Vec::new();
     for v in vectors.as_array_mut().unwrap() {
         // A fresh engine per vector: a frozen id must not depend on learnt state.
-        let engine = Engine::from_json(b"{}").unwrap();
+        // A vector with a partition is processed in that partition (a tenant's header).
+        let partition = v["partition"].as_str().unwrap_or("");
+        let config: &[u8] = if partition.is_empty() { b"{}" } else { br#"{"partition":{"metadata":"x-scope-orgid"}}"# };
+        let engine = Engine::from_json(config).unwrap();
         let r = resource(v["attributes"].as_object().unwrap());
-        let out = engine.process(&batch([r.clone()]), 1_800_000_000).unwrap();
+        let out = engine.process_partition(partition.as_bytes(), &batch([r.clone()]), 1_800_000_000).unwrap();
         let attrs = apply(&r, &upserts(&out)[0]);
         let got = json!({"id": get_str(&attrs, "resource.id"), "type": get_str(&attrs, "resource.type")});
         if update {

@@ -19,7 +19,8 @@ fn run(path: &std::path::Path) -> Vec<String> {
     for batch_spec in s["batches"].as_array().unwrap() {
         let entries = batch_spec.as_array().unwrap();
         let resources: Vec<_> = entries.iter().map(entry_resource).collect();
-        let result = engine.process(&batch(resources.clone()), NOW).unwrap();
+        let partition = batch_partition(entries);
+        let result = engine.process_partition(partition.as_bytes(), &batch(resources.clone()), NOW).unwrap();
         let ups = upserts(&result);
         assert_eq!(ups.len(), resources.len(), "{name}: one result per resource");
         for ((e, r), u) in entries.iter().zip(&resources).zip(&ups) {

@@ -27,7 +27,7 @@ static uint8_t output[4096];
 /* Processes ONE_POD with `cap` bytes of output; returns the status. */
 static re_status process(re_engine *e, size_t len, size_t cap, size_t *answer_len, re_buffer *overflow,
                          re_buffer *err) {
-  return re_engine_process(e, ONE_POD, len, output, cap, answer_len, overflow, err);
+  return re_engine_process(e, NULL, 0, ONE_POD, len, output, cap, answer_len, overflow, err);
 }
 
 static re_engine *new_engine(const char *json) {
@@ -76,14 +76,16 @@ static bool test_null_pointers(void) {
   re_stats stats;
   size_t n = 0;
   CHECK(re_engine_new(NULL, 0, &e, NULL) == RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(NULL, ONE_POD, sizeof ONE_POD, output, sizeof output, &n, &out, NULL) ==
+  CHECK(re_engine_process(NULL, NULL, 0, ONE_POD, sizeof ONE_POD, output, sizeof output, &n, &out, NULL) ==
         RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(e, NULL, 0, output, sizeof output, &n, &out, NULL) == RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, NULL, sizeof output, &n, &out, NULL) ==
+  CHECK(re_engine_process(e, NULL, 0, NULL, 0, output, sizeof output, &n, &out, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, NULL, 3, ONE_POD, sizeof ONE_POD, output, sizeof output, &n, &out, NULL) ==
         RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, output, sizeof output, NULL, &out, NULL) ==
+  CHECK(re_engine_process(e, NULL, 0, ONE_POD, sizeof ONE_POD, NULL, sizeof output, &n, &out, NULL) ==
         RE_STATUS_NULL_PARAMETER);
-  CHECK(re_engine_process(e, ONE_POD, sizeof ONE_POD, output, sizeof output, &n, NULL, NULL) ==
+  CHECK(re_engine_process(e, NULL, 0, ONE_POD, sizeof ONE_POD, output, sizeof output, NULL, &out, NULL) ==
+        RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_process(e, NULL, 0, ONE_POD, sizeof ONE_POD, output, sizeof output, &n, NULL, NULL) ==
         RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_snapshot(e, NULL, NULL) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_restore(e, NULL, 0, NULL) == RE_STATUS_NULL_PARAMETER);

@@ -44,6 +44,15 @@ pub fn entry_resource(entry: &J) -> Resource {
     Resource { entity_refs: entity_refs(&entry["entity_refs"]), ..resource(entry["attributes"].as_object().unwrap()) }
 }
 
+/// The partition a vector's batch is sent in: the `partition` its entries name (the tenant
+/// header of their request, so one per batch), or "" when they name none.
+pub fn batch_partition(entries: &[J]) -> String {
+    let partition = |e: &J| e["partition"].as_str().unwrap_or("").to_owned();
+    let first = entries.first().map(partition).unwrap_or_default();
+    assert!(entries.iter().all(|e| partition(e) == first), "the entries of one batch share one partition");
+    first
+}
+
 /// A vector's `entity_refs` (absent: none).
 pub fn entity_refs(refs: &J) -> Vec<EntityRef> {
     let strings =

@@ -25,22 +25,24 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                        metric.Meter
-	mu                                           sync.Mutex
-	registrations                                []metric.Registration
-	ProcessorResourceequalityAmbiguousAttributes metric.Int64ObservableCounter
-	ProcessorResourceequalityAmbiguousLinks      metric.Int64ObservableCounter
-	ProcessorResourceequalityAttributesFilled    metric.Int64ObservableCounter
-	ProcessorResourceequalityBatchDuration       metric.Float64Histogram
-	ProcessorResourceequalityCacheHits           metric.Int64ObservableCounter
-	ProcessorResourceequalityCacheMisses         metric.Int64ObservableCounter
-	ProcessorResourceequalityContainersFull      metric.Int64ObservableCounter
-	ProcessorResourceequalityEngineErrors        metric.Int64Counter
-	ProcessorResourceequalityEntities            metric.Int64ObservableGauge
-	ProcessorResourceequalityEvictions           metric.Int64ObservableCounter
-	ProcessorResourceequalityLinks               metric.Int64ObservableGauge
-	ProcessorResourceequalityMerges              metric.Int64ObservableCounter
-	ProcessorResourceequalityResources           metric.Int64Counter
+	meter                                              metric.Meter
+	mu                                                 sync.Mutex
+	registrations                                      []metric.Registration
+	ProcessorResourceequalityAmbiguousAttributes       metric.Int64ObservableCounter
+	ProcessorResourceequalityAmbiguousLinks            metric.Int64ObservableCounter
+	ProcessorResourceequalityAttributesFilled          metric.Int64ObservableCounter
+	ProcessorResourceequalityBatchDuration             metric.Float64Histogram
+	ProcessorResourceequalityCacheHits                 metric.Int64ObservableCounter
+	ProcessorResourceequalityCacheMisses               metric.Int64ObservableCounter
+	ProcessorResourceequalityContainersFull            metric.Int64ObservableCounter
+	ProcessorResourceequalityDefaultPartitionResources metric.Int64ObservableCounter
+	ProcessorResourceequalityEngineErrors              metric.Int64Counter
+	ProcessorResourceequalityEntities                  metric.Int64ObservableGauge
+	ProcessorResourceequalityEvictions                 metric.Int64ObservableCounter
+	ProcessorResourceequalityLinks                     metric.Int64ObservableGauge
+	ProcessorResourceequalityMerges                    metric.Int64ObservableCounter
+	ProcessorResourceequalityPartitions                metric.Int64ObservableGauge
+	ProcessorResourceequalityResources                 metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -144,6 +146,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityContainersFull
 	return nil
 }
 
+// RegisterProcessorResourceequalityDefaultPartitionResourcesCallback sets callback for observable ProcessorResourceequalityDefaultPartitionResources metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityDefaultPartitionResourcesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityDefaultPartitionResources, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityDefaultPartitionResources)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 // RegisterProcessorResourceequalityEntitiesCallback sets callback for observable ProcessorResourceequalityEntities metric.
 func (builder *TelemetryBuilder) RegisterProcessorResourceequalityEntitiesCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
@@ -195,6 +212,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityMergesCallback
 		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityMerges, obs: o})
 		return nil
 	}, builder.ProcessorResourceequalityMerges)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityPartitionsCallback sets callback for observable ProcessorResourceequalityPartitions metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityPartitionsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityPartitions, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityPartitions)
 	if err != nil {
 		return err
 	}
@@ -275,6 +307,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityDefaultPartitionResources, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_default_partition_resources",
+		metric.WithDescription("Resources processed in the default partition because their own partition was absent (e.g. metadata lost behind a batch processor). [Development]"),
+		metric.WithUnit("{resource}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityEngineErrors, err = builder.meter.Int64Counter(
 		"otelcol_processor_resourceequality_engine_errors",
 		metric.WithDescription("Batches the engine could not process; they passed on unchanged (fail open). [Development]"),
@@ -303,6 +341,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_resourceequality_merges",
 		metric.WithDescription("Resources that received an entity's id through a learnt link (e.g. a container-only resource joined to its pod). [Development]"),
 		metric.WithUnit("{resource}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityPartitions, err = builder.meter.Int64ObservableGauge(
+		"otelcol_processor_resourceequality_partitions",
+		metric.WithDescription("Partitions (tenants) that sent data within the TTL, counted up to 65536; 0 when partitioning is off. [Development]"),
+		metric.WithUnit("{partition}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityResources, err = builder.meter.Int64Counter(

@@ -1,0 +1,142 @@
+//! Partitions (tenants): which partition a resource is processed in, and how many are live.
+//!
+//! Isolation is by id: every id the engine stores (entities, links) or caches by (answers) is
+//! mixed with the partition's key (`id::in_partition`), so a lookup made in one partition can
+//! only find what that partition wrote. Nothing else of the state is keyed by tenant, so the one
+//! mechanism covers pooling, links, container values, cached answers and snapshots alike.
+//!
+//! A batch's partition comes from the caller (client metadata or auth, read by the processor)
+//! or from each resource's partition attribute. Data whose partition is absent or empty is
+//! processed in the configured default partition, and counted.
+
+use crate::clock::{Age, Aging, Clock, Stamp};
+use crate::config::{PartitionConfig, PartitionSource};
+use crate::id::partition_key;
+use crate::wire::{Attr, Value};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+/// At most this many partitions are counted live; the `partitions` gauge stops there.
+const MAX_COUNTED_PARTITIONS: usize = 1 << 16;
+
+/// The partition a resource is processed in: `key` is what its ids are mixed with (`None`: the
+/// unnamed partition, whose ids are plain), `defaulted` whether it is there because its own
+/// partition was absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Partition {
+    pub key: Option<u128>,
+    pub defaulted: bool,
+}
+
+impl Partition {
+    fn named(name: &[u8]) -> Option<u128> {
+        (!name.is_empty()).then(|| partition_key(name))
+    }
+
+    /// `id` as stored in this partition.
+    pub fn id(&self, id: crate::id::EntityId) -> crate::id::EntityId {
+        match self.key {
+            Some(key) => crate::id::in_partition(id, key),
+            None => id,
+        }
+    }
+}
+
+struct Seen(Age);
+
+impl Aging for Seen {
+    fn age(&mut self) -> &mut Age {
+        &mut self.0
+    }
+}
+
+pub struct Partitions {
+    attribute: Option<Box<[u8]>>,
+    enabled: bool,
+    default: Partition,
+    live: Mutex<Clock<Seen>>,
+    /// The latest time a partition was seen, against which `live` counts.
+    latest: AtomicU32,
+}
+
+impl Partitions {
+    pub fn new(config: &PartitionConfig, ttl_seconds: u64) -> Partitions {
+        let source = config.source();
+        Partitions {
+            attribute: match source {
+                PartitionSource::Attribute(key) => Some(key.as_bytes().into()),
+                _ => None,
+            },
+            enabled: source != PartitionSource::None,
+            default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true },
+            live: Mutex::new(Clock::new(MAX_COUNTED_PARTITIONS, ttl_seconds.min(u32::MAX as u64) as u32)),
+            latest: AtomicU32::new(0),
+        }
+    }
+
+    /// The partition of a whole batch whose caller named `name` (empty: it could not tell).
+    /// `None` when each resource names its own (the partition attribute).
+    pub fn of_batch(&self, name: &[u8], now: Stamp) -> Option<Partition> {
+        if !self.enabled {
+            return Some(Partition::default());
+        }
+        if self.attribute.is_some() {
+            return None;
+        }
+        let partition = match Partition::named(name) {
+            Some(key) => Partition { key: Some(key), defaulted: false },
+            None => self.default,
+        };
+        self.seen(partition, now);
+        Some(partition)
+    }
+
+    /// The partition a resource names by the partition attribute (a non-empty string).
+    pub fn of_resource(&self, attrs: &[Attr<'_>], now: Stamp) -> Partition {
+        let Some(key) = &self.attribute else {
+            return Partition::default();
+        };
+        let named = attrs.iter().find(|a| a.key == &key[..]).and_then(|a| match a.value {
+            Value::Str(s) => Partition::named(s),
+            _ => None,
+        });
+        let partition = match named {
+            Some(key) => Partition { key: Some(key), defaulted: false },
+            None => self.default,
+        };
+        self.seen(partition, now);
+        partition
+    }
+
+    fn seen(&self, partition: Partition, now: Stamp) {
+        self.latest.fetch_max(now, Relaxed);
+        let key = partition.key.unwrap_or(0);
+        let mut live = self.live.lock();
+        let mut evicted = 0;
+        match live.get_live(key, now, &mut evicted) {
+            Some(seen) => seen.0.touch(now),
+            None => {
+                live.insert(key, Seen(Age::new(now)), now, &mut evicted);
+            }
+        }
+    }
+
+    /// Partitions that sent data within the TTL before the latest data (0 when partitioning is
+    /// off).
+    pub fn live(&self) -> u64 {
+        let now = self.latest.load(Relaxed);
+        let live = self.live.lock();
+        live.iter().filter(|(_, s)| !live.expired(s.0.last_seen, now)).count() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_partitions_metric_states_the_bound() {
+        let spec = crate::stats::STATS.iter().find(|s| s.name == "partitions").unwrap();
+        assert!(spec.description.contains(&MAX_COUNTED_PARTITIONS.to_string()), "{}", spec.description);
+    }
+}
