@@ -103,11 +103,16 @@ extensions:
 """
 
 
-def otlp_receiver(p: dict) -> str:
-    """The otlp receiver on the ports of `p` that are named grpc and http."""
+def otlp_receiver(p: dict, include_metadata: bool = False, auth: str | None = None) -> str:
+    """The otlp receiver on the ports of `p` that are named grpc and http; with
+    `include_metadata`, requests' headers become client metadata; with `auth`, that
+    authenticator extension authenticates them."""
+    extra = "\n        include_metadata: true" if include_metadata else ""
+    if auth:
+        extra += f"\n        auth:\n          authenticator: {auth}"
     protocols = "".join(f"""
       {proto}:
-        endpoint: 127.0.0.1:{p[proto]}""" for proto in ("grpc", "http") if proto in p)
+        endpoint: 127.0.0.1:{p[proto]}{extra}""" for proto in ("grpc", "http") if proto in p)
     return f"""
   otlp:
     protocols:{protocols}"""
@@ -204,11 +209,11 @@ def request(signal_name: str, resources: list[tuple]):
     return req
 
 
-def post(port: int, signal_name: str, req) -> None:
+def post(port: int, signal_name: str, req, headers: dict | None = None) -> None:
     r = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/{signal_name}",
         data=req.SerializeToString(),
-        headers={"Content-Type": "application/x-protobuf"},
+        headers={"Content-Type": "application/x-protobuf", **(headers or {})},
     )
     with urllib.request.urlopen(r, timeout=10) as resp:
         assert resp.status == 200, resp.status

@@ -16,10 +16,15 @@ VECTORS = sorted((ROOT / "tests" / "scenarios").glob("*.json")) + sorted(
 )
 
 
+def tenant_header(engine: dict | None) -> str | None:
+    """The request header a vector's partitions travel in (partition.metadata), if any."""
+    return ((engine or {}).get("partition") or {}).get("metadata")
+
+
 def config(p: dict, out: Path, engine: dict | None = None) -> str:
     # A vector's config is the engine's keys, which the processor passes as written; JSON is YAML.
     return service_extensions(p) + f"""
-receivers:{otlp_receiver(p)}
+receivers:{otlp_receiver(p, include_metadata=tenant_header(engine) is not None)}
 processors:
   resourceequality: {json.dumps(engine) if engine else ""}
 exporters:
@@ -34,9 +39,15 @@ def run_vector(collectors, tmp_path: Path, vector: dict, name: str) -> dict:
     out = tmp_path / f"{name}.json"
     c = collectors(name, config(p, out, vector.get("config")), p)
     sent = 0
+    header = tenant_header(vector.get("config"))
     for i, batch in enumerate(vector["batches"]):
         resources = [(r["label"], r["attributes"], r.get("entity_refs")) for r in batch]
-        post(p["http"], SIGNALS[i % 3], request(SIGNALS[i % 3], resources))
+        partitions = {r.get("partition", "") for r in batch}
+        assert len(partitions) == 1, "the entries of one batch share one partition"
+        partition = partitions.pop()
+        headers = {header: partition} if partition else {}
+        assert header or not partition, "a vector that names partitions sets partition.metadata"
+        post(p["http"], SIGNALS[i % 3], request(SIGNALS[i % 3], resources), headers)
         sent += len(resources)
     c.stop()
     records = read_output(out)

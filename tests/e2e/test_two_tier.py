@@ -92,3 +92,44 @@ def test_two_tiers_route_by_id_and_pool(collectors, tmp_path):
             # Enriched on tier 2 from the spans that came through the other tier-1 collector.
             for key in ("service.name", "k8s.deployment.name", "k8s.node.name", "k8s.pod.name"):
                 assert res[key] == pod(i)[key], (label, key)
+
+
+TENANT_UID = "7a1e0000-0000-4000-8000-00000000beef"
+
+
+def tenant_pod(tenant: str) -> dict:
+    """One pod uid, name and namespace in both tenants; the pooled values differ."""
+    return {"k8s.pod.uid": TENANT_UID, "k8s.pod.name": "web-0", "k8s.namespace.name": "shop",
+            "k8s.node.name": f"node-{tenant}", "k8s.deployment.name": f"web-{tenant}"}
+
+
+def test_two_tenants_stay_apart_across_both_tiers(collectors, tmp_path):
+    """Two tenants (X-Scope-OrgID) report the same pod; each one's spans enter through one tier-1
+    collector and its sparse logs through the other. Tier 1 forwards the header with the stock
+    headers_setter extension, so on tier 2 each tenant's logs gain that tenant's values only."""
+    tier1, tier2 = start_fleet(collectors, tmp_path)
+    (_, pa), (_, pb) = tier1
+    outs = [out for _, _, out in tier2]
+    everything = lambda: [r for out in outs for r in read_output(out)]  # noqa: E731
+    tenants = {"tenant-a": (pa, pb), "tenant-b": (pb, pa)}
+    for tenant, (spans_via, _) in tenants.items():
+        post(spans_via["http"], "traces", request("traces", [(f"span-{tenant}", tenant_pod(tenant))]),
+             {"X-Scope-OrgID": tenant})
+    wait_for(lambda: len(everything()) >= 2, what="spans at tier 2")
+    for tenant, (_, logs_via) in tenants.items():
+        post(logs_via["http"], "logs", request("logs", [(f"log-{tenant}", {"k8s.pod.uid": TENANT_UID})]),
+             {"X-Scope-OrgID": tenant})
+    wait_for(lambda: len(everything()) >= 4, what="logs at tier 2")
+    for c, _, _ in tier2:
+        c.stop()
+    for c, _ in tier1:
+        c.stop()
+
+    out = {r.label: r.resource for r in everything()}
+    assert len(out) == 4, "nothing lost, nothing duplicated"
+    assert out["span-tenant-a"]["resource.id"] != out["span-tenant-b"]["resource.id"], "ids are per tenant"
+    for tenant in tenants:
+        log, span = out[f"log-{tenant}"], out[f"span-{tenant}"]
+        assert log["resource.id"] == span["resource.id"], tenant
+        for key in ("k8s.node.name", "k8s.deployment.name", "k8s.pod.name"):
+            assert log.get(key) == tenant_pod(tenant)[key], (tenant, key, log.get(key))
