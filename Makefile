@@ -1,7 +1,7 @@
-# resourceequality: `make` builds the engine, the header and the collector; `make run` runs it on
-# examples/local.yaml; `make test` runs every test layer. Tools are installed at pinned versions
-# into .tools/ by the targets that need them, so a fresh machine needs only Go, Rust, Python,
-# gcc and make.
+# resourceequality: `make` builds the engine, the header, the collector and the explain tool;
+# `make run` runs the collector on examples/local.yaml; `make test` runs every test layer. Tools
+# are installed at pinned versions into .tools/ by the targets that need them, so a fresh
+# machine needs only Go, Rust, Python, gcc and make.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -16,6 +16,7 @@ export PATH := $(BIN):$(PATH)
 CBINDGEN_VERSION := 0.29.2
 CARGO_FUZZ_VERSION := 0.13.2
 COLLECTOR := build/otelcol-resourceequality
+EXPLAIN := build/explain
 ENGINE_LIB := target/release/libresourceequality.a
 HEADER := include/resourceequality.h
 VENV := $(ROOT)/.venv
@@ -28,11 +29,11 @@ GO_SRC := $(shell find go-processor -type f \( -name '*.go' -o -name 'go.mod' -o
 # that every engine change recompiles and relinks the cgo package (no stale engine in a binary).
 GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$(ENGINE_LIB) | cut -d' ' -f1)"
 
-.PHONY: all engine header header-check generate collector run tools test test-rust test-c test-go \
+.PHONY: all engine header header-check generate collector explain run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load \
         fuzz fuzz-short fuzz-run soak clean
 
-all: $(COLLECTOR)
+all: $(COLLECTOR) $(EXPLAIN)
 
 # ---- tools (pinned) ---------------------------------------------------------------------------
 $(BIN)/builder: go-processor/internal/tools/go.mod
@@ -81,6 +82,12 @@ collector: $(COLLECTOR)
 $(COLLECTOR): $(ENGINE_LIB) $(HEADER) $(GO_SRC) collector-builder.yaml $(BIN)/builder
 	rm -f $@
 	$(GO_ENV) builder --config collector-builder.yaml
+
+# The explain tool (go-processor/cmd/explain): why the processor decides what it does.
+explain: $(EXPLAIN)
+$(EXPLAIN): $(ENGINE_LIB) $(HEADER) $(GO_SRC)
+	mkdir -p build
+	cd go-processor && $(GO_ENV) go build -o $(ROOT)/$(EXPLAIN) ./cmd/explain
 
 run: $(COLLECTOR)
 	./$(COLLECTOR) --config examples/local.yaml

@@ -37,6 +37,9 @@ typedef uint32_t re_status;
 // An engine: rules, index and pool. Opaque.
 typedef struct re_engine re_engine;
 
+// An explainer: an engine that records why it decided what it did. Opaque.
+typedef struct re_explainer re_explainer;
+
 // A byte buffer owned by the caller once returned; free it with `re_buffer_free`.
 typedef struct re_buffer {
   uint8_t *ptr;
@@ -163,5 +166,44 @@ void re_buffer_free(struct re_buffer *buffer);
 // # Safety
 // `buf` is NULL (then only the length is returned) or valid for writes of `len` bytes.
 size_t re_status_message(uint32_t status, uint8_t *buf, size_t len);
+
+// Creates an explainer from an engine configuration (JSON, as `re_engine_new` takes it).
+//
+// # Safety
+// `config` is valid for `config_len` bytes; `explainer_out` is valid for writes; `error_out` is
+// NULL or valid for writes.
+re_status re_explainer_new(const uint8_t *config,
+                           size_t config_len,
+                           struct re_explainer **explainer_out,
+                           struct re_buffer *error_out);
+
+// Processes one batch (a request as `re_engine_process` takes it, of partition `partition`)
+// and records why each resource was decided as it was.
+//
+// # Safety
+// `explainer` is a live explainer; `partition` is NULL (with `partition_len` 0) or valid for
+// `partition_len` bytes; `input` is valid for `input_len` bytes; `error_out` is NULL or valid
+// for writes.
+re_status re_explainer_add(const struct re_explainer *explainer,
+                           const uint8_t *partition,
+                           size_t partition_len,
+                           const uint8_t *input,
+                           size_t input_len,
+                           struct re_buffer *error_out);
+
+// Writes the explanations so far, and their summary, as JSON to `*out`.
+//
+// # Safety
+// `explainer` is a live explainer; `out` is valid for writes; `error_out` is NULL or valid for
+// writes.
+re_status re_explainer_report(const struct re_explainer *explainer,
+                              struct re_buffer *out,
+                              struct re_buffer *error_out);
+
+// Frees an explainer. NULL is a no-op.
+//
+// # Safety
+// `explainer` is NULL or was returned by `re_explainer_new` and not freed yet.
+void re_explainer_free(struct re_explainer *explainer);
 
 #endif  /* RESOURCEEQUALITY_H */

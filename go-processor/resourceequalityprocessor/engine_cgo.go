@@ -21,6 +21,8 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 #cgo nocallback re_config_check
 #cgo noescape re_buffer_free
 #cgo nocallback re_buffer_free
+#cgo noescape re_explainer_add
+#cgo nocallback re_explainer_add
 #include "resourceequality.h"
 */
 import "C"
@@ -162,6 +164,57 @@ func (e *engine) Close() {
 		C.re_engine_free(e.ptr)
 		e.ptr = nil
 		runtime.SetFinalizer(e, nil)
+	}
+}
+
+// explainer owns one Rust explainer handle (for the explain tool). Not for concurrent use.
+type explainer struct {
+	ptr *C.re_explainer
+}
+
+func newExplainer(config []byte) (*explainer, error) {
+	if len(config) == 0 {
+		return nil, errors.New("empty engine configuration")
+	}
+	var ptr *C.re_explainer
+	var msg C.re_buffer
+	status := C.re_explainer_new(bytesPtr(config), C.size_t(len(config)), &ptr, &msg)
+	runtime.KeepAlive(config)
+	if err := statusError(status, &msg); err != nil {
+		return nil, err
+	}
+	return &explainer{ptr: ptr}, nil
+}
+
+// add explains one request (as process sends it) of partition partition.
+func (e *explainer) add(partition string, in []byte) error {
+	if e.ptr == nil {
+		return errClosed
+	}
+	var msg C.re_buffer
+	status := C.re_explainer_add(e.ptr, stringPtr(partition), C.size_t(len(partition)), bytesPtr(in), C.size_t(len(in)), &msg)
+	runtime.KeepAlive(partition)
+	runtime.KeepAlive(in)
+	return statusError(status, &msg)
+}
+
+// report is the explanations so far and their summary, as JSON (rust/src/explain.rs).
+func (e *explainer) report() ([]byte, error) {
+	if e.ptr == nil {
+		return nil, errClosed
+	}
+	var out, msg C.re_buffer
+	if err := statusError(C.re_explainer_report(e.ptr, &out, &msg), &msg); err != nil {
+		return nil, err
+	}
+	return takeBuffer(&out), nil
+}
+
+// Close frees the explainer. Calling it again is a no-op.
+func (e *explainer) Close() {
+	if e.ptr != nil {
+		C.re_explainer_free(e.ptr)
+		e.ptr = nil
 	}
 }
 

@@ -19,3 +19,10 @@ func (*engine) restore([]byte) error                          { return errNoCgo 
 func (*engine) stats() (engineStats, error)                   { return nil, errNoCgo }
 func engineStatNames() []string                               { return nil }
 func (*engine) Close()                                        {}
+
+type explainer struct{}
+
+func newExplainer([]byte) (*explainer, error) { return nil, errNoCgo }
+func (*explainer) add(string, []byte) error   { return errNoCgo }
+func (*explainer) report() ([]byte, error)    { return nil, errNoCgo }
+func (*explainer) Close()                     {}

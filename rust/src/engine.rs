@@ -5,7 +5,8 @@ use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
 use crate::id::{EntityId, container_tag, to_hex};
-use crate::matcher::{MatchScratch, Outcome, id_value, identifies, match_resource, standalone_id};
+use crate::matcher::{MatchScratch, Outcome, id_value, identifies, identity_parts, match_resource, standalone_id};
+use crate::observe::{LinkKind, Matched, Observer, Quiet};
 use crate::partition::{Partition, Partitions};
 use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
 use crate::snapshot::{self, SnapshotError};
@@ -65,6 +66,19 @@ struct Work<'a> {
     fills: Vec<u8>,
     fill_spans: Vec<(usize, usize, usize)>,
     container_tags: Vec<u64>,
+}
+
+impl<'a> Work<'a> {
+    fn new(rules: &'a RuleSet) -> Work<'a> {
+        Work {
+            view: ResourceView::default(),
+            scratch: MatchScratch::new(rules),
+            derived_values: Vec::new(),
+            fills: Vec::new(),
+            fill_spans: Vec::new(),
+            container_tags: Vec::new(),
+        }
+    }
 }
 
 impl Engine {
@@ -187,22 +201,44 @@ impl Engine {
                 }
                 out.rollback(mark);
             }
-            let work = work.get_or_insert_with(|| Work {
-                view: ResourceView::default(),
-                scratch: MatchScratch::new(&self.rules),
-                derived_values: Vec::new(),
-                fills: Vec::new(),
-                fill_spans: Vec::new(),
-                container_tags: Vec::new(),
-            });
+            let work = work.get_or_insert_with(|| Work::new(&self.rules));
             read_resource(resource, &mut work.view)?;
             let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
-            let provenance = self.process_resource(work, partition, now, out);
+            let provenance = self.process_resource(work, partition, now, out, &mut Quiet);
             tally.count(&provenance);
             self.cache.put(key, out.answer(), provenance, now);
             out.end_resource();
             Ok(())
         })
+    }
+
+    /// Processes a batch as `process_partition` does, but computes every resource afresh (an
+    /// explanation is of a decision, not of a cached answer), telling `obs` each decision, and
+    /// calls `each` after each resource with its attributes and its answer (`Resource` bytes).
+    pub(crate) fn process_observed<O: Observer>(
+        &self,
+        partition: &[u8],
+        batch: &[u8],
+        now: u64,
+        obs: &mut O,
+        mut each: impl FnMut(&mut O, &[Attr<'_>], &[u8]),
+    ) -> Result<(), WireError> {
+        let now = stamp(now);
+        let partition = self.partitions.of_batch(partition, now);
+        let mut out = ResultWriter::new();
+        let mut work = Work::new(&self.rules);
+        for_each_resource(batch, |resource| {
+            read_resource(resource, &mut work.view)?;
+            let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
+            self.process_resource(&mut work, partition, now, &mut out, obs);
+            each(obs, &work.view.attrs, out.answer());
+            out.end_resource();
+            Ok(())
+        })
+    }
+
+    pub(crate) fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
     fn output_keys(&self) -> [&[u8]; 3] {
@@ -214,20 +250,22 @@ impl Engine {
     }
 
     /// Identifies, pools and marks one resource; returns what the answer was computed from.
-    fn process_resource<'a>(
+    fn process_resource<'a, O: Observer>(
         &'a self,
         w: &mut Work<'a>,
         partition: Partition,
         now: Stamp,
         out: &mut ResultWriter,
+        obs: &mut O,
     ) -> Provenance {
         // The view borrows from the batch, which outlives `w`; take the attribute slice
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
         let mut provenance = Provenance::at(now);
         provenance.defaulted = partition.defaulted;
-        if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance) {
-            self.pool(&identity, &attrs, w, now, &mut provenance);
+        if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance, obs) {
+            obs.entity(identity.id);
+            self.pool(&identity, &attrs, w, now, &mut provenance, obs);
             self.mark(&identity, &attrs, w, out);
             provenance.filled = w.fill_spans.len() as u32;
         }
@@ -237,13 +275,14 @@ impl Engine {
 
     /// Which entity the resource describes: its declared entity, or the first rule that matches
     /// (following and recording links), by its id in `partition`. `None` when nothing matched.
-    fn identify<'a>(
+    fn identify<'a, O: Observer>(
         &'a self,
         attrs: &[Attr<'a>],
         partition: Partition,
         w: &mut Work<'a>,
         now: Stamp,
         provenance: &mut Provenance,
+        obs: &mut O,
     ) -> Option<Identity<'a>> {
         match match_resource(&self.rules, attrs, &w.view.entity_refs, &self.output_keys(), &mut w.scratch) {
             Outcome::Unmatched => None,
@@ -251,13 +290,24 @@ impl Engine {
                 let r = &w.view.entity_refs[index];
                 let keys = r.id_keys.iter().chain(&r.description_keys).copied();
                 let scope = Scope::of_keys(keys, &self.rules.global_exclude);
+                if O::ENABLED {
+                    let id_keys = r.id_keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+                    obs.matched(Matched::EntityRef { entity_type: entity_type.to_owned(), id_keys }, &[]);
+                }
                 Some(Identity { id: partition.id(id), rule: None, entity_type, ref_scope: Some(scope) })
             }
             Outcome::Rule { rule } => {
+                if O::ENABLED {
+                    let alternative = w.scratch.alternatives[0].0;
+                    let parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
+                    let derived: Vec<(&[u8], &[u8])> =
+                        w.scratch.derived.iter().map(|(k, v)| (self.rules.keys.name(*k).as_bytes(), *v)).collect();
+                    obs.matched(Matched::Rule { rule, alternative, parts }, &derived);
+                }
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
-                let (id, rule) = self.resolve_and_link(rule, attrs, partition, now, &mut w.scratch, provenance);
+                let (id, rule) = self.resolve_and_link(rule, attrs, partition, now, &mut w.scratch, provenance, obs);
                 Some(Identity {
                     id,
                     rule: Some(rule),
@@ -270,13 +320,14 @@ impl Engine {
 
     /// Pools the resource's in-scope attributes, and values its rule derived, into its entity,
     /// and collects in `w.fills` what the entity's pool gives it.
-    fn pool<'a>(
+    fn pool<'a, O: Observer>(
         &'a self,
         identity: &Identity<'_>,
         attrs: &[Attr<'a>],
         w: &mut Work<'a>,
         now: Stamp,
         provenance: &mut Provenance,
+        obs: &mut O,
     ) {
         w.derived_values.clear();
         w.fills.clear();
@@ -311,7 +362,7 @@ impl Engine {
         // Read before pooling: any change from here on changes the cell, and so invalidates
         // the answer.
         let stamp = self.state.freshness.change_stamp(identity.id);
-        self.state.pool(identity.id, &req, now, |k, v| {
+        self.state.pool(identity.id, &req, now, obs, |k, v| {
             let start = fills.len();
             fills.extend_from_slice(k);
             fills.extend_from_slice(v);
@@ -354,7 +405,8 @@ impl Engine {
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link
     /// (an alias within the rule, or a promotion into a containing entity), the link's target.
     /// Records the links this resource shows. The alternatives' ids are already in `partition`.
-    fn resolve_and_link<'a>(
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_and_link<'a, O: Observer>(
         &'a self,
         rule: usize,
         attrs: &[Attr<'a>],
@@ -362,6 +414,7 @@ impl Engine {
         now: Stamp,
         s: &mut MatchScratch<'a>,
         provenance: &mut Provenance,
+        obs: &mut O,
     ) -> (EntityId, usize) {
         let r = &self.rules.rules[rule];
         let (first_alt, primary) = s.alternatives[0];
@@ -373,6 +426,8 @@ impl Engine {
                 id = target;
                 effective = target_rule as usize;
                 provenance.merged = true;
+                let kind = if effective == rule { LinkKind::Alias } else { LinkKind::Promotion };
+                obs.followed(kind, primary, target);
             }
         }
         let linked = effective as u16;

@@ -83,7 +83,7 @@ pub struct re_engine {
     engine: Engine,
 }
 
-fn to_buffer(mut v: Vec<u8>) -> re_buffer {
+pub(crate) fn to_buffer(mut v: Vec<u8>) -> re_buffer {
     let b = re_buffer { ptr: v.as_mut_ptr(), len: v.len(), cap: v.capacity() };
     std::mem::forget(v);
     b
@@ -93,14 +93,14 @@ fn to_buffer(mut v: Vec<u8>) -> re_buffer {
 ///
 /// # Safety
 /// `error_out` is NULL or valid for writes.
-unsafe fn set_error(error_out: *mut re_buffer, message: String) {
+pub(crate) unsafe fn set_error(error_out: *mut re_buffer, message: String) {
     if let Some(out) = unsafe { error_out.as_mut() } {
         *out = to_buffer(message.into_bytes());
     }
 }
 
 /// Runs `body`, turning a panic into `RE_STATUS_PANIC` (with a message when possible).
-fn boundary(error_out: *mut re_buffer, body: impl FnOnce() -> re_status) -> re_status {
+pub(crate) fn boundary(error_out: *mut re_buffer, body: impl FnOnce() -> re_status) -> re_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(status) => status,
         Err(panic) => {
@@ -119,14 +119,14 @@ fn boundary(error_out: *mut re_buffer, body: impl FnOnce() -> re_status) -> re_s
 
 /// # Safety
 /// `ptr` is NULL or valid for reads of `len` bytes for the duration of the call.
-unsafe fn input<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+pub(crate) unsafe fn input<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
     if ptr.is_null() {
         return None;
     }
     Some(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ptr, len) } })
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 

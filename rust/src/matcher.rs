@@ -206,6 +206,27 @@ fn collect_alternatives<'a>(
     }
 }
 
+/// The keys and values of identity alternative `alternative` of `rule` on the current resource,
+/// as `collect_alternatives` read them (for explanations). Empty for the exact-match fallback,
+/// whose identity is every attribute.
+pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &MatchScratch<'_>) -> Vec<(String, String)> {
+    let r = &rules.rules[rule];
+    let text = |v: IdValue<'_>| match v {
+        IdValue::Str(s) => String::from_utf8_lossy(s).into_owned(),
+        IdValue::Int(i) => i.to_string(),
+    };
+    match &r.identity[alternative] {
+        Alternative::AllAttributes => Vec::new(),
+        Alternative::Keys(groups) => groups
+            .iter()
+            .filter_map(|g| {
+                let v = g.keys.iter().find_map(|k| s.slot(*k).and_then(id_value).filter(|v| identifies(r, *k, *v)))?;
+                Some((g.canonical.to_string(), text(v)))
+            })
+            .collect(),
+    }
+}
+
 /// Whether a value identifies anything: a rule may say that some values of a key do not
 /// (`localhost` as a host name).
 pub fn identifies(rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {

@@ -155,6 +155,11 @@ impl Scope {
     pub fn is_empty(&self) -> bool {
         !self.all && self.exact.is_empty() && self.prefixes.is_empty()
     }
+
+    /// Whether the key is excluded (by `pooling.exclude`), whatever the scope includes.
+    pub fn excludes(&self, key: &[u8]) -> bool {
+        self.excluded_exact.iter().any(|e| **e == *key) || self.excluded_prefixes.iter().any(|p| key.starts_with(p))
+    }
 }
 
 enum Pattern<'p> {

@@ -14,6 +14,7 @@ use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::containers::{Container, Containers};
 use crate::freshness::Freshness;
 use crate::id::EntityId;
+use crate::observe::{Observer, Offer, Reported};
 use crate::padded::CacheLine;
 use crate::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
 use crate::rules::Scope;
@@ -318,8 +319,16 @@ impl State {
     }
 
     /// Pools the resource's in-scope attributes into entity `id`, calls `fill` with every pooled,
-    /// unambiguous, in-scope attribute the resource lacks.
-    pub fn pool(&self, id: EntityId, req: &PoolRequest<'_>, now: Stamp, mut fill: impl FnMut(&[u8], &[u8])) {
+    /// unambiguous, in-scope attribute the resource lacks, and tells `obs` why each attribute
+    /// was or was not pooled and given.
+    pub fn pool<O: Observer>(
+        &self,
+        id: EntityId,
+        req: &PoolRequest<'_>,
+        now: Stamp,
+        obs: &mut O,
+        mut fill: impl FnMut(&[u8], &[u8]),
+    ) {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
         let mut evicted = 0;
@@ -343,15 +352,29 @@ impl State {
             }
             shard.present.push(k);
             if !shard.keys.allows(k, req.scope, req.scope_index) {
+                if O::ENABLED {
+                    obs.reported(
+                        key,
+                        value,
+                        if req.scope.excludes(key) { Reported::Excluded } else { Reported::OutOfScope },
+                    );
+                }
                 continue;
             }
             match req.containers.as_ref().map_or(KeyHome::Entity, |c| shard.keys.home(k, c, req.scope_index)) {
-                KeyHome::Entity => reported.push((k, value)),
+                KeyHome::Entity => {
+                    reported.push((k, value));
+                    obs.reported(key, value, Reported::Pooled);
+                }
                 KeyHome::SharedWhenAgreed => {
                     reported.push((k, value));
                     reported_for_container.push((k, value));
+                    obs.reported(key, value, Reported::Pooled);
                 }
-                KeyHome::Container => reported_for_container.push((k, value)),
+                KeyHome::Container => {
+                    reported_for_container.push((k, value));
+                    obs.reported(key, value, Reported::PooledForContainer);
+                }
             }
         }
         let (mut changed, mut ambiguous) = entity.pool.merge_all(&reported, MAX_POOL_BYTES);
@@ -379,9 +402,21 @@ impl State {
         }
         let keys = &mut shard.keys;
         let present = &shard.present;
+        // Keys told to the observer, so that what is left can be told as container-scoped.
+        let mut offered: Vec<PoolKey> = Vec::new();
+        let mut offer = |keys: &PoolKeys, k: PoolKey, v: Option<&[u8]>, why: Offer| {
+            if O::ENABLED {
+                obs.offered(keys.name(k), v, why);
+                offered.push(k);
+            }
+        };
         for (k, v) in entity.pool.iter() {
-            let Some(v) = v else { continue };
-            if present.contains(&k) || !keys.allows(k, req.scope, req.scope_index) {
+            if present.contains(&k) {
+                offer(keys, k, v, Offer::OwnValue);
+                continue;
+            }
+            if !keys.allows(k, req.scope, req.scope_index) {
+                offer(keys, k, v, Offer::OutOfScope);
                 continue;
             }
             // A resource that names its container takes container values from that container
@@ -391,16 +426,35 @@ impl State {
                 KeyHome::SharedWhenAgreed => tags.is_empty(),
                 KeyHome::Container => false,
             };
-            if fills {
-                fill(keys.name(k), v);
+            match (fills, v) {
+                (true, Some(v)) => {
+                    fill(keys.name(k), v);
+                    offer(keys, k, Some(v), Offer::Filled);
+                }
+                (true, None) => offer(keys, k, None, Offer::Ambiguous),
+                (false, _) => {}
             }
         }
         for (k, v) in entity.containers.values_for(tags) {
-            if let Some(v) = v
-                && !present.contains(&k)
-                && keys.allows(k, req.scope, req.scope_index)
-            {
+            if present.contains(&k) {
+                offer(keys, k, v, Offer::OwnValue);
+            } else if !keys.allows(k, req.scope, req.scope_index) {
+                offer(keys, k, v, Offer::OutOfScope);
+            } else if let Some(v) = v {
                 fill(keys.name(k), v);
+                offer(keys, k, Some(v), Offer::Filled);
+            } else {
+                offer(keys, k, None, Offer::Ambiguous);
+            }
+        }
+        if O::ENABLED {
+            // What other containers hold, or the entity holds for containers only.
+            let rest = entity.pool.iter().chain(entity.containers.iter().flat_map(|c| c.pool.iter()));
+            for (k, v) in rest {
+                if !present.contains(&k) && !offered.contains(&k) {
+                    obs.offered(keys.name(k), v, Offer::ContainerScoped);
+                    offered.push(k);
+                }
             }
         }
         drop(guard);
@@ -498,6 +552,7 @@ fn restore_pool(keys: &mut PoolKeys, attrs: &AttrRecords) -> Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::Quiet;
 
     fn scope_all() -> Scope {
         crate::rules::Scope::of_keys([&b"k"[..], b"j"], &Scope::default())
@@ -514,7 +569,7 @@ mod tests {
             let containers = Some(ContainerRequest { tags: &tags, scoped: &scoped, shared_when_agreed: &shared });
             let req = PoolRequest { attrs: &attrs, scope: &scope, scope_index: Some(0), containers };
             let mut filled = Vec::new();
-            s.pool(1, &req, 0, |k, v| filled.push((k.to_vec(), v.to_vec())));
+            s.pool(1, &req, 0, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));
             filled
         };
         for tag in 0..crate::containers::MAX_TAGS as u64 {
@@ -562,7 +617,7 @@ mod tests {
         let scope = scope_all();
         let req = PoolRequest { attrs: &[(b"k", b"v")], scope: &scope, scope_index: Some(0), containers: None };
         for id in 0..10u128 {
-            s.pool(id, &req, 0, |_, _| {});
+            s.pool(id, &req, 0, &mut Quiet, |_, _| {});
         }
         assert_eq!(s.entity_count(), 4);
         assert_eq!(s.counters.evictions.load(Relaxed), 6);
@@ -573,18 +628,32 @@ mod tests {
         let s = State::new(100, 3600);
         let scope = scope_all();
         let rich = [(&b"k"[..], &b"1"[..]), (b"j", b"2"), (b"out", b"3")];
-        s.pool(5, &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0), containers: None }, 0, |_, _| {});
+        s.pool(
+            5,
+            &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0), containers: None },
+            0,
+            &mut Quiet,
+            |_, _| {},
+        );
         let mut filled = Vec::new();
         let sparse = [(&b"j"[..], &b"own"[..])];
-        s.pool(5, &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0), containers: None }, 0, |k, v| {
-            filled.push((k.to_vec(), v.to_vec()))
-        });
+        s.pool(
+            5,
+            &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0), containers: None },
+            0,
+            &mut Quiet,
+            |k, v| filled.push((k.to_vec(), v.to_vec())),
+        );
         // `j` is now ambiguous (2 vs own), `out` is out of scope, `k` is filled.
         assert_eq!(filled, vec![(b"k".to_vec(), b"1".to_vec())]);
         let mut filled = Vec::new();
-        s.pool(5, &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0), containers: None }, 0, |k, _| {
-            filled.push(k.to_vec())
-        });
+        s.pool(
+            5,
+            &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0), containers: None },
+            0,
+            &mut Quiet,
+            |k, _| filled.push(k.to_vec()),
+        );
         assert_eq!(filled, vec![b"k".to_vec()]);
     }
 }

@@ -205,6 +205,41 @@ impl<'a> Value<'a> {
     }
 }
 
+/// An encoded `AnyValue` as JSON, for explanations: strings, numbers and booleans as such,
+/// arrays and key-value lists as arrays and objects, bytes as lowercase hex.
+pub fn any_value_json(raw: &[u8]) -> serde_json::Value {
+    use serde_json::Value as J;
+    match read_any_value(raw) {
+        Ok(Value::Str(s)) => J::String(String::from_utf8_lossy(s).into_owned()),
+        Ok(Value::Bool(b)) => J::Bool(b),
+        Ok(Value::Int(i)) => J::from(i),
+        Ok(Value::Double(d)) => serde_json::Number::from_f64(d).map_or(J::Null, J::Number),
+        Ok(Value::Bytes(b)) => J::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+        Ok(Value::Array(a)) => {
+            let mut items = Vec::new();
+            let mut fields = Fields::new(a);
+            while let Ok(Some((tag, field))) = fields.next_field() {
+                if let (1, Field::Len(v)) = (tag, field) {
+                    items.push(any_value_json(v));
+                }
+            }
+            J::Array(items)
+        }
+        Ok(Value::KvList(l)) => {
+            // A KeyValueList keeps its KeyValues in field 1, as a Resource does.
+            let mut view = ResourceView::default();
+            let _ = read_resource(l, &mut view);
+            J::Object(
+                view.attrs
+                    .iter()
+                    .map(|a| (String::from_utf8_lossy(a.key).into_owned(), any_value_json(a.raw_value)))
+                    .collect(),
+            )
+        }
+        Ok(Value::Empty) | Err(_) => J::Null,
+    }
+}
+
 /// The single string of a one-element `ArrayValue`, if it is exactly that.
 fn single_string_in_array(array: &[u8]) -> Option<&[u8]> {
     let mut found = None;
