@@ -116,9 +116,9 @@ test-nocgo:
 test-collector: $(COLLECTOR)
 	tests/collector_smoke.sh $(COLLECTOR)
 
-E2E_ENV = COLLECTOR=$(ROOT)/$(COLLECTOR) TELEMETRYGEN=$(BIN)/telemetrygen LOADGEN=$(BIN)/loadgen
+E2E_ENV = COLLECTOR=$(ROOT)/$(COLLECTOR) EXPLAIN=$(ROOT)/$(EXPLAIN) TELEMETRYGEN=$(BIN)/telemetrygen LOADGEN=$(BIN)/loadgen
 
-e2e: $(COLLECTOR) $(BIN)/telemetrygen $(BIN)/loadgen $(VENV)/.installed
+e2e: $(COLLECTOR) $(EXPLAIN) $(BIN)/telemetrygen $(BIN)/loadgen $(VENV)/.installed
 	cd tests/e2e && $(E2E_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider
 
 lint: $(ENGINE_LIB)

@@ -62,6 +62,7 @@ typedef struct re_stats {
   uint64_t containers_full;
   uint64_t partitions;
   uint64_t default_partition_resources;
+  uint64_t resource_variants;
 } re_stats;
 
 // Checks a JSON configuration exactly as `re_engine_new` would, without creating an engine, and
@@ -153,6 +154,13 @@ re_status re_engine_restore(const struct re_engine *engine,
 // # Safety
 // `engine` is a live engine; `out` is valid for writes.
 re_status re_engine_stats(const struct re_engine *engine, re_stats *out);
+
+// Writes the number of entities held per entity type, as a JSON object (`{"k8s.pod": 12}`), to
+// `*out`. Entities restored from a snapshot count once they are seen again.
+//
+// # Safety
+// `engine` is a live engine; `out` is valid for writes.
+re_status re_engine_entities_by_type(const struct re_engine *engine, struct re_buffer *out);
 
 // Frees a buffer the library returned and zeroes it. NULL, and a zeroed buffer, are no-ops.
 //

@@ -43,6 +43,57 @@ func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, ke
 	return nil
 }
 
+// answerTypes checks the answer as applyAnswer does and calls typeOf, for each resource, with
+// the entity type the answer gives it (the type attribute it would upsert, else the resource's
+// own), changing nothing: observe mode.
+func answerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, typeKey string, typeOf func(string)) error {
+	count, err := checkAnswer(answer)
+	if err != nil {
+		return err
+	}
+	if count != n {
+		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
+	}
+	for i := 0; len(answer) > 0; {
+		num, entry, rest := nextBytesField(answer)
+		answer = rest
+		if num != fieldOne {
+			continue
+		}
+		typ, ok := answerString(entryResource(entry), typeKey)
+		if !ok {
+			typ = "none"
+			if v, found := resourceAt(i).Attributes().Get(typeKey); found {
+				typ = v.Str()
+			}
+		}
+		typeOf(typ)
+		i++
+	}
+	return nil
+}
+
+// answerString is the string the checked answer resource res upserts on key, if any.
+func answerString(res []byte, key string) (string, bool) {
+	found, value := false, ""
+	for len(res) > 0 {
+		num, kv, rest := nextBytesField(res)
+		res = rest
+		if num != resAttrs {
+			continue
+		}
+		k, v := splitKeyValue(kv)
+		if string(k) != key {
+			continue
+		}
+		dst := pcommon.NewValueEmpty()
+		if readAnyValue(v, dst) == nil && dst.Type() == pcommon.ValueTypeStr {
+			found, value = true, dst.Str()
+		}
+	}
+	return value, found
+}
+
 // applyResource upserts one checked answer resource's attributes onto dst.
 func applyResource(res []byte, dst pcommon.Map, keys *keyInterner) {
 	dst.EnsureCapacity(dst.Len() + countFields(res))

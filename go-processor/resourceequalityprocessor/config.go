@@ -9,8 +9,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 )
 
-// Config configures the processor. Every key but storage and snapshot_interval belongs to the
-// engine and passes to it as the user wrote it: the engine (rust/src/config.rs) owns those keys'
+// Config configures the processor. Every key but mode, storage and snapshot_interval belongs to
+// the engine and passes to it as the user wrote it: the engine (rust/src/config.rs) owns those keys'
 // defaults, ranges and messages, so they are stated once. The README lists every key.
 type Config struct {
 	// Engine holds the engine's keys (id_attribute, pooling, rules, max_entities, ttl, ...) as
@@ -20,16 +20,24 @@ type Config struct {
 	Storage *component.ID `mapstructure:"storage"`
 	// SnapshotInterval is how often the state is written to Storage (also written at shutdown).
 	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
+	// Mode is enrich (write ids and pooled attributes) or observe (run the engine on every
+	// batch, report what it would do in the metrics, and change no resource).
+	Mode string `mapstructure:"mode"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
 
 func createDefaultConfig() component.Config {
-	return &Config{SnapshotInterval: time.Minute}
+	return &Config{SnapshotInterval: time.Minute, Mode: modeEnrich}
 }
 
 var errSnapshotInterval = errors.New("snapshot_interval must be positive when storage is set")
+
+const (
+	modeEnrich  = "enrich"
+	modeObserve = "observe"
+)
 
 // Validate checks the configuration: the processor's own keys here, the engine's by the engine
 // itself (without building its state), so that `otelcol validate` rejects a bad rule with the
@@ -37,6 +45,9 @@ var errSnapshotInterval = errors.New("snapshot_interval must be positive when st
 func (c *Config) Validate() error {
 	if c.Storage != nil && c.SnapshotInterval <= 0 {
 		return errSnapshotInterval
+	}
+	if c.Mode != modeEnrich && c.Mode != modeObserve {
+		return fmt.Errorf("mode must be %s or %s, not %q", modeEnrich, modeObserve, c.Mode)
 	}
 	cfg, err := c.engineConfig()
 	if err != nil {

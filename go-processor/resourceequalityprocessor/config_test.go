@@ -42,6 +42,7 @@ func TestLoadConfig(t *testing.T) {
 				},
 				Storage:          &storage,
 				SnapshotInterval: 30 * time.Second,
+				Mode:             modeObserve,
 			},
 		},
 		{id: component.NewIDWithName(metadata.Type, "bad_rule_unknown_key"), errText: "rules[0].colour: unknown field `colour`"},
@@ -52,6 +53,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_max_entities"), errText: "max_entities must be between 1 and 4294967295, got 0"},
 		{id: component.NewIDWithName(metadata.Type, "unknown_key"), errText: "unknown field `colour`"},
 		{id: component.NewIDWithName(metadata.Type, "bad_pattern"), errText: "pooling.include[0]"},
+		{id: component.NewIDWithName(metadata.Type, "bad_mode"), errText: `mode must be enrich or observe, not "dry-run"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_partition"), errText: "partition: set exactly one of metadata, auth or attribute, not metadata and attribute"},
 	}
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)

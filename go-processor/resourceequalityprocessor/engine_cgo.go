@@ -17,6 +17,7 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 #cgo nocallback re_engine_restore
 #cgo nocallback re_engine_snapshot
 #cgo nocallback re_engine_stats
+#cgo nocallback re_engine_entities_by_type
 #cgo noescape re_config_check
 #cgo nocallback re_config_check
 #cgo noescape re_buffer_free
@@ -29,6 +30,7 @@ import "C"
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"runtime"
@@ -144,6 +146,24 @@ func (e *engine) stats() (engineStats, error) {
 		return nil, err
 	}
 	return statsOf(reflect.ValueOf(s)), nil
+}
+
+// entitiesByType is the number of entities held per entity type.
+func (e *engine) entitiesByType() (map[string]int64, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return nil, errClosed
+	}
+	var out C.re_buffer
+	if err := statusError(C.re_engine_entities_by_type(e.ptr, &out), nil); err != nil {
+		return nil, err
+	}
+	byType := map[string]int64{}
+	if err := json.Unmarshal(takeBuffer(&out), &byType); err != nil {
+		return nil, err
+	}
+	return byType, nil
 }
 
 // engineStatNames are the fields of re_stats, in order.

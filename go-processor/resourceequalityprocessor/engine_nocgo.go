@@ -17,6 +17,7 @@ func (*engine) process(_ string, _, _ []byte) ([]byte, error) { return nil, errN
 func (*engine) snapshot() ([]byte, error)                     { return nil, errNoCgo }
 func (*engine) restore([]byte) error                          { return errNoCgo }
 func (*engine) stats() (engineStats, error)                   { return nil, errNoCgo }
+func (*engine) entitiesByType() (map[string]int64, error)     { return nil, errNoCgo }
 func engineStatNames() []string                               { return nil }
 func (*engine) Close()                                        {}
 

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
+	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
@@ -59,4 +62,53 @@ func camelCase(name string) string {
 		}
 	}
 	return strings.Join(parts, "")
+}
+
+// statsMaxAge is how long one read of the engine's stats serves the metric callbacks: one
+// collection calls every callback, and a read walks the engine's entities once.
+const statsMaxAge = time.Second
+
+// cachedStats serves the latest read of read for statsMaxAge.
+func cachedStats(read func() (engineStats, error)) func() (engineStats, error) {
+	var mu sync.Mutex
+	var last engineStats
+	var at time.Time
+	return func() (engineStats, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if last != nil && time.Since(at) < statsMaxAge {
+			return last, nil
+		}
+		st, err := read()
+		if err != nil {
+			return nil, err
+		}
+		last, at = st, time.Now()
+		return st, nil
+	}
+}
+
+// registerEntitiesByType reports the engine's entities per type; types beyond
+// maxTypeAttributes are folded into "other", so that declared types cannot grow the metric.
+func registerEntitiesByType(tb *metadata.TelemetryBuilder, read func() (map[string]int64, error)) error {
+	return tb.RegisterProcessorResourceequalityEntitiesByTypeCallback(func(_ context.Context, o metric.Int64Observer) error {
+		byType, err := read()
+		if err != nil {
+			return nil
+		}
+		other := int64(0)
+		n := 0
+		for typ, count := range byType {
+			if n >= maxTypeAttributes {
+				other += count
+				continue
+			}
+			n++
+			o.Observe(count, metric.WithAttributeSet(attribute.NewSet(attribute.String("entity_type", typ))))
+		}
+		if other > 0 {
+			o.Observe(other, metric.WithAttributeSet(attribute.NewSet(attribute.String("entity_type", "other"))))
+		}
+		return nil
+	})
 }

@@ -31,6 +31,7 @@ type resourceEqualityProcessor struct {
 	telemetry *metadata.TelemetryBuilder
 	typeKey   string
 	partition partitionConfig
+	observe   bool
 	keys      *keyInterner
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
@@ -56,6 +57,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		telemetry: tb,
 		typeKey:   shared.Unwrap().effective.TypeAttribute,
 		partition: shared.Unwrap().effective.Partition,
+		observe:   cfg.Mode == modeObserve,
 		keys:      newKeyInterner(),
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
 		process:   shared.Unwrap().engine.process,
@@ -153,18 +155,24 @@ func (b *batchBuffer) recycle() {
 	batchBuffers.Put(b)
 }
 
-// apply applies the answer and counts the batch's resources per entity type into types (a map
-// reused across batches, so that counting allocates nothing).
+// apply applies the answer (in observe mode: only reads it) and counts the batch's resources
+// per entity type into types (a map reused across batches, so that counting allocates nothing).
 func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource, types map[string]int64) error {
-	if err := applyAnswer(answer, n, resourceAt, p.keys); err != nil {
-		return err
-	}
-	for i := range n {
-		typ := "none"
-		if v, ok := resourceAt(i).Attributes().Get(p.typeKey); ok {
-			typ = v.Str()
+	if p.observe {
+		if err := answerTypes(answer, n, resourceAt, p.typeKey, func(typ string) { types[typ]++ }); err != nil {
+			return err
 		}
-		types[typ]++
+	} else {
+		if err := applyAnswer(answer, n, resourceAt, p.keys); err != nil {
+			return err
+		}
+		for i := range n {
+			typ := "none"
+			if v, ok := resourceAt(i).Attributes().Get(p.typeKey); ok {
+				typ = v.Str()
+			}
+			types[typ]++
+		}
 	}
 	for typ, c := range types {
 		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c, p.typeOption(typ))

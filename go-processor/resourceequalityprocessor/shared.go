@@ -66,7 +66,11 @@ func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedE
 		e.Close()
 		return nil, err
 	}
-	if err := registerEngineMetrics(s.stats, engineStatNames(), s.engine.stats); err != nil {
+	err = registerEngineMetrics(s.stats, engineStatNames(), cachedStats(s.engine.stats))
+	if err == nil {
+		err = registerEntitiesByType(s.stats, s.engine.entitiesByType)
+	}
+	if err != nil {
 		s.stats.Shutdown()
 		e.Close()
 		return nil, err

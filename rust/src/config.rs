@@ -15,6 +15,10 @@ pub struct EngineConfig {
     pub type_attribute: String,
     /// Attribute that receives the display name; empty disables it.
     pub name_attribute: String,
+    /// Attribute that receives the name of the rule that decided the entity (`entity_ref` for a
+    /// declared entity reference), so that decisions can be queried in the backend; empty (the
+    /// default) disables it.
+    pub rule_attribute: String,
     pub pooling: PoolingConfig,
     /// Names of built-in rules that are not used.
     pub disabled_rules: Vec<String>,
@@ -36,6 +40,7 @@ impl Default for EngineConfig {
             id_attribute: "resource.id".into(),
             type_attribute: "resource.type".into(),
             name_attribute: "resource.name".into(),
+            rule_attribute: String::new(),
             pooling: PoolingConfig::default(),
             disabled_rules: Vec::new(),
             rules: Vec::new(),

@@ -4,6 +4,7 @@ use crate::cache::{Provenance, ResultCache};
 use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
+use crate::fragmentation::{DECLARED, Kind, UNKNOWN};
 use crate::id::{EntityId, container_tag, to_hex};
 use crate::matcher::{MatchScratch, Outcome, id_value, identifies, identity_parts, match_resource, standalone_id};
 use crate::observe::{LinkKind, Matched, Observer, Quiet};
@@ -66,6 +67,8 @@ struct Work<'a> {
     fills: Vec<u8>,
     fill_spans: Vec<(usize, usize, usize)>,
     container_tags: Vec<u64>,
+    /// Which variant of its entity the resource is: the low bits of its bytes' hash.
+    variant: u32,
 }
 
 impl<'a> Work<'a> {
@@ -77,6 +80,7 @@ impl<'a> Work<'a> {
             fills: Vec::new(),
             fill_spans: Vec::new(),
             container_tags: Vec::new(),
+            variant: 0,
         }
     }
 }
@@ -186,11 +190,12 @@ impl Engine {
         let mut work: Option<Work> = None;
         for_each_resource(batch, |resource| {
             tally.resources += 1;
+            let hash = xxh3_128(resource);
             // A resource's own partition attribute is in its bytes; a batch's partition is not,
             // so it is mixed into the key: an answer is only ever reused within its partition.
             let key = match partition {
-                Some(p) => p.id(xxh3_128(resource)),
-                None => xxh3_128(resource),
+                Some(p) => p.id(hash),
+                None => hash,
             };
             let mark = out.mark();
             if let Some((seen, last_used)) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
@@ -203,6 +208,7 @@ impl Engine {
             }
             let work = work.get_or_insert_with(|| Work::new(&self.rules));
             read_resource(resource, &mut work.view)?;
+            work.variant = hash as u32;
             let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
             let provenance = self.process_resource(work, partition, now, out, &mut Quiet);
             tally.count(&provenance);
@@ -229,6 +235,7 @@ impl Engine {
         let mut work = Work::new(&self.rules);
         for_each_resource(batch, |resource| {
             read_resource(resource, &mut work.view)?;
+            work.variant = xxh3_128(resource) as u32;
             let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
             self.process_resource(&mut work, partition, now, &mut out, obs);
             each(obs, &work.view.attrs, out.answer());
@@ -241,11 +248,15 @@ impl Engine {
         &self.config
     }
 
-    fn output_keys(&self) -> [&[u8]; 3] {
+    /// The attributes the engine writes: id, type, name and rule. A resource's own values of
+    /// them are ignored for identity and pooling, so that a resource seen again after a
+    /// processor marked it is recognised the same.
+    fn output_keys(&self) -> [&[u8]; 4] {
         [
             self.config.id_attribute.as_bytes(),
             self.config.type_attribute.as_bytes(),
             self.config.name_attribute.as_bytes(),
+            self.config.rule_attribute.as_bytes(),
         ]
     }
 
@@ -357,7 +368,8 @@ impl Engine {
             container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
             ContainerRequest { tags: &w.container_tags, scoped: &c.scoped, shared_when_agreed: &c.shared_when_agreed }
         });
-        let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule, containers };
+        let kind = rule.map_or(DECLARED, |r| r as Kind);
+        let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule, containers, kind, variant: w.variant };
         let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
         // Read before pooling: any change from here on changes the cell, and so invalidates
         // the answer.
@@ -388,6 +400,12 @@ impl Engine {
             && let Some(name) = self.display_name(identity.rule, w)
         {
             out.attr_str(output_keys[2], &name);
+        }
+        if !self.config.rule_attribute.is_empty() {
+            let rule = identity.rule.map_or("entity_ref", |r| &self.rules.rules[r].name);
+            if has(output_keys[3]) != Some(Value::Str(rule.as_bytes())) {
+                out.attr_str(output_keys[3], rule.as_bytes());
+            }
         }
         for (k, v) in &w.scratch.derived {
             let key = self.rules.keys.name(*k).as_bytes();
@@ -480,8 +498,30 @@ impl Engine {
             ambiguous_attributes: c.ambiguous_attributes.load(Relaxed),
             containers_full: c.containers_full.load(Relaxed),
             partitions: self.partitions.live(),
+            resource_variants: {
+                let mut variants = 0;
+                self.state.for_each_entity_kind(|_, v| variants += v);
+                variants
+            },
             default_partition_resources: self.defaulted.load(Relaxed),
         }
+    }
+
+    /// Entities held, by type (`declared` for entity references the rules do not decide);
+    /// entities restored from a snapshot and not seen since are not counted.
+    pub fn entities_by_type(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut by_kind: std::collections::HashMap<Kind, u64> = std::collections::HashMap::new();
+        self.state.for_each_entity_kind(|kind, _| *by_kind.entry(kind).or_default() += 1);
+        let mut by_type = std::collections::BTreeMap::new();
+        for (kind, n) in by_kind {
+            let name = match kind {
+                UNKNOWN => continue,
+                DECLARED => "declared",
+                k => &self.rules.rules[k as usize].entity_type,
+            };
+            *by_type.entry(name.to_owned()).or_default() += n;
+        }
+        by_type
     }
 
     /// Heap bytes of pooled values (for measuring memory per entity).

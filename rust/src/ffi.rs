@@ -366,6 +366,26 @@ pub unsafe extern "C" fn re_engine_stats(engine: *const re_engine, out: *mut re_
     })
 }
 
+/// Writes the number of entities held per entity type, as a JSON object (`{"k8s.pod": 12}`), to
+/// `*out`. Entities restored from a snapshot count once they are seen again.
+///
+/// # Safety
+/// `engine` is a live engine; `out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_entities_by_type(engine: *const re_engine, out: *mut re_buffer) -> re_status {
+    boundary(std::ptr::null_mut(), || {
+        let Some(engine) = (unsafe { engine.as_ref() }) else {
+            return re_status::NullParameter;
+        };
+        if out.is_null() {
+            return re_status::NullParameter;
+        }
+        let json = serde_json::to_vec(&engine.engine.entities_by_type()).expect("a map of counts is JSON");
+        unsafe { *out = to_buffer(json) };
+        re_status::Ok
+    })
+}
+
 /// Frees a buffer the library returned and zeroes it. NULL, and a zeroed buffer, are no-ops.
 ///
 /// # Safety
@@ -458,6 +478,8 @@ mod tests {
             assert_eq!(re_engine_restore(engine, null(), 0, null_mut()), re_status::NullParameter);
             assert_eq!(re_engine_stats(null(), &mut stats), re_status::NullParameter);
             assert_eq!(re_engine_stats(engine, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_entities_by_type(null(), &mut out), re_status::NullParameter);
+            assert_eq!(re_engine_entities_by_type(engine, null_mut()), re_status::NullParameter);
             re_engine_free(engine);
             re_engine_free(null_mut());
             re_buffer_free(null_mut());

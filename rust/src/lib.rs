@@ -18,6 +18,7 @@ pub mod engine;
 pub mod explain;
 pub mod ffi;
 pub mod ffi_explain;
+pub(crate) mod fragmentation;
 pub(crate) mod freshness;
 pub(crate) mod id;
 pub(crate) mod matcher;

@@ -300,9 +300,10 @@ fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
     if c.type_attribute.is_empty() {
         return Err(ConfigError("type_attribute must not be empty".into()));
     }
-    if c.id_attribute == c.type_attribute || c.id_attribute == c.name_attribute || c.type_attribute == c.name_attribute
-    {
-        return Err(ConfigError("id_attribute, type_attribute and name_attribute must differ".into()));
+    let written = [&c.id_attribute, &c.type_attribute, &c.name_attribute, &c.rule_attribute];
+    let set: Vec<&&String> = written.iter().filter(|k| !k.is_empty()).collect();
+    if (1..set.len()).any(|i| set[..i].contains(&set[i])) {
+        return Err(ConfigError("id_attribute, type_attribute, name_attribute and rule_attribute must differ".into()));
     }
     if c.max_entities == 0 || c.max_entities > u32::MAX as u64 {
         return Err(ConfigError(format!("max_entities must be between 1 and {}, got {}", u32::MAX, c.max_entities)));

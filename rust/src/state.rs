@@ -12,6 +12,7 @@
 
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::containers::{Container, Containers};
+use crate::fragmentation::{Kind, UNKNOWN, Variants};
 use crate::freshness::Freshness;
 use crate::id::EntityId;
 use crate::observe::{Observer, Offer, Reported};
@@ -35,11 +36,20 @@ pub struct Entity {
     pub pool: Pool,
     /// The entity's containers and the values that belong to each.
     pub containers: Containers,
+    /// What decided the entity, and the distinct resources that described it (`fragmentation`).
+    pub kind: Kind,
+    pub variants: Variants,
 }
 
 impl Entity {
     fn new(last_seen: Stamp) -> Entity {
-        Entity { age: Age::new(last_seen), pool: Pool::default(), containers: Containers::default() }
+        Entity {
+            age: Age::new(last_seen),
+            pool: Pool::default(),
+            containers: Containers::default(),
+            kind: UNKNOWN,
+            variants: Variants::default(),
+        }
     }
 }
 
@@ -191,6 +201,9 @@ pub struct PoolRequest<'r> {
     pub scope_index: Option<usize>,
     /// For an entity made of containers, the container scope.
     pub containers: Option<ContainerRequest<'r>>,
+    /// What decided the entity, and which resource variant this is (`fragmentation`).
+    pub kind: Kind,
+    pub variant: u32,
 }
 
 /// Which container a resource speaks for, and which keys belong to one container.
@@ -340,6 +353,8 @@ impl State {
             }
         };
         entity.age.touch(now);
+        entity.kind = req.kind;
+        entity.variants.add(req.variant);
         shard.present.clear();
         let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
         let mut reported_for_container: Vec<(PoolKey, &[u8])> = Vec::new();
@@ -465,6 +480,16 @@ impl State {
         self.shards.iter().map(|s| s.lock().entities.len() as u64).sum()
     }
 
+    /// Calls `each` with the kind and variant count of every entity held (as `entity_count`
+    /// counts them).
+    pub fn for_each_entity_kind(&self, mut each: impl FnMut(Kind, u64)) {
+        for shard in self.shards.iter() {
+            for (_, e) in shard.lock().entities.iter() {
+                each(e.kind, e.variants.len());
+            }
+        }
+    }
+
     pub fn link_count(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().links.len() as u64).sum()
     }
@@ -567,7 +592,8 @@ mod tests {
             let tags = [tag];
             let attrs = [(&b"k"[..], value)];
             let containers = Some(ContainerRequest { tags: &tags, scoped: &scoped, shared_when_agreed: &shared });
-            let req = PoolRequest { attrs: &attrs, scope: &scope, scope_index: Some(0), containers };
+            let req =
+                PoolRequest { attrs: &attrs, scope: &scope, scope_index: Some(0), containers, kind: 0, variant: 0 };
             let mut filled = Vec::new();
             s.pool(1, &req, 0, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));
             filled
@@ -615,7 +641,14 @@ mod tests {
     fn size_limit_evicts_least_recently_seen() {
         let s = State::new(4, 3600);
         let scope = scope_all();
-        let req = PoolRequest { attrs: &[(b"k", b"v")], scope: &scope, scope_index: Some(0), containers: None };
+        let req = PoolRequest {
+            attrs: &[(b"k", b"v")],
+            scope: &scope,
+            scope_index: Some(0),
+            containers: None,
+            kind: 0,
+            variant: 0,
+        };
         for id in 0..10u128 {
             s.pool(id, &req, 0, &mut Quiet, |_, _| {});
         }
@@ -630,7 +663,7 @@ mod tests {
         let rich = [(&b"k"[..], &b"1"[..]), (b"j", b"2"), (b"out", b"3")];
         s.pool(
             5,
-            &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0), containers: None },
+            &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0), containers: None, kind: 0, variant: 0 },
             0,
             &mut Quiet,
             |_, _| {},
@@ -639,7 +672,7 @@ mod tests {
         let sparse = [(&b"j"[..], &b"own"[..])];
         s.pool(
             5,
-            &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0), containers: None },
+            &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0), containers: None, kind: 0, variant: 0 },
             0,
             &mut Quiet,
             |k, v| filled.push((k.to_vec(), v.to_vec())),
@@ -649,7 +682,7 @@ mod tests {
         let mut filled = Vec::new();
         s.pool(
             5,
-            &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0), containers: None },
+            &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0), containers: None, kind: 0, variant: 0 },
             0,
             &mut Quiet,
             |k, _| filled.push(k.to_vec()),

@@ -22,6 +22,7 @@ pub struct Stats {
     pub containers_full: u64,
     pub partitions: u64,
     pub default_partition_resources: u64,
+    pub resource_variants: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +121,12 @@ pub const STATS: &[StatSpec] = &[
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources processed in the default partition because their own partition was absent (e.g. metadata lost behind a batch processor).",
+    },
+    StatSpec {
+        name: "resource_variants",
+        metric: Some(MetricKind::Gauge),
+        unit: "{resource}",
+        description: "Distinct resources (attribute sets) that described the entities held, up to 8 per entity: divided by entities, how fragmented the telemetry is.",
     },
 ];
 

@@ -45,7 +45,8 @@ fn explanations_agree_with_the_engine_on_every_vector() {
             assert_eq!(e.id.as_deref(), get_str(&attrs, "resource.id"), "{name} #{position}: id");
             assert_eq!(e.entity_type.as_deref(), get_str(&attrs, "resource.type"), "{name} #{position}: type");
             let own: BTreeSet<&str> = resource.attributes.iter().map(|kv| kv.key.as_str()).collect();
-            let marks = ["resource.id", "resource.type", "resource.name"];
+            let rule_attribute = s["config"]["rule_attribute"].as_str().unwrap_or("resource.id");
+            let marks = ["resource.id", "resource.type", "resource.name", rule_attribute];
             let derived: BTreeSet<&str> = e.derived.keys().map(String::as_str).collect();
             let filled: BTreeSet<&str> = upserted
                 .iter()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from opentelemetry.proto.resource.v1 import resource_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTOR = os.environ.get("COLLECTOR", str(ROOT / "build" / "otelcol-resourceequality"))
+EXPLAIN = os.environ.get("EXPLAIN", str(ROOT / "build" / "explain"))
 TELEMETRYGEN = os.environ.get("TELEMETRYGEN", str(ROOT / ".tools" / "bin" / "telemetrygen"))
 SIGNALS = ("traces", "logs", "metrics")
 
@@ -275,6 +277,29 @@ def read_output(path: Path) -> list[Record]:
                     for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary"):
                         out += [Record("metrics", m.get("name", ""), res) for _ in m.get(kind, {}).get("dataPoints", [])]
     return out
+
+
+# ---- the collector's own metrics ------------------------------------------------------------
+
+
+def scrape_series(port: int) -> list[tuple[str, dict, float]]:
+    """Every sample of the collector's Prometheus endpoint: (name, labels, value)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    series = []
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([0-9.eE+-]+)$", line)
+        if m:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+            series.append((m.group(1), labels, float(m.group(3))))
+    return series
+
+
+def scrape(port: int) -> dict:
+    """The collector's metrics, each summed over its labels."""
+    totals: dict[str, float] = {}
+    for name, _, value in scrape_series(port):
+        totals[name] = totals.get(name, 0) + value
+    return totals
 
 
 def wait_for(predicate, timeout: float = 20, interval: float = 0.1, what: str = "condition"):

@@ -2,11 +2,9 @@
 through the processor for 20 s. No export fails, nothing is lost, and the collector's own
 metrics show the processor's counters moving."""
 
-import re
 import subprocess
-import urllib.request
 
-from harness import TELEMETRYGEN, free_port, otlp_receiver, ports, service, service_extensions, wait_for
+from harness import TELEMETRYGEN, free_port, otlp_receiver, ports, scrape, service, service_extensions, wait_for
 
 DURATION = "20s"
 POD = ['k8s.pod.uid="7e57a11c-0000-4000-8000-000000000001"', 'k8s.namespace.name="load"']
@@ -32,16 +30,6 @@ def telemetrygen(signal: str, port: int, attributes: list[str]) -> subprocess.Po
     for a in attributes:
         args += ["--otlp-attributes", a]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def scrape(port: int) -> dict:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    totals: dict[str, float] = {}
-    for line in text.splitlines():
-        m = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+([0-9.eE+-]+)$", line)
-        if m:
-            totals[m.group(1)] = totals.get(m.group(1), 0) + float(m.group(3))
-    return totals
 
 
 def test_telemetrygen_load_through_the_processor(collectors):

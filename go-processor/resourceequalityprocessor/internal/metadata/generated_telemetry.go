@@ -38,10 +38,12 @@ type TelemetryBuilder struct {
 	ProcessorResourceequalityDefaultPartitionResources metric.Int64ObservableCounter
 	ProcessorResourceequalityEngineErrors              metric.Int64Counter
 	ProcessorResourceequalityEntities                  metric.Int64ObservableGauge
+	ProcessorResourceequalityEntitiesByType            metric.Int64ObservableGauge
 	ProcessorResourceequalityEvictions                 metric.Int64ObservableCounter
 	ProcessorResourceequalityLinks                     metric.Int64ObservableGauge
 	ProcessorResourceequalityMerges                    metric.Int64ObservableCounter
 	ProcessorResourceequalityPartitions                metric.Int64ObservableGauge
+	ProcessorResourceequalityResourceVariants          metric.Int64ObservableGauge
 	ProcessorResourceequalityResources                 metric.Int64Counter
 }
 
@@ -176,6 +178,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityEntitiesCallba
 	return nil
 }
 
+// RegisterProcessorResourceequalityEntitiesByTypeCallback sets callback for observable ProcessorResourceequalityEntitiesByType metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityEntitiesByTypeCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityEntitiesByType, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityEntitiesByType)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 // RegisterProcessorResourceequalityEvictionsCallback sets callback for observable ProcessorResourceequalityEvictions metric.
 func (builder *TelemetryBuilder) RegisterProcessorResourceequalityEvictionsCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
@@ -227,6 +244,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityPartitionsCall
 		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityPartitions, obs: o})
 		return nil
 	}, builder.ProcessorResourceequalityPartitions)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityResourceVariantsCallback sets callback for observable ProcessorResourceequalityResourceVariants metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityResourceVariantsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityResourceVariants, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityResourceVariants)
 	if err != nil {
 		return err
 	}
@@ -325,6 +357,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{entity}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityEntitiesByType, err = builder.meter.Int64ObservableGauge(
+		"otelcol_processor_resourceequality_entities_by_type",
+		metric.WithDescription("Entities held, by entity type (attribute entity_type; declared for entity references the rules do not decide). Beside processor_resourceequality_resources, how many resources became how many entities. [Development]"),
+		metric.WithUnit("{entity}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityEvictions, err = builder.meter.Int64ObservableCounter(
 		"otelcol_processor_resourceequality_evictions",
 		metric.WithDescription("Entities and links forgotten because of the TTL or the size limit. [Development]"),
@@ -347,6 +385,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_resourceequality_partitions",
 		metric.WithDescription("Partitions (tenants) that sent data within the TTL, counted up to 65536; 0 when partitioning is off. [Development]"),
 		metric.WithUnit("{partition}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityResourceVariants, err = builder.meter.Int64ObservableGauge(
+		"otelcol_processor_resourceequality_resource_variants",
+		metric.WithDescription("Distinct resources (attribute sets) that described the entities held, up to 8 per entity: divided by entities, how fragmented the telemetry is. [Development]"),
+		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityResources, err = builder.meter.Int64Counter(

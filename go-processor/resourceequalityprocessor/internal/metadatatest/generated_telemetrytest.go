@@ -178,6 +178,20 @@ func AssertEqualProcessorResourceequalityEntities(t *testing.T, tt *componenttes
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualProcessorResourceequalityEntitiesByType(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_processor_resourceequality_entities_by_type",
+		Description: "Entities held, by entity type (attribute entity_type; declared for entity references the rules do not decide). Beside processor_resourceequality_resources, how many resources became how many entities. [Development]",
+		Unit:        "{entity}",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_processor_resourceequality_entities_by_type")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualProcessorResourceequalityEvictions(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_resourceequality_evictions",
@@ -234,6 +248,20 @@ func AssertEqualProcessorResourceequalityPartitions(t *testing.T, tt *componentt
 		},
 	}
 	got, err := tt.GetMetric("otelcol_processor_resourceequality_partitions")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualProcessorResourceequalityResourceVariants(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_processor_resourceequality_resource_variants",
+		Description: "Distinct resources (attribute sets) that described the entities held, up to 8 per entity: divided by entities, how fragmented the telemetry is. [Development]",
+		Unit:        "{resource}",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_processor_resourceequality_resource_variants")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
