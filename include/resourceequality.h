@@ -63,6 +63,7 @@ typedef struct re_stats {
   uint64_t partitions;
   uint64_t default_partition_resources;
   uint64_t resource_variants;
+  uint64_t entity_changes_dropped;
 } re_stats;
 
 // Checks a JSON configuration exactly as `re_engine_new` would, without creating an engine, and
@@ -161,6 +162,16 @@ re_status re_engine_stats(const struct re_engine *engine, re_stats *out);
 // # Safety
 // `engine` is a live engine; `out` is valid for writes.
 re_status re_engine_entities_by_type(const struct re_engine *engine, struct re_buffer *out);
+
+// Writes the entity events due now to `*out`, as OTLP `LogsData` bytes (`entity.state` and
+// `entity.delete` log records; empty when none are due), every entity being reported again
+// each `report_interval_seconds`. The first call starts tracking what the events need.
+//
+// # Safety
+// `engine` is a live engine; `out` is valid for writes.
+re_status re_engine_entity_events(const struct re_engine *engine,
+                                  uint64_t report_interval_seconds,
+                                  struct re_buffer *out);
 
 // Frees a buffer the library returned and zeroes it. NULL, and a zeroed buffer, are no-ops.
 //

@@ -117,6 +117,11 @@ impl<V: Aging> Clock<V> {
         evicted
     }
 
+    /// The entry under `key`, live or not, without touching it.
+    pub fn peek(&self, key: u128) -> Option<&V> {
+        self.map.get(&key)
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

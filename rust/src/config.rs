@@ -181,6 +181,23 @@ pub struct RuleSpec {
     /// container a resource speaks for, and which pooled keys belong to one container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containers: Option<ContainersSpec>,
+    /// Relationships of this rule's entity to other entities, published in entity events
+    /// (placed, as the specification asks, on the shorter-lived entity).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relationships: Vec<RelationshipSpec>,
+}
+
+/// A relationship (`scheduled_on`, `part_of`, `runs_on`, ...) to an entity of type `target`,
+/// identified by `identity`: keys whose values the entity's identity or its agreed pooled
+/// attributes give (`key?`: added when present). Emitted only when every required key has one
+/// unambiguous value.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelationshipSpec {
+    #[serde(rename = "type")]
+    pub relationship_type: String,
+    pub target: String,
+    pub identity: Vec<String>,
 }
 
 /// Container scope of a multi-container entity. Values of `scoped` keys are pooled per

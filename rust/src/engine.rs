@@ -4,6 +4,7 @@ use crate::cache::{Provenance, ResultCache};
 use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
+use crate::events::Reporter;
 use crate::fragmentation::{DECLARED, Kind, UNKNOWN};
 use crate::id::{EntityId, container_tag, to_hex};
 use crate::matcher::{MatchScratch, Outcome, id_value, identifies, identity_parts, match_resource, standalone_id};
@@ -25,6 +26,8 @@ pub struct Engine {
     state: State,
     cache: ResultCache,
     partitions: Partitions,
+    /// The entity events reporter, made when entity events are first asked for.
+    reporter: parking_lot::Mutex<Option<Reporter>>,
     processed: AtomicU64,
     defaulted: AtomicU64,
     cache_hits: AtomicU64,
@@ -69,6 +72,9 @@ struct Work<'a> {
     container_tags: Vec<u64>,
     /// Which variant of its entity the resource is: the low bits of its bytes' hash.
     variant: u32,
+    /// The entity's identifying keys and values as this resource shows them, while entity
+    /// events are published (empty otherwise, or when the id came through a link).
+    identity_parts: Vec<(String, String)>,
 }
 
 impl<'a> Work<'a> {
@@ -81,6 +87,7 @@ impl<'a> Work<'a> {
             fill_spans: Vec::new(),
             container_tags: Vec::new(),
             variant: 0,
+            identity_parts: Vec::new(),
         }
     }
 }
@@ -97,6 +104,7 @@ impl Engine {
             state,
             cache,
             partitions,
+            reporter: parking_lot::Mutex::new(None),
             processed: AtomicU64::new(0),
             defaulted: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
@@ -305,6 +313,17 @@ impl Engine {
                     let id_keys = r.id_keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
                     obs.matched(Matched::EntityRef { entity_type: entity_type.to_owned(), id_keys }, &[]);
                 }
+                w.identity_parts.clear();
+                if self.state.changes.enabled() {
+                    w.identity_parts.extend(r.id_keys.iter().filter_map(|k| {
+                        let a = attrs.iter().find(|a| a.key == *k)?;
+                        let v = match id_value(a.value)? {
+                            crate::id::IdValue::Str(s) => String::from_utf8_lossy(s).into_owned(),
+                            crate::id::IdValue::Int(i) => i.to_string(),
+                        };
+                        Some((String::from_utf8_lossy(k).into_owned(), v))
+                    }));
+                }
                 Some(Identity { id: partition.id(id), rule: None, entity_type, ref_scope: Some(scope) })
             }
             Outcome::Rule { rule } => {
@@ -318,7 +337,15 @@ impl Engine {
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
+                w.identity_parts.clear();
+                if self.state.changes.enabled() {
+                    let alternative = w.scratch.alternatives[0].0;
+                    w.identity_parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
+                }
                 let (id, rule) = self.resolve_and_link(rule, attrs, partition, now, &mut w.scratch, provenance, obs);
+                if provenance.merged {
+                    w.identity_parts.clear(); // the entity is another one's: its identity is not this resource's
+                }
                 Some(Identity {
                     id,
                     rule: Some(rule),
@@ -369,7 +396,15 @@ impl Engine {
             ContainerRequest { tags: &w.container_tags, scoped: &c.scoped, shared_when_agreed: &c.shared_when_agreed }
         });
         let kind = rule.map_or(DECLARED, |r| r as Kind);
-        let req = PoolRequest { attrs: &pool_attrs, scope, scope_index: rule, containers, kind, variant: w.variant };
+        let req = PoolRequest {
+            attrs: &pool_attrs,
+            scope,
+            scope_index: rule,
+            containers,
+            kind,
+            variant: w.variant,
+            identity: &w.identity_parts,
+        };
         let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
         // Read before pooling: any change from here on changes the cell, and so invalidates
         // the answer.
@@ -504,7 +539,22 @@ impl Engine {
                 variants
             },
             default_partition_resources: self.defaulted.load(Relaxed),
+            entity_changes_dropped: self.state.changes.dropped.load(Relaxed),
         }
+    }
+
+    /// The entity events due at `now` (Unix seconds), as OTLP `LogsData` bytes (empty: none),
+    /// with every entity reported again each `report_interval` seconds (`events`). The first
+    /// call starts tracking what entity events need; entities learnt before it are reported
+    /// once a resource describes them again.
+    pub fn entity_events(&self, now: u64, report_interval: u64) -> Vec<u8> {
+        let mut reporter = self.reporter.lock();
+        let reporter = reporter.get_or_insert_with(|| {
+            self.state.changes.enable();
+            Reporter::default()
+        });
+        let id_attribute = &self.config.id_attribute;
+        reporter.events(&self.state, &self.rules, id_attribute, self.config.ttl_seconds, stamp(now), report_interval)
     }
 
     /// Entities held, by type (`declared` for entity references the rules do not decide);

@@ -386,6 +386,30 @@ pub unsafe extern "C" fn re_engine_entities_by_type(engine: *const re_engine, ou
     })
 }
 
+/// Writes the entity events due now to `*out`, as OTLP `LogsData` bytes (`entity.state` and
+/// `entity.delete` log records; empty when none are due), every entity being reported again
+/// each `report_interval_seconds`. The first call starts tracking what the events need.
+///
+/// # Safety
+/// `engine` is a live engine; `out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_entity_events(
+    engine: *const re_engine,
+    report_interval_seconds: u64,
+    out: *mut re_buffer,
+) -> re_status {
+    boundary(std::ptr::null_mut(), || {
+        let Some(engine) = (unsafe { engine.as_ref() }) else {
+            return re_status::NullParameter;
+        };
+        if out.is_null() {
+            return re_status::NullParameter;
+        }
+        unsafe { *out = to_buffer(engine.engine.entity_events(now_unix(), report_interval_seconds)) };
+        re_status::Ok
+    })
+}
+
 /// Frees a buffer the library returned and zeroes it. NULL, and a zeroed buffer, are no-ops.
 ///
 /// # Safety
@@ -480,6 +504,8 @@ mod tests {
             assert_eq!(re_engine_stats(engine, null_mut()), re_status::NullParameter);
             assert_eq!(re_engine_entities_by_type(null(), &mut out), re_status::NullParameter);
             assert_eq!(re_engine_entities_by_type(engine, null_mut()), re_status::NullParameter);
+            assert_eq!(re_engine_entity_events(null(), 60, &mut out), re_status::NullParameter);
+            assert_eq!(re_engine_entity_events(engine, 60, null_mut()), re_status::NullParameter);
             re_engine_free(engine);
             re_engine_free(null_mut());
             re_buffer_free(null_mut());

@@ -15,6 +15,7 @@ pub(crate) mod compact;
 pub mod config;
 pub(crate) mod containers;
 pub mod engine;
+pub(crate) mod events;
 pub mod explain;
 pub mod ffi;
 pub mod ffi_explain;

@@ -207,7 +207,7 @@ fn collect_alternatives<'a>(
 }
 
 /// The keys and values of identity alternative `alternative` of `rule` on the current resource,
-/// as `collect_alternatives` read them (for explanations). Empty for the exact-match fallback,
+/// as `collect_alternatives` read them (for explanations and entity events). Empty for the exact-match fallback,
 /// whose identity is every attribute.
 pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &MatchScratch<'_>) -> Vec<(String, String)> {
     let r = &rules.rules[rule];
@@ -220,8 +220,12 @@ pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &Matc
         Alternative::Keys(groups) => groups
             .iter()
             .filter_map(|g| {
-                let v = g.keys.iter().find_map(|k| s.slot(*k).and_then(id_value).filter(|v| identifies(r, *k, *v)))?;
-                Some((g.canonical.to_string(), text(v)))
+                let (k, v) = g.keys.iter().find_map(|k| {
+                    let v = s.slot(*k).and_then(id_value).filter(|v| identifies(r, *k, *v))?;
+                    Some((*k, v))
+                })?;
+                // The spelling the resource carries (the id is computed under the canonical one).
+                Some((rules.keys.name(k).to_string(), text(v)))
             })
             .collect(),
     }

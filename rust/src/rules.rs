@@ -2,7 +2,7 @@
 //! validates them: a user rule is checked exactly as strictly as a built-in one.
 
 use crate::config::{
-    ConditionSpec, ConfigError, ContainersSpec, DerivationSpec, EngineConfig, RuleSpec, builtin_rules,
+    ConditionSpec, ConfigError, ContainersSpec, DerivationSpec, EngineConfig, RelationshipSpec, RuleSpec, builtin_rules,
 };
 use regex::Regex;
 use std::collections::HashMap;
@@ -200,6 +200,16 @@ pub struct CompiledRule {
     /// Per key, values that identify nothing.
     pub unidentifying: Vec<(KeyId, Regex)>,
     pub containers: Option<Containers>,
+    pub relationships: Vec<Relationship>,
+}
+
+/// A relationship of a rule's entity (see `RelationshipSpec`).
+#[derive(Debug)]
+pub struct Relationship {
+    pub relationship_type: Box<str>,
+    pub target: Box<str>,
+    /// Identity keys of the target, and whether each is optional.
+    pub identity: Vec<(Box<str>, bool)>,
 }
 
 /// The rules in use, in precedence order, and the keys they refer to.
@@ -439,6 +449,12 @@ fn compile_rule(
         unidentifying.push((keys.intern(k).map_err(|e| e.0)?, whole_value_regex(&what, re)?));
     }
     let containers = spec.containers.as_ref().map(|c| compile_containers(c, keys, config)).transpose()?;
+    let relationships = spec
+        .relationships
+        .iter()
+        .enumerate()
+        .map(|(i, r)| compile_relationship(r).map_err(|m| format!("relationships[{i}]: {m}")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(CompiledRule {
         name: spec.name.as_str().into(),
         entity_type: spec.entity_type.as_str().into(),
@@ -454,6 +470,33 @@ fn compile_rule(
         entity_ref_types: spec.entity_ref_types.iter().map(|t| t.as_str().into()).collect(),
         unidentifying,
         containers,
+        relationships,
+    })
+}
+
+fn compile_relationship(r: &RelationshipSpec) -> Result<Relationship, String> {
+    if r.relationship_type.is_empty() || r.relationship_type.contains(char::is_whitespace) {
+        return Err(format!("type {:?} must be non-empty and contain no spaces", r.relationship_type));
+    }
+    if r.target.is_empty() || r.target.contains(char::is_whitespace) {
+        return Err(format!("target {:?} must be non-empty and contain no spaces", r.target));
+    }
+    let mut identity = Vec::new();
+    for (i, k) in r.identity.iter().enumerate() {
+        let (key, optional) = match k.strip_suffix('?') {
+            Some(key) => (key, true),
+            None => (k.as_str(), false),
+        };
+        check_key(&format!("identity[{i}]"), key)?;
+        identity.push((key.into(), optional));
+    }
+    if !identity.iter().any(|(_, optional)| !optional) {
+        return Err("identity needs at least one required key (without '?')".into());
+    }
+    Ok(Relationship {
+        relationship_type: r.relationship_type.as_str().into(),
+        target: r.target.as_str().into(),
+        identity,
     })
 }
 

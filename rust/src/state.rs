@@ -39,7 +39,13 @@ pub struct Entity {
     /// What decided the entity, and the distinct resources that described it (`fragmentation`).
     pub kind: Kind,
     pub variants: Variants,
+    /// The identifying keys and values of the entity (its canonical identity alternative), kept
+    /// only while entity events are published (`events`).
+    pub identity: Option<Identity>,
 }
+
+/// Identifying keys and values.
+pub type Identity = Box<[(Box<str>, Box<str>)]>;
 
 impl Entity {
     fn new(last_seen: Stamp) -> Entity {
@@ -49,6 +55,7 @@ impl Entity {
             containers: Containers::default(),
             kind: UNKNOWN,
             variants: Variants::default(),
+            identity: None,
         }
     }
 }
@@ -189,6 +196,8 @@ pub struct State {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
     mask: u64,
     pub counters: Counters,
+    /// Entities whose description changed, for entity events (`events`).
+    pub changes: Changes,
     /// Change stamps and the link epoch, which every change here updates.
     pub freshness: Freshness,
 }
@@ -204,6 +213,9 @@ pub struct PoolRequest<'r> {
     /// What decided the entity, and which resource variant this is (`fragmentation`).
     pub kind: Kind,
     pub variant: u32,
+    /// The entity's identifying keys and values, when the resource showed its canonical
+    /// identity and entity events are published; empty otherwise.
+    pub identity: &'r [(String, String)],
 }
 
 /// Which container a resource speaks for, and which keys belong to one container.
@@ -269,6 +281,7 @@ impl State {
                 .collect(),
             mask: shards as u64 - 1,
             counters: Counters::default(),
+            changes: Changes::new(max_entities),
             freshness: Freshness::new(max_entities),
         }
     }
@@ -345,16 +358,22 @@ impl State {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
         let mut evicted = 0;
+        let mut described = false;
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
             Some(e) => e,
             None => {
                 self.freshness.changed(id);
+                described = true;
                 shard.entities.insert(id, Entity::new(now), now, &mut evicted)
             }
         };
         entity.age.touch(now);
         entity.kind = req.kind;
         entity.variants.add(req.variant);
+        if !req.identity.is_empty() && !same_identity(entity.identity.as_deref(), req.identity) {
+            entity.identity = Some(req.identity.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect());
+            described = true;
+        }
         shard.present.clear();
         let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
         let mut reported_for_container: Vec<(PoolKey, &[u8])> = Vec::new();
@@ -414,6 +433,9 @@ impl State {
         }
         if changed {
             self.freshness.changed(id);
+        }
+        if (changed || described) && self.changes.enabled() {
+            self.changes.push(id);
         }
         let keys = &mut shard.keys;
         let present = &shard.present;
@@ -478,6 +500,28 @@ impl State {
 
     pub fn entity_count(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().entities.len() as u64).sum()
+    }
+
+    /// What entity events say of entity `id`, if it is live and has an identity.
+    pub fn describe(&self, id: EntityId, now: Stamp) -> Option<Description> {
+        let shard = self.shard(id).lock();
+        let e = shard.entities.peek(id)?;
+        if shard.entities.expired(e.age.last_seen, now) {
+            return None;
+        }
+        describe(&shard, e)
+    }
+
+    /// Calls `each` with every live entity that has an identity, and its description.
+    pub fn for_each_description(&self, now: Stamp, mut each: impl FnMut(EntityId, Description)) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for (id, e) in shard.entities.iter().filter(|(_, e)| !shard.entities.expired(e.age.last_seen, now)) {
+                if let Some(d) = describe(&shard, e) {
+                    each(*id, d);
+                }
+            }
+        }
     }
 
     /// Calls `each` with the kind and variant count of every entity held (as `entity_count`
@@ -564,6 +608,79 @@ impl State {
     }
 }
 
+fn describe(shard: &Shard, e: &Entity) -> Option<Description> {
+    let identity = e.identity.as_ref()?;
+    Some(Description {
+        kind: e.kind,
+        identity: identity.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        attributes: e.pool.iter().filter_map(|(k, v)| Some((shard.keys.name(k).to_vec(), v?.to_vec()))).collect(),
+        last_seen: e.age.last_seen,
+    })
+}
+
+fn same_identity(held: Option<&[(Box<str>, Box<str>)]>, shown: &[(String, String)]) -> bool {
+    held.is_some_and(|h| h.len() == shown.len() && h.iter().zip(shown).all(|(a, b)| *a.0 == *b.0 && *a.1 == *b.1))
+}
+
+/// A bounded queue of entities whose description changed, drained by the entity events
+/// reporter. Off until a reporter asks; a full queue drops (and counts) what does not fit: the
+/// periodic full report repairs it.
+pub struct Changes {
+    enabled: std::sync::atomic::AtomicBool,
+    queue: Mutex<(std::collections::VecDeque<EntityId>, std::collections::HashSet<EntityId, FastState>)>,
+    capacity: usize,
+    pub dropped: AtomicU64,
+}
+
+impl Changes {
+    fn new(capacity: u64) -> Changes {
+        Changes {
+            enabled: std::sync::atomic::AtomicBool::new(false),
+            queue: Mutex::default(),
+            capacity: capacity.max(1) as usize,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Relaxed)
+    }
+
+    pub fn enable(&self) {
+        self.enabled.store(true, Relaxed);
+    }
+
+    fn push(&self, id: EntityId) {
+        let mut guard = self.queue.lock();
+        let (queue, queued) = &mut *guard;
+        if queued.contains(&id) {
+            return;
+        }
+        if queue.len() >= self.capacity {
+            self.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        queue.push_back(id);
+        queued.insert(id);
+    }
+
+    /// Takes every queued entity, oldest first.
+    pub fn drain(&self) -> Vec<EntityId> {
+        let mut guard = self.queue.lock();
+        guard.1.clear();
+        guard.0.drain(..).collect()
+    }
+}
+
+/// What entity events say of one entity (`State::describe`).
+pub struct Description {
+    pub kind: Kind,
+    pub identity: Vec<(String, String)>,
+    /// Agreed pooled attributes: key and encoded value (ambiguous ones left out).
+    pub attributes: Vec<(Vec<u8>, Vec<u8>)>,
+    pub last_seen: Stamp,
+}
+
 fn restore_pool(keys: &mut PoolKeys, attrs: &AttrRecords) -> Pool {
     let mut pool = Pool::default();
     for (key, value) in attrs {
@@ -592,8 +709,15 @@ mod tests {
             let tags = [tag];
             let attrs = [(&b"k"[..], value)];
             let containers = Some(ContainerRequest { tags: &tags, scoped: &scoped, shared_when_agreed: &shared });
-            let req =
-                PoolRequest { attrs: &attrs, scope: &scope, scope_index: Some(0), containers, kind: 0, variant: 0 };
+            let req = PoolRequest {
+                attrs: &attrs,
+                scope: &scope,
+                scope_index: Some(0),
+                containers,
+                kind: 0,
+                variant: 0,
+                identity: &[],
+            };
             let mut filled = Vec::new();
             s.pool(1, &req, 0, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));
             filled
@@ -648,6 +772,7 @@ mod tests {
             containers: None,
             kind: 0,
             variant: 0,
+            identity: &[],
         };
         for id in 0..10u128 {
             s.pool(id, &req, 0, &mut Quiet, |_, _| {});
@@ -663,7 +788,15 @@ mod tests {
         let rich = [(&b"k"[..], &b"1"[..]), (b"j", b"2"), (b"out", b"3")];
         s.pool(
             5,
-            &PoolRequest { attrs: &rich, scope: &scope, scope_index: Some(0), containers: None, kind: 0, variant: 0 },
+            &PoolRequest {
+                attrs: &rich,
+                scope: &scope,
+                scope_index: Some(0),
+                containers: None,
+                kind: 0,
+                variant: 0,
+                identity: &[],
+            },
             0,
             &mut Quiet,
             |_, _| {},
@@ -672,7 +805,15 @@ mod tests {
         let sparse = [(&b"j"[..], &b"own"[..])];
         s.pool(
             5,
-            &PoolRequest { attrs: &sparse, scope: &scope, scope_index: Some(0), containers: None, kind: 0, variant: 0 },
+            &PoolRequest {
+                attrs: &sparse,
+                scope: &scope,
+                scope_index: Some(0),
+                containers: None,
+                kind: 0,
+                variant: 0,
+                identity: &[],
+            },
             0,
             &mut Quiet,
             |k, v| filled.push((k.to_vec(), v.to_vec())),
@@ -682,7 +823,15 @@ mod tests {
         let mut filled = Vec::new();
         s.pool(
             5,
-            &PoolRequest { attrs: &[], scope: &scope, scope_index: Some(0), containers: None, kind: 0, variant: 0 },
+            &PoolRequest {
+                attrs: &[],
+                scope: &scope,
+                scope_index: Some(0),
+                containers: None,
+                kind: 0,
+                variant: 0,
+                identity: &[],
+            },
             0,
             &mut Quiet,
             |k, _| filled.push(k.to_vec()),

@@ -23,6 +23,7 @@ pub struct Stats {
     pub partitions: u64,
     pub default_partition_resources: u64,
     pub resource_variants: u64,
+    pub entity_changes_dropped: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +128,12 @@ pub const STATS: &[StatSpec] = &[
         metric: Some(MetricKind::Gauge),
         unit: "{resource}",
         description: "Distinct resources (attribute sets) that described the entities held, up to 8 per entity: divided by entities, how fragmented the telemetry is.",
+    },
+    StatSpec {
+        name: "entity_changes_dropped",
+        metric: None,
+        unit: "{entity}",
+        description: "Entity changes the entity events queue had no room for (the periodic report repairs them; the entity events receiver reports this).",
     },
 ];
 

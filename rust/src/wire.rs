@@ -375,7 +375,7 @@ fn put_len_field(out: &mut Vec<u8>, tag: u8, len: usize) {
     encode_varint(len as u64, out);
 }
 
-fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+pub(crate) fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     put_len_field(out, tag, bytes.len());
     out.extend_from_slice(bytes);
 }

@@ -92,6 +92,8 @@ static bool test_null_pointers(void) {
   CHECK(re_engine_stats(NULL, &stats) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_entities_by_type(NULL, &out) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_entities_by_type(e, NULL) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_entity_events(NULL, 60, &out) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_entity_events(e, 60, NULL) == RE_STATUS_NULL_PARAMETER);
   re_engine_free(NULL);
   re_buffer_free(NULL);
   re_engine_free(e);
