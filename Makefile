@@ -77,6 +77,7 @@ generate: $(BIN)/mdatagen $(BIN)/cbindgen
 	RE_UPDATE_GENERATED=1 cargo test --release -q -p resourceequality --test generated
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output $(HEADER) rust
 	cd go-processor/resourceequalityprocessor && mdatagen metadata.yaml
+	cd go-processor/resourceequalityreceiver && mdatagen metadata.yaml
 
 collector: $(COLLECTOR)
 $(COLLECTOR): $(ENGINE_LIB) $(HEADER) $(GO_SRC) collector-builder.yaml $(BIN)/builder

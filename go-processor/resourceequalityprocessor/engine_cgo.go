@@ -18,6 +18,7 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 #cgo nocallback re_engine_snapshot
 #cgo nocallback re_engine_stats
 #cgo nocallback re_engine_entities_by_type
+#cgo nocallback re_engine_entity_events
 #cgo noescape re_config_check
 #cgo nocallback re_config_check
 #cgo noescape re_buffer_free
@@ -35,6 +36,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -164,6 +166,21 @@ func (e *engine) entitiesByType() (map[string]int64, error) {
 		return nil, err
 	}
 	return byType, nil
+}
+
+// entityEvents is the entity events due now, as OTLP LogsData bytes (empty when none).
+func (e *engine) entityEvents(reportInterval time.Duration) ([]byte, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return nil, errClosed
+	}
+	var out C.re_buffer
+	seconds := C.uint64_t(max(1, int64(reportInterval.Round(time.Second)/time.Second)))
+	if err := statusError(C.re_engine_entity_events(e.ptr, seconds, &out), nil); err != nil {
+		return nil, err
+	}
+	return takeBuffer(&out), nil
 }
 
 // engineStatNames are the fields of re_stats, in order.

@@ -2,7 +2,10 @@
 
 package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Without cgo the package compiles and the factory reports this error, as the collector's
 // coding guidelines ask of components that need cgo.
@@ -18,6 +21,7 @@ func (*engine) snapshot() ([]byte, error)                     { return nil, errN
 func (*engine) restore([]byte) error                          { return errNoCgo }
 func (*engine) stats() (engineStats, error)                   { return nil, errNoCgo }
 func (*engine) entitiesByType() (map[string]int64, error)     { return nil, errNoCgo }
+func (*engine) entityEvents(time.Duration) ([]byte, error)    { return nil, errNoCgo }
 func engineStatNames() []string                               { return nil }
 func (*engine) Close()                                        {}
 

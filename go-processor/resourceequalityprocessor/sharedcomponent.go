@@ -50,6 +50,17 @@ func (m *sharedComponents[K, V]) loadOrStore(key K, create func() (V, error), ac
 	return c, nil
 }
 
+// load returns a handle on the key's component if there is one: a user that may not create it.
+func (m *sharedComponents[K, V]) load(key K) (*sharedComponent[K, V], bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.byKey[key]
+	if ok {
+		c.users++
+	}
+	return c, ok
+}
+
 // Unwrap returns the shared component.
 func (c *sharedComponent[K, V]) Unwrap() V { return c.value }
 
