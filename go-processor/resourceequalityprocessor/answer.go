@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -36,7 +37,7 @@ func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, ke
 		}
 		res := entryResource(entry)
 		if len(res) > 0 {
-			applyResource(res, resourceAt(i).Attributes(), keys)
+			applyResource(res, resourceAt(i), keys)
 		}
 		i++
 	}
@@ -94,18 +95,57 @@ func answerString(res []byte, key string) (string, bool) {
 	return value, found
 }
 
-// applyResource upserts one checked answer resource's attributes onto dst.
-func applyResource(res []byte, dst pcommon.Map, keys *keyInterner) {
-	dst.EnsureCapacity(dst.Len() + countFields(res))
+// applyResource upserts one checked answer resource's attributes onto dst, and adds the
+// entity references it declares (entity_refs).
+func applyResource(res []byte, dst pcommon.Resource, keys *keyInterner) {
+	attrs := dst.Attributes()
+	attrs.EnsureCapacity(attrs.Len() + countFields(res))
 	for len(res) > 0 {
-		num, kv, rest := nextBytesField(res)
+		num, field, rest := nextBytesField(res)
 		res = rest
-		if num != resAttrs {
-			continue
+		switch num {
+		case resAttrs:
+			key, value := splitKeyValue(field)
+			_ = readAnyValue(value, attrs.PutEmpty(keys.intern(key))) // checked by checkAnswer
+		case resEntRefs:
+			addEntityRef(field, dst)
 		}
-		key, value := splitKeyValue(kv)
-		_ = readAnyValue(value, dst.PutEmpty(keys.intern(key))) // checked by checkAnswer
 	}
+}
+
+// Fields of an EntityRef.
+const (
+	refType            protowire.Number = 2
+	refIDKeys          protowire.Number = 3
+	refDescriptionKeys protowire.Number = 4
+)
+
+// addEntityRef adds the checked encoded EntityRef ref to dst, unless dst declares its type.
+func addEntityRef(ref []byte, dst pcommon.Resource) {
+	refs := entity.ResourceEntityRefs(dst)
+	var typ string
+	var idKeys, descriptionKeys []string
+	for len(ref) > 0 {
+		num, b, rest := nextBytesField(ref)
+		ref = rest
+		switch num {
+		case refType:
+			typ = string(b)
+		case refIDKeys:
+			idKeys = append(idKeys, string(b))
+		case refDescriptionKeys:
+			descriptionKeys = append(descriptionKeys, string(b))
+		}
+	}
+	for i := 0; i < refs.Len(); i++ {
+		if refs.At(i).Type() == typ {
+			return
+		}
+	}
+	r := refs.AppendEmpty()
+	r.SetType(typ)
+	r.IdKeys().Append(idKeys...)
+	r.DescriptionKeys().Append(descriptionKeys...)
 }
 
 // checkAnswer checks the whole answer and returns its number of entries.
@@ -156,6 +196,16 @@ func checkResource(res []byte) error {
 			return err
 		}
 		res = rest
+		if num == resEntRefs {
+			for b := kv; len(b) > 0; {
+				_, _, rest, err := consumeField(b)
+				if err != nil {
+					return err
+				}
+				b = rest
+			}
+			continue
+		}
 		if num != resAttrs {
 			continue
 		}

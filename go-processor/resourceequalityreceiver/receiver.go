@@ -160,11 +160,15 @@ func forEachRecord(logs plog.Logs, f func(plog.LogRecord)) {
 	}
 }
 
-// Shutdown stops polling and releases the engine.
+// Shutdown stops polling, publishes the changes still pending (the exporters are still up:
+// receivers shut down first), and releases the engine.
 func (r *entityEventsReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel != nil {
 		r.cancel()
 		r.done.Wait()
+		if events, err := r.source.Events(r.cfg.ReportInterval); err == nil {
+			r.publish(ctx, events)
+		}
 	}
 	var err error
 	if r.source != nil {

@@ -19,6 +19,9 @@ pub struct EngineConfig {
     /// declared entity reference), so that decisions can be queried in the backend; empty (the
     /// default) disables it.
     pub rule_attribute: String,
+    /// Declare the matched entity on each resource as an OTLP entity reference (type, identifying
+    /// keys, descriptive keys), for components that read `Resource.entity_refs`; off by default.
+    pub entity_refs: bool,
     pub pooling: PoolingConfig,
     /// Names of built-in rules that are not used.
     pub disabled_rules: Vec<String>,
@@ -41,6 +44,7 @@ impl Default for EngineConfig {
             type_attribute: "resource.type".into(),
             name_attribute: "resource.name".into(),
             rule_attribute: String::new(),
+            entity_refs: false,
             pooling: PoolingConfig::default(),
             disabled_rules: Vec::new(),
             rules: Vec::new(),

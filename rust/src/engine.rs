@@ -314,7 +314,7 @@ impl Engine {
                     obs.matched(Matched::EntityRef { entity_type: entity_type.to_owned(), id_keys }, &[]);
                 }
                 w.identity_parts.clear();
-                if self.state.changes.enabled() {
+                if self.state.changes.enabled() || self.config.entity_refs {
                     w.identity_parts.extend(r.id_keys.iter().filter_map(|k| {
                         let a = attrs.iter().find(|a| a.key == *k)?;
                         let v = match id_value(a.value)? {
@@ -338,7 +338,7 @@ impl Engine {
                     alternative.1 = partition.id(alternative.1);
                 }
                 w.identity_parts.clear();
-                if self.state.changes.enabled() {
+                if self.state.changes.enabled() || self.config.entity_refs {
                     let alternative = w.scratch.alternatives[0].0;
                     w.identity_parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
                 }
@@ -453,6 +453,38 @@ impl Engine {
             let value = &w.fills[start + klen..start + klen + vlen];
             out.attr_raw(key, value);
         }
+        if self.config.entity_refs {
+            self.declare_entity(identity, attrs, w, out);
+        }
+    }
+
+    /// Declares the resource's entity as an entity reference: its identifying keys (as the
+    /// resource carries them) and the descriptive keys it has after marking (its own in-scope
+    /// attributes and those filled). Not when the resource already declares that type, nor when
+    /// its identity came through a link (its identifying keys are another entity's).
+    fn declare_entity(&self, identity: &Identity<'_>, attrs: &[Attr<'_>], w: &Work<'_>, out: &mut ResultWriter) {
+        let entity_type = identity.entity_type.as_bytes();
+        if w.identity_parts.is_empty() || w.view.entity_refs.iter().any(|r| r.entity_type == entity_type) {
+            return;
+        }
+        let id_keys: Vec<&[u8]> = w.identity_parts.iter().map(|(k, _)| k.as_bytes()).collect();
+        let scope = match (&identity.ref_scope, identity.rule) {
+            (Some(s), _) => s,
+            (None, Some(r)) => &self.rules.rules[r].scope,
+            (None, None) => return,
+        };
+        let output_keys = self.output_keys();
+        let mut description: Vec<&[u8]> = attrs
+            .iter()
+            .map(|a| a.key)
+            .filter(|k| !output_keys.contains(k) && !id_keys.contains(k) && scope.allows(k))
+            .collect();
+        for (start, klen, _) in &w.fill_spans {
+            description.push(&w.fills[*start..start + klen]);
+        }
+        description.sort_unstable();
+        description.dedup();
+        out.entity_ref(entity_type, &id_keys, &description);
     }
 
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link

@@ -288,6 +288,20 @@ impl ResultWriter {
         put_str_attr(&mut self.resource, key, value);
     }
 
+    /// Adds an entity reference (`Resource.entity_refs`, field 3): `EntityRef` type (2), id keys
+    /// (3) and description keys (4).
+    pub fn entity_ref(&mut self, entity_type: &[u8], id_keys: &[&[u8]], description_keys: &[&[u8]]) {
+        let mut r = Vec::new();
+        put_bytes_field(&mut r, 2, entity_type);
+        for k in id_keys {
+            put_bytes_field(&mut r, 3, k);
+        }
+        for k in description_keys {
+            put_bytes_field(&mut r, 4, k);
+        }
+        put_bytes_field(&mut self.resource, 3, &r);
+    }
+
     /// The current resource's answer so far (its encoded attributes).
     pub fn answer(&self) -> &[u8] {
         &self.resource

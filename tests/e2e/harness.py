@@ -310,3 +310,17 @@ def wait_for(predicate, timeout: float = 20, interval: float = 0.1, what: str = 
             return value
         time.sleep(interval)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def read_entity_events(path: Path) -> list[dict]:
+    """The entity events a file exporter wrote: event name and attributes of each log record."""
+    events = []
+    if not path.exists():
+        return events
+    for line in path.read_text().splitlines():
+        for rl in json.loads(line).get("resourceLogs", []):
+            for sl in rl.get("scopeLogs", []):
+                for r in sl.get("logRecords", []):
+                    attrs = {kv["key"]: attr_value(kv.get("value", {})) for kv in r.get("attributes", [])}
+                    events.append({"name": r.get("eventName", ""), **attrs})
+    return events

@@ -3,7 +3,7 @@ collectors write ids and route by them through the load_balancing exporter (stat
 two tier-2 collectors, which pool. A pod's spans sent to tier-1 A and its sparse logs sent to
 tier-1 B meet on one tier-2 collector, and the logs come out enriched."""
 
-from harness import ROOT, free_port, ports, post, read_output, request, wait_for
+from harness import ROOT, free_port, ports, post, read_entity_events, read_output, request, wait_for
 
 TIER1 = (ROOT / "examples" / "two-tier" / "tier1.yaml").read_text()
 TIER2 = (ROOT / "examples" / "two-tier" / "tier2.yaml").read_text()
@@ -18,6 +18,7 @@ def start_fleet(collectors, tmp_path):
             "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['grpc']}",
             "STORAGE_DIR": str(tmp_path / name / "storage"),
             "OUTPUT_FILE": str(tmp_path / name / "out.json"),
+            "ENTITIES_FILE": str(tmp_path / name / "entities.json"),
             "METRICS_PORT": str(free_port()),
         }
         tier2.append((collectors(name, TIER2, p, env), p, tmp_path / name / "out.json"))
@@ -79,6 +80,18 @@ def test_two_tiers_route_by_id_and_pool(collectors, tmp_path):
     assert all(len(ts) == 1 for ts in where.values()), "every signal of a pod reaches one tier-2 collector"
     spread = [sum(1 for ts in where.values() if t in ts) for t in (0, 1)]
     assert min(spread) >= 20, f"pods spread over both tier-2 collectors: {spread}"
+
+    # Each pod is published as an entity by the one tier-2 collector its signals reach.
+    tier_events = [read_entity_events(tmp_path / name / "entities.json") for name in ("tier2-a", "tier2-b")]
+    publishers = {}
+    for t, events in enumerate(tier_events):
+        for e in events:
+            if e["name"] == "entity.state" and e["entity.type"] == "k8s.pod":
+                publishers.setdefault(e["entity.id"]["k8s.pod.uid"], set()).add(t)
+                node = {r["entity.type"]: r["entity.id"] for r in e["entity.relationships"]}["k8s.node"]
+                i = int(e["entity.description"]["k8s.pod.name"].split("-")[1])
+                assert node == {"k8s.node.name": pod(i)["k8s.node.name"]}
+    assert len(publishers) == 100 and all(ts == where[uid] for uid, ts in publishers.items())
 
     for records in per_tier:
         by_label = {r.label: r.resource for r in records}
