@@ -30,7 +30,7 @@ GO_SRC := $(shell find go-processor -type f \( -name '*.go' -o -name 'go.mod' -o
 GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$(ENGINE_LIB) | cut -d' ' -f1)"
 
 .PHONY: all engine header header-check generate collector explain run tools test test-rust test-c test-go \
-        test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load \
+        test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load bench-check \
         fuzz fuzz-short fuzz-run soak clean
 
 all: $(COLLECTOR) $(EXPLAIN)
@@ -172,7 +172,13 @@ bench-go: $(ENGINE_LIB)
 	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -benchtime 2000x -count 3 ./resourceequalityprocessor/
 
 bench-load: $(COLLECTOR) $(BIN)/loadgen
-	python3 tests/load/compare_pipelines.py --rounds 5 --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
+	python3 tests/load/compare_pipelines.py --rounds 5 --pipelines "ABCB'" --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
+
+# A guard before releases (not in `make test`): fails when B/C on workload (b) exceeds 1.0 by
+# more than the machine's measured noise (10%).
+bench-check: $(COLLECTOR) $(BIN)/loadgen
+	python3 tests/load/compare_pipelines.py --workloads b --rounds 3 --scale 0.5 --check 1.10 \
+	  --collector $(COLLECTOR) --loadgen $(BIN)/loadgen --json build/bench-check.json
 
 # ---- maintenance ------------------------------------------------------------------------------
 

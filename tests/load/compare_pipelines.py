@@ -12,6 +12,13 @@ and three workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
   a  1 resource per 100 spans, 100 pods
   b  1 resource per 10 items, 10,000 pods, spans + logs + metrics mixed
   c  1 resource per item (worst case), 10,000 pods
+  d  a realistic node: 1,000 pods, each seen as its SDK's spans and metrics (rich), its logs
+     through a host log agent (sparse, gaining pod attributes), and kubeletstats' pod and two
+     containers (tests/load/loadgen: `-signal node`); 1 resource per 10 items
+
+and a variant B' of pipeline B with a tenant partition (the X-Scope-OrgID header the load
+generator sends, include_metadata) and the entity events receiver publishing to the same
+exporter, so that their cost shows (`--pipelines ABCB'`; `B'` is measured on request).
 
 The load is offered at a fixed rate per workload (open loop, about half of what pipeline B takes
 at most on the development machine), so that every pipeline does the same work at the same pace:
@@ -38,16 +45,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+TENANTS = "B'"
+
 PROCESSORS = {
     "A": "[batch]",
     "B": "[resourceequality, batch]",
     "C": "[transform, batch]",
+    TENANTS: "[resourceequality/tenants, batch]",
 }
 
 WORKLOADS = {
     "a": dict(signal="traces", pods=100, per_resource=100, per_request=1, items=3_000_000, rate=200_000),
     "b": dict(signal="mixed", pods=10_000, per_resource=10, per_request=10, items=1_500_000, rate=150_000),
     "c": dict(signal="logs", pods=10_000, per_resource=1, per_request=100, items=600_000, rate=50_000),
+    "d": dict(signal="node", pods=1_000, per_resource=10, per_request=10, items=1_500_000, rate=150_000),
 }
 
 
@@ -58,6 +69,12 @@ def free_port() -> int:
 
 
 def config(processors: str, grpc: int, health: int) -> str:
+    entities = processors.startswith("[resourceequality/tenants")
+    events = """
+  resourceequality:
+    processor: resourceequality/tenants""" if entities else ""
+    events_pipeline = """
+    logs/entities: {receivers: [resourceequality], exporters: [debug]}""" if entities else ""
     return f"""
 extensions:
   health_check:
@@ -67,9 +84,13 @@ receivers:
     protocols:
       grpc:
         endpoint: 127.0.0.1:{grpc}
+        include_metadata: true{events}
 processors:
   batch:
   resourceequality:
+  resourceequality/tenants:
+    partition:
+      metadata: x-scope-orgid
   transform:
     error_mode: ignore
     trace_statements:
@@ -96,7 +117,7 @@ service:
   pipelines:
     traces: {{receivers: [otlp], processors: {processors}, exporters: [debug]}}
     logs: {{receivers: [otlp], processors: {processors}, exporters: [debug]}}
-    metrics: {{receivers: [otlp], processors: {processors}, exporters: [debug]}}
+    metrics: {{receivers: [otlp], processors: {processors}, exporters: [debug]}}{events_pipeline}
 """
 
 
@@ -127,7 +148,8 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
         out = subprocess.run(
             [loadgen, "-endpoint", f"127.0.0.1:{grpc}", "-signal", workload["signal"], "-pods", str(workload["pods"]),
              "-items-per-resource", str(workload["per_resource"]), "-resources-per-request", str(workload["per_request"]),
-             "-items", str(workload["items"]), "-workers", "4", "-rate", str(workload["rate"])],
+             "-items", str(workload["items"]), "-workers", "4", "-rate", str(workload["rate"]),
+             "-headers", "x-scope-orgid=tenant-1"],
             capture_output=True, text=True, check=True, timeout=600,
         ).stdout
         time.sleep(0.5)  # let the batch processor flush
@@ -145,17 +167,29 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
 def table(results: dict) -> str:
     """Medians per pipeline, and ratios as the median of the per-round ratios: the three runs of a
     round are adjacent in time, so pairing them cancels the machine's slow drift."""
-    lines = ["| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B/C |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B/C | B': CPU µs/item | B'/A |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for w, per in results.items():
         med = {p: statistics.median(x["cpu_us_per_item"] for x in runs) for p, runs in per.items()}
 
-        def ratio(x: str, y: str) -> float:
-            return statistics.median(a["cpu_us_per_item"] / b["cpu_us_per_item"] for a, b in zip(per[x], per[y]))
+        def cost(p: str) -> str:
+            return f"{med[p]:.3f}" if p in med else "-"
 
-        lines.append(f"| {w} | {med['A']:.3f} | {med['B']:.3f} | {med['C']:.3f} | {ratio('B', 'A'):.3f} | "
-                     f"{ratio('C', 'A'):.3f} | {ratio('B', 'C'):.3f} |")
+        def ratio(x: str, y: str) -> str:
+            if x not in per or y not in per:
+                return "-"
+            return f"{statistics.median(a['cpu_us_per_item'] / b['cpu_us_per_item'] for a, b in zip(per[x], per[y])):.3f}"
+
+        lines.append(f"| {w} | {cost('A')} | {cost('B')} | {cost('C')} | {ratio('B', 'A')} | {ratio('C', 'A')} | "
+                     f"{ratio('B', 'C')} | {cost(TENANTS)} | {ratio(TENANTS, 'A')} |")
     return "\n".join(lines)
+
+
+def ratios(results: dict, workload: str) -> dict:
+    """B/A and B/C of one workload, as the table computes them."""
+    per = results[workload]
+    return {f"{x}/{y}": statistics.median(a["cpu_us_per_item"] / b["cpu_us_per_item"] for a, b in zip(per[x], per[y]))
+            for x, y in (("B", "A"), ("B", "C"))}
 
 
 def main() -> int:
@@ -163,7 +197,9 @@ def main() -> int:
     ap.add_argument("--collector", default=str(ROOT / "build" / "otelcol-resourceequality"))
     ap.add_argument("--loadgen", default=str(ROOT / ".tools" / "bin" / "loadgen"))
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--workloads", default="abc")
+    ap.add_argument("--workloads", default="abcd")
+    ap.add_argument("--pipelines", default="ABC", help="of A, B, C and B' (written B')")
+    ap.add_argument("--check", type=float, help="fail when B/C on the first workload exceeds this")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply item counts (shorter or longer runs)")
     ap.add_argument("--rate-scale", type=float, default=1.0, help="multiply offered rates (0: flat out)")
     ap.add_argument("--report", help="print the table of an earlier run's JSON and exit")
@@ -178,9 +214,10 @@ def main() -> int:
     for w in args.workloads:
         workload = dict(WORKLOADS[w], items=int(WORKLOADS[w]["items"] * args.scale),
                         rate=WORKLOADS[w]["rate"] * args.rate_scale)
-        order = ["A", "B", "C"]
+        order = [p + "'" if args.pipelines[i + 1:i + 2] == "'" else p
+                 for i, p in enumerate(args.pipelines) if p != "'"]
         for r in range(args.rounds):
-            for pipeline in order[r % 3:] + order[: r % 3]:
+            for pipeline in order[r % len(order):] + order[: r % len(order)]:
                 res = run_once(args.collector, args.loadgen, pipeline, workload, workdir)
                 results.setdefault(w, {}).setdefault(pipeline, []).append(res)
                 print(f"workload {w} round {r + 1} {pipeline}: {res['cpu_us_per_item']:.3f} us CPU/item, "
@@ -188,6 +225,11 @@ def main() -> int:
     Path(args.json).write_text(json.dumps(results, indent=2))
     print()
     print(table(results))
+    if args.check is not None:
+        got = ratios(results, args.workloads[0])["B/C"]
+        verdict = "ok" if got <= args.check else "FAILED"
+        print(f"\nbench-check: B/C on workload {args.workloads[0]} = {got:.3f} (limit {args.check}): {verdict}")
+        return 0 if got <= args.check else 1
     return 0
 
 

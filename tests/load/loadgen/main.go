@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 )
 
 type options struct {
@@ -37,12 +39,13 @@ type options struct {
 	uidOffset    int64
 	sparseEveryN int
 	rate         float64
+	headers      string
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.endpoint, "endpoint", "127.0.0.1:4317", "OTLP/gRPC endpoint (loopback only)")
-	flag.StringVar(&o.signal, "signal", "traces", "traces, logs, metrics, or mixed (rotates per request)")
+	flag.StringVar(&o.signal, "signal", "traces", "traces, logs, metrics, mixed (rotates per request), or node (a realistic node's sources, rotating per request)")
 	flag.IntVar(&o.pods, "pods", 100, "distinct pods the resources cycle through")
 	flag.IntVar(&o.perResource, "items-per-resource", 100, "items under each resource")
 	flag.IntVar(&o.perRequest, "resources-per-request", 1, "resources in each request")
@@ -53,6 +56,7 @@ func main() {
 	flag.Int64Var(&o.uidOffset, "uid-offset", 0, "first pod number")
 	flag.IntVar(&o.sparseEveryN, "sparse-every", 0, "every Nth resource carries only the pod uid (0: never)")
 	flag.Float64Var(&o.rate, "rate", 0, "items per second, paced per request (0: as fast as the collector takes them)")
+	flag.StringVar(&o.headers, "headers", "", "request metadata as key=value,key=value (e.g. a tenant header)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -81,6 +85,9 @@ func run(o options) error {
 	for range o.workers {
 		wg.Go(func() {
 			ctx := context.Background()
+			if o.headers != "" {
+				ctx = metadata.NewOutgoingContext(ctx, metadata.New(pairs(o.headers)))
+			}
 			for {
 				if o.items > 0 && sent.Load() >= o.items || !deadline.IsZero() && time.Now().After(deadline) {
 					return
@@ -97,7 +104,13 @@ func run(o options) error {
 					signal = []string{"traces", "logs", "metrics"}[requests.Load()%3]
 				}
 				var err error
+				if signal == "node" {
+					src := nodeSchedule[requests.Load()%int64(len(nodeSchedule))]
+					err = exportNode(ctx, o, src, first, traces, logs, metrics)
+					signal = ""
+				}
 				switch signal {
+				case "":
 				case "traces":
 					_, err = traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(buildTraces(o, first)))
 				case "logs":
@@ -157,11 +170,15 @@ func podResource(o options, i int64, attrs pcommon.Map) {
 }
 
 func buildTraces(o options, first int64) ptrace.Traces {
+	return buildTracesWith(o, first, func(i int64, attrs pcommon.Map) { podResource(o, i, attrs) })
+}
+
+func buildTracesWith(o options, first int64, fill func(int64, pcommon.Map)) ptrace.Traces {
 	td := ptrace.NewTraces()
 	now := pcommon.NewTimestampFromTime(time.Now())
 	for r := range o.perRequest {
 		rs := td.ResourceSpans().AppendEmpty()
-		podResource(o, first+int64(r), rs.Resource().Attributes())
+		fill(first+int64(r), rs.Resource().Attributes())
 		spans := rs.ScopeSpans().AppendEmpty().Spans()
 		for j := range o.perResource {
 			s := spans.AppendEmpty()
@@ -178,11 +195,15 @@ func buildTraces(o options, first int64) ptrace.Traces {
 }
 
 func buildLogs(o options, first int64) plog.Logs {
+	return buildLogsWith(o, first, func(i int64, attrs pcommon.Map) { podResource(o, i, attrs) })
+}
+
+func buildLogsWith(o options, first int64, fill func(int64, pcommon.Map)) plog.Logs {
 	ld := plog.NewLogs()
 	now := pcommon.NewTimestampFromTime(time.Now())
 	for r := range o.perRequest {
 		rl := ld.ResourceLogs().AppendEmpty()
-		podResource(o, first+int64(r), rl.Resource().Attributes())
+		fill(first+int64(r), rl.Resource().Attributes())
 		records := rl.ScopeLogs().AppendEmpty().LogRecords()
 		for range o.perResource {
 			lr := records.AppendEmpty()
@@ -195,11 +216,15 @@ func buildLogs(o options, first int64) plog.Logs {
 }
 
 func buildMetrics(o options, first int64) pmetric.Metrics {
+	return buildMetricsWith(o, first, func(i int64, attrs pcommon.Map) { podResource(o, i, attrs) })
+}
+
+func buildMetricsWith(o options, first int64, fill func(int64, pcommon.Map)) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	now := pcommon.NewTimestampFromTime(time.Now())
 	for r := range o.perRequest {
 		rm := md.ResourceMetrics().AppendEmpty()
-		podResource(o, first+int64(r), rm.Resource().Attributes())
+		fill(first+int64(r), rm.Resource().Attributes())
 		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 		m.SetName("http.server.request.duration")
 		points := m.SetEmptyGauge().DataPoints()
@@ -211,4 +236,75 @@ func buildMetrics(o options, first int64) pmetric.Metrics {
 		}
 	}
 	return md
+}
+
+func pairs(s string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// A realistic node's sources (workload d), one per request in this rotation: each pod's SDK
+// sends spans and metrics with its full resource, its logs arrive through a host log agent
+// (filelog: pod uid, name, namespace, container), and kubeletstats reports the pod and its two
+// containers. Spans and logs dominate, as they do on a real node.
+type nodeSource int
+
+const (
+	sdkSpans nodeSource = iota
+	sdkMetrics
+	agentLogs
+	kubeletPod
+	kubeletContainer
+	kubeletSidecar
+)
+
+var nodeSchedule = []nodeSource{sdkSpans, agentLogs, sdkSpans, agentLogs, sdkMetrics, sdkSpans, agentLogs, kubeletPod, kubeletContainer, kubeletSidecar}
+
+func exportNode(ctx context.Context, o options, src nodeSource, first int64,
+	traces ptraceotlp.GRPCClient, logs plogotlp.GRPCClient, metrics pmetricotlp.GRPCClient) error {
+	fill := func(i int64, attrs pcommon.Map) { nodeResource(o, src, i, attrs) }
+	var err error
+	switch src {
+	case sdkSpans:
+		_, err = traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(buildTracesWith(o, first, fill)))
+	case agentLogs:
+		_, err = logs.Export(ctx, plogotlp.NewExportRequestFromLogs(buildLogsWith(o, first, fill)))
+	default:
+		_, err = metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(buildMetricsWith(o, first, fill)))
+	}
+	return err
+}
+
+// nodeResource writes resource i as source src reports its pod.
+func nodeResource(o options, src nodeSource, i int64, attrs pcommon.Map) {
+	pod := i%int64(o.pods) + o.uidOffset
+	if src == sdkSpans || src == sdkMetrics {
+		podResource(o, i, attrs)
+		attrs.PutStr("k8s.container.name", "app")
+		return
+	}
+	uid := fmt.Sprintf("%08x-1b7d-4c55-9a0e-%012x", pod>>32, pod&0xffffffff)
+	dep := fmt.Sprintf("svc-%d", pod%500)
+	attrs.PutStr("k8s.pod.uid", uid)
+	attrs.PutStr("k8s.pod.name", fmt.Sprintf("%s-7d9f-%06d", dep, pod))
+	attrs.PutStr("k8s.namespace.name", fmt.Sprintf("ns-%d", pod%40))
+	switch src {
+	case agentLogs:
+		attrs.PutStr("k8s.container.name", "app")
+		attrs.PutStr("log.file.path", fmt.Sprintf("/var/log/pods/ns-%d_%s-7d9f-%06d_%s/app/0.log", pod%40, dep, pod, uid))
+	case kubeletPod:
+		attrs.PutStr("k8s.node.name", fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", pod%200, pod%250))
+	case kubeletContainer, kubeletSidecar:
+		attrs.PutStr("k8s.node.name", fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", pod%200, pod%250))
+		name := "app"
+		if src == kubeletSidecar {
+			name = "istio-proxy"
+		}
+		attrs.PutStr("k8s.container.name", name)
+	}
 }
