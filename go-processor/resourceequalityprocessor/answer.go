@@ -22,46 +22,19 @@ var errMalformedAnswer = errors.New("malformed answer from the engine")
 // bytes share the answer's memory (one allocation per batch rather than one per value), so the
 // caller must never modify the answer afterwards.
 func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *keyInterner) error {
-	count, err := checkAnswer(answer)
-	if err != nil {
-		return err
-	}
-	if count != n {
-		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
-	}
-	for i := 0; len(answer) > 0; {
-		num, entry, rest := nextBytesField(answer)
-		answer = rest
-		if num != fieldOne {
-			continue
-		}
-		res := entryResource(entry)
+	return forEachEntry(answer, n, func(i int, res []byte) {
 		if len(res) > 0 {
 			applyResource(res, resourceAt(i), keys)
 		}
-		i++
-	}
-	return nil
+	})
 }
 
 // answerTypes checks the answer as applyAnswer does and calls typeOf, for each resource, with
 // the entity type the answer gives it (the type attribute it would upsert, else the resource's
 // own), changing nothing: observe mode.
 func answerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, typeKey string, typeOf func(string)) error {
-	count, err := checkAnswer(answer)
-	if err != nil {
-		return err
-	}
-	if count != n {
-		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
-	}
-	for i := 0; len(answer) > 0; {
-		num, entry, rest := nextBytesField(answer)
-		answer = rest
-		if num != fieldOne {
-			continue
-		}
-		typ, ok := answerString(entryResource(entry), typeKey)
+	return forEachEntry(answer, n, func(i int, res []byte) {
+		typ, ok := answerString(res, typeKey)
 		if !ok {
 			typ = "none"
 			if v, found := resourceAt(i).Attributes().Get(typeKey); found {
@@ -69,6 +42,26 @@ func answerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, ty
 			}
 		}
 		typeOf(typ)
+	})
+}
+
+// forEachEntry checks the whole answer, that it has one entry per resource of the batch (n),
+// and then calls each with every entry's index and resource.
+func forEachEntry(answer []byte, n int, each func(i int, res []byte)) error {
+	count, err := checkAnswer(answer)
+	if err != nil {
+		return err
+	}
+	if count != n {
+		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
+	}
+	for i := 0; len(answer) > 0; {
+		num, entry, rest := nextBytesField(answer)
+		answer = rest
+		if num != fieldOne {
+			continue
+		}
+		each(i, entryResource(entry))
 		i++
 	}
 	return nil
