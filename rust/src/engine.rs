@@ -317,11 +317,7 @@ impl Engine {
                 if self.state.changes.enabled() || self.config.entity_refs {
                     w.identity_parts.extend(r.id_keys.iter().filter_map(|k| {
                         let a = attrs.iter().find(|a| a.key == *k)?;
-                        let v = match id_value(a.value)? {
-                            crate::id::IdValue::Str(s) => String::from_utf8_lossy(s).into_owned(),
-                            crate::id::IdValue::Int(i) => i.to_string(),
-                        };
-                        Some((String::from_utf8_lossy(k).into_owned(), v))
+                        Some((String::from_utf8_lossy(k).into_owned(), id_value(a.value)?.text()))
                     }));
                 }
                 Some(Identity { id: partition.id(id), rule: None, entity_type, ref_scope: Some(scope) })
@@ -533,10 +529,7 @@ impl Engine {
         let rule = &self.rules.rules[rule?];
         for k in &rule.display_name {
             if let Some(v) = w.scratch.slot(*k).and_then(id_value) {
-                return Some(match v {
-                    crate::id::IdValue::Str(s) => s.to_vec(),
-                    crate::id::IdValue::Int(i) => i.to_string().into_bytes(),
-                });
+                return Some(v.text().into_bytes());
             }
             let name = self.rules.keys.name(*k).as_bytes();
             for (start, klen, vlen) in &w.fill_spans {

@@ -62,20 +62,17 @@ pub struct Related {
 }
 
 /// The relationships of an entity decided by rule `kind` whose targets' identities its
-/// identity and agreed attributes give. A required key without one unambiguous string value
-/// leaves the relationship out.
+/// identity and agreed attributes give. A required key without one unambiguous identifying
+/// value (a non-blank string or an integer) leaves the relationship out.
 pub fn relationships(rules: &RuleSet, d: &Description) -> Vec<Related> {
     let Some(rule) = rules.rules.get(d.kind as usize) else { return Vec::new() };
     let value = |key: &str| {
         if let Some((_, v)) = d.identity.iter().find(|(k, _)| k == key) {
             return Some(v.clone());
         }
+        // A pooled value names a target as it would identify it (`matcher::id_value`).
         let (_, raw) = d.attributes.iter().find(|(k, _)| k == key.as_bytes())?;
-        match crate::wire::read_any_value(raw).ok()? {
-            crate::resource::Value::Str(s) if !s.is_empty() => Some(String::from_utf8_lossy(s).into_owned()),
-            crate::resource::Value::Int(i) => Some(i.to_string()),
-            _ => None,
-        }
+        Some(crate::matcher::id_value(crate::wire::read_any_value(raw).ok()?)?.text())
     };
     let mut out = Vec::new();
     'relationships: for r in &rule.relationships {

@@ -126,6 +126,17 @@ pub(crate) unsafe fn input<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
     Some(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ptr, len) } })
 }
 
+/// An input that may be absent: NULL with length 0 is empty; NULL with a length is `None`.
+///
+/// # Safety
+/// As `input`.
+pub(crate) unsafe fn optional_input<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+    match unsafe { input(ptr, len) } {
+        None if len == 0 => Some(&[]),
+        found => found,
+    }
+}
+
 pub(crate) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -180,16 +191,34 @@ pub unsafe extern "C" fn re_engine_new(
     engine_out: *mut *mut re_engine,
     error_out: *mut re_buffer,
 ) -> re_status {
+    unsafe {
+        new_handle(config, config_len, engine_out, error_out, |json| Ok(re_engine { engine: Engine::from_json(json)? }))
+    }
+}
+
+/// The body of every `*_new`: makes a handle with `make` from a JSON configuration and writes
+/// it to `*out`, or says why the configuration was refused.
+///
+/// # Safety
+/// `config` is valid for `config_len` bytes; `out` is valid for writes; `error_out` is NULL or
+/// valid for writes.
+pub(crate) unsafe fn new_handle<T>(
+    config: *const u8,
+    config_len: usize,
+    out: *mut *mut T,
+    error_out: *mut re_buffer,
+    make: impl FnOnce(&[u8]) -> Result<T, crate::config::ConfigError>,
+) -> re_status {
     boundary(error_out, || {
         let Some(json) = (unsafe { input(config, config_len) }) else {
             return re_status::NullParameter;
         };
-        if engine_out.is_null() {
+        if out.is_null() {
             return re_status::NullParameter;
         }
-        match Engine::from_json(json) {
-            Ok(engine) => {
-                unsafe { *engine_out = Box::into_raw(Box::new(re_engine { engine })) };
+        match make(json) {
+            Ok(handle) => {
+                unsafe { *out = Box::into_raw(Box::new(handle)) };
                 re_status::Ok
             }
             Err(e) => {
@@ -200,6 +229,17 @@ pub unsafe extern "C" fn re_engine_new(
     })
 }
 
+/// The body of every `*_free`: drops a handle made by `new_handle`; NULL is a no-op.
+///
+/// # Safety
+/// `handle` is NULL or was made by `new_handle` and not freed yet.
+pub(crate) unsafe fn free_handle<T>(handle: *mut T) {
+    if handle.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(handle) })));
+}
+
 /// Frees an engine. NULL is a no-op. Must not be called twice for one engine, nor while another
 /// call on it is running.
 ///
@@ -207,10 +247,7 @@ pub unsafe extern "C" fn re_engine_new(
 /// `engine` is NULL or was returned by `re_engine_new` and not freed yet.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn re_engine_free(engine: *mut re_engine) {
-    if engine.is_null() {
-        return;
-    }
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(engine) })));
+    unsafe { free_handle(engine) }
 }
 
 /// Processes the resources of one batch.
@@ -254,10 +291,8 @@ pub unsafe extern "C" fn re_engine_process(
         let Some(batch) = (unsafe { self::input(input, input_len) }) else {
             return re_status::NullParameter;
         };
-        let partition = match unsafe { self::input(partition, partition_len) } {
-            Some(p) => p,
-            None if partition_len == 0 => &[],
-            None => return re_status::NullParameter,
+        let Some(partition) = (unsafe { optional_input(partition, partition_len) }) else {
+            return re_status::NullParameter;
         };
         if answer_len.is_null() || overflow.is_null() || (output.is_null() && output_cap > 0) {
             return re_status::NullParameter;

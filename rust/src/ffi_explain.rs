@@ -5,7 +5,9 @@
 #![allow(unsafe_code)]
 
 use crate::explain::Explainer;
-use crate::ffi::{boundary, input, now_unix, re_buffer, re_status, set_error, to_buffer};
+use crate::ffi::{
+    boundary, free_handle, input, new_handle, now_unix, optional_input, re_buffer, re_status, set_error, to_buffer,
+};
 use parking_lot::Mutex;
 
 /// An explainer: an engine that records why it decided what it did. Opaque.
@@ -25,25 +27,11 @@ pub unsafe extern "C" fn re_explainer_new(
     explainer_out: *mut *mut re_explainer,
     error_out: *mut re_buffer,
 ) -> re_status {
-    boundary(error_out, || {
-        let Some(json) = (unsafe { input(config, config_len) }) else {
-            return re_status::NullParameter;
-        };
-        if explainer_out.is_null() {
-            return re_status::NullParameter;
-        }
-        match Explainer::from_json(json) {
-            Ok(explainer) => {
-                let boxed = Box::new(re_explainer { explainer: Mutex::new(explainer) });
-                unsafe { *explainer_out = Box::into_raw(boxed) };
-                re_status::Ok
-            }
-            Err(e) => {
-                unsafe { set_error(error_out, e.0) };
-                re_status::InvalidConfig
-            }
-        }
-    })
+    unsafe {
+        new_handle(config, config_len, explainer_out, error_out, |json| {
+            Ok(re_explainer { explainer: Mutex::new(Explainer::from_json(json)?) })
+        })
+    }
 }
 
 /// Processes one batch (a request as `re_engine_process` takes it, of partition `partition`)
@@ -69,10 +57,8 @@ pub unsafe extern "C" fn re_explainer_add(
         let Some(batch) = (unsafe { self::input(input, input_len) }) else {
             return re_status::NullParameter;
         };
-        let partition = match unsafe { self::input(partition, partition_len) } {
-            Some(p) => p,
-            None if partition_len == 0 => &[],
-            None => return re_status::NullParameter,
+        let Some(partition) = (unsafe { optional_input(partition, partition_len) }) else {
+            return re_status::NullParameter;
         };
         match explainer.explainer.lock().add(partition, batch, now_unix()) {
             Ok(()) => re_status::Ok,
@@ -115,10 +101,7 @@ pub unsafe extern "C" fn re_explainer_report(
 /// `explainer` is NULL or was returned by `re_explainer_new` and not freed yet.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn re_explainer_free(explainer: *mut re_explainer) {
-    if explainer.is_null() {
-        return;
-    }
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(unsafe { Box::from_raw(explainer) })));
+    unsafe { free_handle(explainer) }
 }
 
 #[cfg(test)]

@@ -28,6 +28,16 @@ pub enum IdValue<'a> {
     Int(i64),
 }
 
+impl IdValue<'_> {
+    /// The value as text: a string as it is (identities are UTF-8), an integer in decimal.
+    pub fn text(self) -> String {
+        match self {
+            IdValue::Str(s) => String::from_utf8_lossy(s).into_owned(),
+            IdValue::Int(i) => i.to_string(),
+        }
+    }
+}
+
 /// Id of an entity identified by `parts` (canonical key, value). `parts` is sorted in place.
 pub fn identity_id(entity_type: &[u8], parts: &mut [(&[u8], IdValue<'_>)]) -> EntityId {
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));

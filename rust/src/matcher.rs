@@ -211,10 +211,6 @@ fn collect_alternatives<'a>(
 /// whose identity is every attribute.
 pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &MatchScratch<'_>) -> Vec<(String, String)> {
     let r = &rules.rules[rule];
-    let text = |v: IdValue<'_>| match v {
-        IdValue::Str(s) => String::from_utf8_lossy(s).into_owned(),
-        IdValue::Int(i) => i.to_string(),
-    };
     match &r.identity[alternative] {
         Alternative::AllAttributes => Vec::new(),
         Alternative::Keys(groups) => groups
@@ -225,7 +221,7 @@ pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &Matc
                     Some((*k, v))
                 })?;
                 // The spelling the resource carries (the id is computed under the canonical one).
-                Some((rules.keys.name(k).to_string(), text(v)))
+                Some((rules.keys.name(k).to_string(), v.text()))
             })
             .collect(),
     }

@@ -83,12 +83,7 @@ impl Partitions {
         if self.attribute.is_some() {
             return None;
         }
-        let partition = match Partition::named(name) {
-            Some(key) => Partition { key: Some(key), defaulted: false },
-            None => self.default,
-        };
-        self.seen(partition, now);
-        Some(partition)
+        Some(self.resolve(name, now))
     }
 
     /// The partition a resource names by the partition attribute (a non-empty string).
@@ -96,11 +91,16 @@ impl Partitions {
         let Some(key) = &self.attribute else {
             return Partition::default();
         };
-        let named = attrs.iter().find(|a| a.key == &key[..]).and_then(|a| match a.value {
-            Value::Str(s) => Partition::named(s),
+        let name = attrs.iter().find(|a| a.key == &key[..]).and_then(|a| match a.value {
+            Value::Str(s) => Some(s),
             _ => None,
         });
-        let partition = match named {
+        self.resolve(name.unwrap_or_default(), now)
+    }
+
+    /// The partition named `name`, or the default one when it is empty; counted as seen.
+    fn resolve(&self, name: &[u8], now: Stamp) -> Partition {
+        let partition = match Partition::named(name) {
             Some(key) => Partition { key: Some(key), defaulted: false },
             None => self.default,
         };
