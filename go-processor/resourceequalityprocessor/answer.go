@@ -80,9 +80,13 @@ func answerString(res []byte, key string) (string, bool) {
 		if string(k) != key {
 			continue
 		}
-		dst := pcommon.NewValueEmpty()
-		if readAnyValue(v, dst) == nil && dst.Type() == pcommon.ValueTypeStr {
-			found, value = true, dst.Str()
+		// The engine writes the attributes it names as strings (put_str_attr).
+		for b := v; len(b) > 0; {
+			num, str, rest := nextBytesField(b)
+			b = rest
+			if num == anyString {
+				found, value = true, string(str)
+			}
 		}
 	}
 	return value, found

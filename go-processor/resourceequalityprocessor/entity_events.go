@@ -36,7 +36,7 @@ func (s *EntityEventSource) Events(reportInterval time.Duration) ([]byte, error)
 
 // ChangesDropped is how many entity changes the engine's bounded queue had no room for.
 func (s *EntityEventSource) ChangesDropped() (int64, error) {
-	st, err := s.shared.Unwrap().engine.stats()
+	st, err := s.shared.Unwrap().readStats()
 	if err != nil {
 		return 0, err
 	}

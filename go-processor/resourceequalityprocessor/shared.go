@@ -23,8 +23,10 @@ type sharedEngine struct {
 	// effective is the engine's configuration with its defaults filled in.
 	effective effectiveConfig
 	logger    *zap.Logger
-	// stats reports the engine's own counters and gauges (registered once per engine).
+	// stats reports the engine's own counters and gauges (registered once per engine), read
+	// through readStats: one read serves a whole collection.
 	stats       *metadata.TelemetryBuilder
+	readStats   func() (engineStats, error)
 	persistence *persistence
 }
 
@@ -66,7 +68,8 @@ func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedE
 		e.Close()
 		return nil, err
 	}
-	err = registerEngineMetrics(s.stats, engineStatNames(), cachedStats(s.engine.stats))
+	s.readStats = cachedStats(s.engine.stats)
+	err = registerEngineMetrics(s.stats, engineStatNames(), s.readStats)
 	if err == nil {
 		err = registerEntitiesByType(s.stats, s.engine.entitiesByType)
 	}

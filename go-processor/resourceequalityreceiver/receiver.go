@@ -2,7 +2,6 @@ package resourceequalityreceiver // import "github.com/resourceequality/resource
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -175,5 +174,5 @@ func (r *entityEventsReceiver) Shutdown(ctx context.Context) error {
 		err = r.source.Close(ctx)
 	}
 	r.telemetry.Shutdown()
-	return errors.Join(err)
+	return err
 }
