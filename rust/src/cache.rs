@@ -8,23 +8,31 @@
 //! every quarter TTL, which also refreshes
 //! the links a resource shows, so that they do not expire while the resource keeps coming.
 //!
-//! Layout: a 4-way set-associative array, as a CPU cache is. The four keys of a set share one
-//! cache line and short answers are stored in the slot, so a hit costs about two memory reads;
-//! a linked hash map costs four or five (control bytes, bucket, node, answer). A new answer
-//! replaces the least recently used way of its set. The array is sized once, so memory is bounded
-//! by construction.
+//! Layout: an 8-way set-associative array, as a CPU cache is, with a lock per set. The eight
+//! keys of a set share two adjacent cache lines and short answers are stored in the slot, so a
+//! hit costs about two memory reads; a linked hash map costs four or five (control bytes,
+//! bucket, node, answer). A new answer replaces the least recently used way of its set, unless
+//! every way was used in this second: then it is not stored, so that a set holding more
+//! resources in steady use than it has ways misses for one of them, rather than for each in
+//! turn as least-recently-used replacement under a cyclic walk would. With eight ways and two
+//! slots per entity, fewer than 0.2% of resources live in such a set (four ways: 7%, half of
+//! them missing). The array is sized once and made at the first answer, in one allocation on
+//! huge pages (`memory`), so memory is bounded
+//! by construction and a hit does not also miss the TLB.
 
 use crate::clock::Stamp;
 use crate::compact::{OutputKeys, compact, expand};
 pub use crate::freshness::Provenance;
 use crate::freshness::{NO_EPOCH, NO_STAMP};
 use crate::id::EntityId;
-use crate::padded::CacheLine;
+use crate::wire::ResultWriter;
 use parking_lot::Mutex;
+use std::sync::OnceLock;
 
-const WAYS: usize = 4;
+const WAYS: usize = 8;
 const INLINE: usize = 64;
-const STRIPES: usize = 64;
+/// The fewest sets: small caches still spread concurrent callers over many locks.
+const MIN_SETS: usize = 64;
 
 enum Answer {
     /// The answer's bytes.
@@ -40,8 +48,15 @@ fn inline(bytes: &[u8]) -> (u8, [u8; INLINE]) {
     (bytes.len() as u8, inline)
 }
 
+/// Working memory for storing answers compact, which the caller keeps across answers.
+#[derive(Default)]
+pub struct CompactScratch {
+    compact: Vec<u8>,
+    check: Vec<u8>,
+}
+
 impl Answer {
-    fn new(bytes: &[u8], keys: &OutputKeys, scratch: &mut StripeBuffers) -> Answer {
+    fn new(bytes: &[u8], keys: &OutputKeys, scratch: &mut CompactScratch) -> Answer {
         if bytes.len() <= INLINE {
             let (len, b) = inline(bytes);
             Answer::Inline(len, b)
@@ -53,33 +68,14 @@ impl Answer {
         }
     }
 
-    /// The answer's bytes, expanded into `scratch` when stored compact.
-    fn bytes<'a>(&'a self, keys: &OutputKeys, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    /// Writes the answer's entry, expanding it when stored compact.
+    fn write(&self, keys: &OutputKeys, out: &mut ResultWriter) {
         match self {
-            Answer::Inline(len, b) => &b[..*len as usize],
-            Answer::Compact(len, b) => {
-                scratch.clear();
-                expand(&b[..*len as usize], keys, scratch);
-                scratch
-            }
-            Answer::Heap(b) => b,
+            Answer::Inline(len, b) => out.put_answer(&b[..*len as usize]),
+            Answer::Compact(len, b) => out.put_answer_with(|buf| expand(&b[..*len as usize], keys, buf)),
+            Answer::Heap(b) => out.put_answer(b),
         }
     }
-}
-
-/// Working memory of a stripe, reused under its lock.
-#[derive(Default)]
-struct StripeBuffers {
-    compact: Vec<u8>,
-    check: Vec<u8>,
-}
-
-#[derive(Default)]
-struct Stripe {
-    /// Allocated at the stripe's first answer (so that an engine made only to validate a
-    /// configuration costs nothing).
-    sets: Vec<Set>,
-    scratch: StripeBuffers,
 }
 
 /// A provenance packed to keep slots small (the array has two slots per entity).
@@ -91,6 +87,8 @@ struct Slot {
     link_epoch: u64,
     computed: Stamp,
     last_used: Stamp,
+    /// When the answer last told its entity that it is still seen (`Hit::touch`).
+    touched: Stamp,
     filled: u16,
     merged: bool,
     defaulted: bool,
@@ -106,6 +104,7 @@ impl Slot {
             link_epoch: p.link_epoch.unwrap_or(NO_EPOCH),
             computed: p.computed,
             last_used: now,
+            touched: now,
             filled: p.filled.min(u16::MAX as u32) as u16,
             merged: p.merged,
             defaulted: p.defaulted,
@@ -126,8 +125,9 @@ impl Slot {
 }
 
 #[derive(Default)]
-// Aligned, with the keys first, so that a lookup reads one line for the keys and then only the
-// matching slot's.
+// Aligned, with the keys first: behind its lock's line, a set's keys fill two lines and each
+// slot two more, so a lookup reads the lock's line and the keys' (which `prefetch` asks for
+// ahead), then the matching slot's.
 #[repr(C, align(64))]
 struct Set {
     /// Key of each way; a way is empty when its slot is `None`.
@@ -135,78 +135,99 @@ struct Set {
     slots: [Option<Slot>; WAYS],
 }
 
+/// A cached answer that was handed out, and what the caller must check before relying on it.
+pub struct Hit {
+    pub provenance: Provenance,
+    /// Whether the caller must tell the answer's entity that it is still seen, and drop the
+    /// answer if the entity is gone (`Freshness::still_valid`): due at the answer's first use in
+    /// each `touch_every` seconds.
+    pub touch: bool,
+}
+
 pub struct ResultCache {
-    stripes: Box<[CacheLine<Mutex<Stripe>>]>,
+    sets: OnceLock<Vec<Mutex<Set>>>,
+    set_count: usize,
     keys: OutputKeys,
-    sets_per_stripe: usize,
     /// Longest an answer is reused before it is recomputed.
     pub refresh: Stamp,
+    /// How often an answer in use marks its entity seen. Touching on every hit would read the
+    /// entity's shard on every resource; touching at most every `ttl / 16` seconds (1 to 10)
+    /// keeps an entity in use from expiring, its recency for eviction within ten seconds, and
+    /// takes the shard read off nearly every hit.
+    touch_every: Stamp,
 }
 
 impl ResultCache {
     /// A cache for `capacity` answers: twice as many slots, rounded up to a power of two, so
-    /// that sets rarely overflow (at one key per slot, a quarter of 4-way sets would).
+    /// that sets rarely overflow (at one key per slot, many would).
     pub fn new(capacity: u64, ttl_seconds: u64, keys: OutputKeys) -> ResultCache {
-        let sets = (capacity.max(1) as usize * 2).div_ceil(WAYS).next_power_of_two().max(STRIPES);
-        let sets_per_stripe = sets / STRIPES;
+        let ttl = ttl_seconds.min(u32::MAX as u64) as Stamp;
         ResultCache {
-            stripes: (0..STRIPES).map(|_| CacheLine(Mutex::new(Stripe::default()))).collect(),
+            sets: OnceLock::new(),
+            set_count: (capacity.max(1) as usize * 2).div_ceil(WAYS).next_power_of_two().max(MIN_SETS),
             keys,
-            sets_per_stripe,
-            refresh: (ttl_seconds.min(u32::MAX as u64) as Stamp) / 4,
+            refresh: ttl / 4,
+            touch_every: (ttl / 16).clamp(1, 10),
         }
     }
 
-    /// The stripe and set of a key: low bits pick the stripe, the next bits the set.
-    fn locate(&self, key: u128) -> (usize, usize) {
-        let h = key as u64;
-        ((h as usize) % STRIPES, ((h >> 6) as usize) & (self.sets_per_stripe - 1))
+    /// The set of a key: its low bits.
+    fn set(&self, key: u128) -> Option<&Mutex<Set>> {
+        self.sets.get().map(|sets| &sets[(key as u64 as usize) & (self.set_count - 1)])
     }
 
-    /// Hands the cached answer for `key` to `take` and returns its provenance, which the caller
-    /// must validate before relying on the answer, and when it was last used before now.
-    pub fn get(&self, key: u128, now: Stamp, take: impl FnOnce(&[u8])) -> Option<(Provenance, Stamp)> {
-        let (stripe, set) = self.locate(key);
-        let mut guard = self.stripes[stripe].lock();
-        let Stripe { sets, scratch } = &mut *guard;
-        let set = sets.get_mut(set)?;
+    /// Asks the CPU to load the lines a lookup of `key` reads first (the set's lock and keys),
+    /// so that a batch's lookups wait for memory together rather than one after another.
+    pub fn prefetch(&self, key: u128) {
+        if let Some(set) = self.set(key) {
+            let at = set as *const Mutex<Set> as *const u8;
+            for line in 0..3 {
+                crate::memory::prefetch(at.wrapping_add(line * 64));
+            }
+        }
+    }
+
+    /// Writes the cached answer for `key` to `out` and returns what it was computed from, which
+    /// the caller must validate before relying on the answer (rolling `out` back otherwise).
+    pub fn get(&self, key: u128, now: Stamp, out: &mut ResultWriter) -> Option<Hit> {
+        let mut set = self.set(key)?.lock();
         let way = set.keys.iter().position(|k| *k == key)?;
         let slot = set.slots[way].as_mut()?;
         if now.saturating_sub(slot.computed) > self.refresh {
             return None;
         }
-        let last_used = std::mem::replace(&mut slot.last_used, now);
-        take(slot.answer.bytes(&self.keys, &mut scratch.compact));
-        Some((slot.provenance(), last_used))
+        slot.last_used = now;
+        let touch = now.saturating_sub(slot.touched) >= self.touch_every;
+        if touch {
+            slot.touched = now;
+        }
+        slot.answer.write(&self.keys, out);
+        Some(Hit { provenance: slot.provenance(), touch })
     }
 
-    pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp) {
-        let (stripe, set) = self.locate(key);
-        let mut guard = self.stripes[stripe].lock();
-        let Stripe { sets, scratch } = &mut *guard;
-        if sets.is_empty() {
-            sets.resize_with(self.sets_per_stripe, Set::default);
-        }
-        let set = &mut sets[set];
+    pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp, scratch: &mut CompactScratch) {
+        let sets = self.sets.get_or_init(|| crate::memory::vec_on_huge_pages(self.set_count, Default::default));
+        let mut set = sets[(key as u64 as usize) & (self.set_count - 1)].lock();
+        let set = &mut *set;
         let way = set.keys.iter().position(|k| *k == key).filter(|w| set.slots[*w].is_some()).unwrap_or_else(|| {
             // An empty way, else the least recently used one.
             (0..WAYS).min_by_key(|w| set.slots[*w].as_ref().map_or(0, |s| s.last_used as u64 + 1)).unwrap_or(0)
         });
+        if set.keys[way] != key && set.slots[way].as_ref().is_some_and(|s| s.last_used == now) {
+            return; // every way is in use this second
+        }
         set.keys[way] = key;
         set.slots[way] = Some(Slot::new(provenance, now, Answer::new(answer, &self.keys, scratch)));
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.stripes
-            .iter()
-            .map(|s| s.lock().sets.iter().map(|set| set.slots.iter().flatten().count()).sum::<usize>())
-            .sum()
+        self.sets.get().map_or(0, |sets| sets.iter().map(|s| s.lock().slots.iter().flatten().count()).sum())
     }
 
     pub fn clear(&self) {
-        for s in self.stripes.iter() {
-            *s.lock() = Stripe::default();
+        for set in self.sets.get().into_iter().flatten() {
+            *set.lock() = Set::default();
         }
     }
 }
@@ -223,22 +244,34 @@ mod tests {
         Provenance { entity: None, link_epoch: None, computed: t, filled: 0, merged: false, defaulted: false }
     }
 
+    /// The answer `get` hands out, read back from its entry.
     fn get(c: &ResultCache, key: u128, now: Stamp) -> Option<Vec<u8>> {
-        let mut out = None;
-        c.get(key, now, |a| out = Some(a.to_vec()))?;
-        out
+        let mut out = ResultWriter::new();
+        c.get(key, now, &mut out)?;
+        let entry = out.finish();
+        let mut answer = None;
+        crate::wire::for_each_resource(&entry, |res| {
+            answer = Some(res.to_vec());
+            Ok(())
+        })
+        .expect("an entry");
+        answer
+    }
+
+    fn put(c: &ResultCache, key: u128, answer: &[u8], p: Provenance, now: Stamp) {
+        c.put(key, answer, p, now, &mut CompactScratch::default());
     }
 
     #[test]
     fn short_and_long_answers_round_trip() {
         let c = ResultCache::new(1000, 3600, keys());
-        c.put(1, b"short", prov(0), 0);
+        put(&c, 1, b"short", prov(0), 0);
         let long = vec![7u8; 500];
-        c.put(2, &long, prov(0), 0);
+        put(&c, 2, &long, prov(0), 0);
         assert_eq!(get(&c, 1, 1).as_deref(), Some(&b"short"[..]));
         assert_eq!(get(&c, 2, 1), Some(long));
         assert_eq!(get(&c, 3, 1), None);
-        c.put(1, b"replaced", prov(0), 2);
+        put(&c, 1, b"replaced", prov(0), 2);
         assert_eq!(get(&c, 1, 2).as_deref(), Some(&b"replaced"[..]));
     }
 
@@ -246,10 +279,10 @@ mod tests {
     fn bounded_and_stale_answers_are_not_served() {
         let c = ResultCache::new(1, 40, keys());
         for k in 0..10_000u128 {
-            c.put(k << 64 | k, b"x", prov(0), 0);
+            put(&c, k << 64 | k, b"x", prov(0), 0);
         }
-        assert!(c.len() <= STRIPES * WAYS, "bounded: {}", c.len());
-        c.put(5, b"x", prov(0), 0);
+        assert!(c.len() <= MIN_SETS * WAYS, "bounded: {}", c.len());
+        put(&c, 5, b"x", prov(0), 1);
         assert!(get(&c, 5, 10).is_some());
         assert!(get(&c, 5, 11).is_none(), "older than a quarter TTL");
     }
@@ -257,14 +290,47 @@ mod tests {
     #[test]
     fn the_least_recently_used_way_is_replaced() {
         let c = ResultCache::new(1, 3600, keys());
-        // Keys that land in one set: same low 6 bits (stripe) and same set bits.
-        let keys: Vec<u128> = (0..5u128).map(|i| (i << 64) | 0x40).collect();
-        for (t, k) in keys.iter().take(4).enumerate() {
-            c.put(*k, b"v", prov(0), t as Stamp);
+        // Keys that land in one set: the same low bits.
+        let keys: Vec<u128> = (0..=WAYS as u128).map(|i| (i << 64) | 0x40).collect();
+        for (t, k) in keys.iter().take(WAYS).enumerate() {
+            put(&c, *k, b"v", prov(0), t as Stamp);
         }
         assert!(get(&c, keys[0], 10).is_some()); // way 0 used again
-        c.put(keys[4], b"v", prov(0), 11);
+        put(&c, keys[WAYS], b"v", prov(0), 11);
         assert!(get(&c, keys[0], 11).is_some(), "recently used stays");
         assert!(get(&c, keys[1], 11).is_none(), "least recently used went");
+        assert!(get(&c, keys[WAYS], 11).is_some());
+    }
+
+    #[test]
+    fn a_full_set_in_use_this_second_keeps_its_answers() {
+        let c = ResultCache::new(1, 3600, keys());
+        let keys: Vec<u128> = (0..=WAYS as u128).map(|i| (i << 64) | 0x40).collect();
+        for k in &keys[..WAYS] {
+            put(&c, *k, b"v", prov(0), 5);
+        }
+        put(&c, keys[WAYS], b"v", prov(0), 5);
+        assert!(get(&c, keys[WAYS], 5).is_none(), "not stored: every way was used this second");
+        assert!(keys[..WAYS].iter().all(|k| get(&c, *k, 5).is_some()));
+        put(&c, keys[WAYS], b"v", prov(0), 6);
+        assert!(get(&c, keys[WAYS], 6).is_some(), "stored the next second");
+    }
+
+    #[test]
+    fn an_answer_in_use_touches_its_entity_every_interval() {
+        let c = ResultCache::new(1000, 3600, keys());
+        put(&c, 1, b"v", prov(0), 100);
+        let touch = |now| {
+            let mut out = ResultWriter::new();
+            c.get(1, now, &mut out).map(|h| h.touch)
+        };
+        assert_eq!(touch(100), Some(false), "just computed: the entity was seen");
+        assert_eq!(touch(109), Some(false));
+        assert_eq!(touch(110), Some(true), "ten seconds (TTL / 16, at most 10) after the last touch");
+        assert_eq!(touch(111), Some(false));
+        let short = ResultCache::new(1000, 20, keys());
+        put(&short, 1, b"v", prov(100), 100);
+        let mut out = ResultWriter::new();
+        assert!(short.get(1, 101, &mut out).is_some_and(|h| h.touch), "every second when TTL is short");
     }
 }

@@ -1,6 +1,6 @@
 //! The engine: for every resource of a batch, identify (rules), mark (id, type, name) and pool.
 
-use crate::cache::{Provenance, ResultCache};
+use crate::cache::{CompactScratch, Provenance, ResultCache};
 use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, parse_config};
@@ -19,6 +19,10 @@ use crate::wire::{
 };
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use xxhash_rust::xxh3::xxh3_128;
+
+/// How many resources of a batch are hashed, and their cache sets asked for, before they are
+/// answered (`process_batch`).
+const AHEAD: usize = 8;
 
 pub struct Engine {
     config: EngineConfig,
@@ -75,6 +79,8 @@ struct Work<'a> {
     /// The entity's identifying keys and values as this resource shows them, while entity
     /// events are published (empty otherwise, or when the id came through a link).
     identity_parts: Vec<(String, String)>,
+    /// For storing answers compact in the cache.
+    compact: CompactScratch,
 }
 
 impl<'a> Work<'a> {
@@ -88,6 +94,7 @@ impl<'a> Work<'a> {
             container_tags: Vec::new(),
             variant: 0,
             identity_parts: Vec::new(),
+            compact: CompactScratch::default(),
         }
     }
 }
@@ -196,8 +203,12 @@ impl Engine {
     ) -> Result<(), WireError> {
         // Working memory for resources not answered from the cache, made at the first of them.
         let mut work: Option<Work> = None;
+        // Resources are hashed, and their cache sets asked for, `AHEAD` resources before they
+        // are answered, so that the lookups of a batch wait for memory together: a set is
+        // rarely in the CPU's caches, and waiting for each in turn was most of a hit's time.
+        let mut ahead = [(&[][..], 0u128, 0u128); AHEAD];
+        let mut queued = 0usize;
         for_each_resource(batch, |resource| {
-            tally.resources += 1;
             let hash = xxh3_128(resource);
             // A resource's own partition attribute is in its bytes; a batch's partition is not,
             // so it is mixed into the key: an answer is only ever reused within its partition.
@@ -205,25 +216,51 @@ impl Engine {
                 Some(p) => p.id(hash),
                 None => hash,
             };
-            let mark = out.mark();
-            if let Some((seen, last_used)) = self.cache.get(key, now, |answer| out.put_answer(answer)) {
-                if self.state.freshness.still_valid(&seen, last_used, now, |id| self.state.touch_entity(id, now)) {
-                    tally.cache_hits += 1;
-                    tally.count(&seen);
-                    return Ok(());
-                }
-                out.rollback(mark);
+            self.cache.prefetch(key);
+            let slot = &mut ahead[queued % AHEAD];
+            let due = std::mem::replace(slot, (resource, hash, key));
+            queued += 1;
+            if queued > AHEAD {
+                self.answer(due, partition, now, out, tally, &mut work)?;
             }
-            let work = work.get_or_insert_with(|| Work::new(&self.rules));
-            read_resource(resource, &mut work.view)?;
-            work.variant = hash as u32;
-            let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
-            let provenance = self.process_resource(work, partition, now, out, &mut Quiet);
-            tally.count(&provenance);
-            self.cache.put(key, out.answer(), provenance, now);
-            out.end_resource();
             Ok(())
-        })
+        })?;
+        for i in queued.saturating_sub(AHEAD)..queued {
+            self.answer(ahead[i % AHEAD], partition, now, out, tally, &mut work)?;
+        }
+        Ok(())
+    }
+
+    /// Answers one resource of a batch (its bytes, their hash and its cache key): from the
+    /// cache when the cached answer still holds, else afresh.
+    fn answer<'a>(
+        &'a self,
+        (resource, hash, key): (&'a [u8], u128, u128),
+        partition: Option<Partition>,
+        now: Stamp,
+        out: &mut ResultWriter,
+        tally: &mut Tally,
+        work: &mut Option<Work<'a>>,
+    ) -> Result<(), WireError> {
+        tally.resources += 1;
+        let mark = out.mark();
+        if let Some(hit) = self.cache.get(key, now, out) {
+            if self.state.freshness.still_valid(&hit, |id| self.state.touch_entity(id, now)) {
+                tally.cache_hits += 1;
+                tally.count(&hit.provenance);
+                return Ok(());
+            }
+            out.rollback(mark);
+        }
+        let work = work.get_or_insert_with(|| Work::new(&self.rules));
+        read_resource(resource, &mut work.view)?;
+        work.variant = hash as u32;
+        let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
+        let provenance = self.process_resource(work, partition, now, out, &mut Quiet);
+        tally.count(&provenance);
+        self.cache.put(key, out.answer(), provenance, now, &mut work.compact);
+        out.end_resource();
+        Ok(())
     }
 
     /// Processes a batch as `process_partition` does, but computes every resource afresh (an

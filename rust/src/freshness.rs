@@ -10,6 +10,7 @@
 //! one of them changes. The link epoch changes whenever a link is created, replaced, made
 //! ambiguous or forgotten wholesale.
 
+use crate::cache::Hit;
 use crate::clock::Stamp;
 use crate::id::EntityId;
 use std::sync::atomic::{
@@ -91,18 +92,13 @@ impl Freshness {
         self.link_epoch.fetch_add(1, Relaxed);
     }
 
-    /// Whether an answer computed as `seen` still holds: its entity's cell and, where its id
-    /// came through a link, the link epoch are as they were. That the entity is still in memory
-    /// (an evicted one changes no cell) is checked by `touch`, which also marks its recency, at
-    /// the answer's first use in each second (`last_used` is that use).
-    pub fn still_valid(
-        &self,
-        seen: &Provenance,
-        last_used: Stamp,
-        now: Stamp,
-        touch: impl FnOnce(EntityId) -> bool,
-    ) -> bool {
+    /// Whether a cached answer still holds: its entity's cell and, where its id came through a
+    /// link, the link epoch are as they were. That the entity is still in memory (an evicted one
+    /// changes no cell) is checked by `touch`, which also marks it seen, when the hit says a
+    /// touch is due (`cache::Hit::touch`).
+    pub fn still_valid(&self, hit: &Hit, touch: impl FnOnce(EntityId) -> bool) -> bool {
+        let seen = &hit.provenance;
         seen.link_epoch.is_none_or(|epoch| epoch == self.link_epoch())
-            && seen.entity.is_none_or(|(id, stamp)| self.change_stamp(id) == stamp && (last_used == now || touch(id)))
+            && seen.entity.is_none_or(|(id, stamp)| self.change_stamp(id) == stamp && (!hit.touch || touch(id)))
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! The core (`config`, `rules`, `matcher`, `id`, `pool`, `containers`, `partition`, `state`,
 //! `cache`, `snapshot`, `wire`, `engine`, `stats`) is safe Rust with no knowledge of C (`unsafe` is denied
-//! outside `ffi`); `ffi` is the thin C ABI the Go processor calls. Only the engine, its
+//! outside `ffi` and the `madvise` and prefetch calls of `memory`); `ffi` is the thin C ABI the Go
+//! processor calls. Only the engine, its
 //! configuration and stats, and the wire reader (for fuzzing) are public.
 #![deny(unsafe_code)]
 
@@ -23,6 +24,7 @@ pub(crate) mod fragmentation;
 pub(crate) mod freshness;
 pub(crate) mod id;
 pub(crate) mod matcher;
+mod memory;
 pub(crate) mod observe;
 mod padded;
 pub(crate) mod partition;

@@ -323,6 +323,28 @@ impl ResultWriter {
         Self::entry(&mut self.out, answer);
     }
 
+    /// Writes a whole entry whose answer `write` appends (the current resource is empty). The
+    /// answer is written in place and moved behind its framing once its length is known, so a
+    /// cached answer stored compact is expanded without a scratch buffer.
+    pub fn put_answer_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        debug_assert!(self.resource.is_empty());
+        let start = self.out.len();
+        write(&mut self.out);
+        let len = self.out.len() - start;
+        if len == 0 {
+            self.out.extend_from_slice(&[0x0a, 0x00]);
+            return;
+        }
+        let mut head = [0u8; 2 * (1 + MAX_VARINT_LEN)];
+        let mut n = 0;
+        for field in [field_len(len), len] {
+            head[n] = 1 << 3 | LEN;
+            n += 1 + put_varint_into(&mut head[n + 1..], field as u64);
+        }
+        self.out.extend_from_slice(&head[..n]);
+        self.out[start..].rotate_right(n);
+    }
+
     /// Closes the current resource's entry.
     pub fn end_resource(&mut self) {
         Self::entry(&mut self.out, &self.resource);
@@ -382,6 +404,21 @@ fn leading_field(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
 /// Encoded size of a length-delimited field with a one-byte key (field numbers below 16).
 fn field_len(payload: usize) -> usize {
     1 + encoded_len_varint(payload as u64) + payload
+}
+
+const MAX_VARINT_LEN: usize = 10;
+
+/// Writes `v` as a varint at the start of `out` (at least `MAX_VARINT_LEN` bytes); returns its
+/// length.
+fn put_varint_into(out: &mut [u8], mut v: u64) -> usize {
+    let mut n = 0;
+    while v >= 0x80 {
+        out[n] = v as u8 | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    out[n] = v as u8;
+    n + 1
 }
 
 fn put_len_field(out: &mut Vec<u8>, tag: u8, len: usize) {
