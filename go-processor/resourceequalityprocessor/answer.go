@@ -17,32 +17,42 @@ import (
 
 var errMalformedAnswer = errors.New("malformed answer from the engine")
 
-// applyAnswer upserts the answer's attributes onto the batch's resources. The whole answer is
+// applyAnswer upserts the answer's attributes onto the batch's resources and, when types is
+// not nil, counts each resource under its entity type (resourceType). The whole answer is
 // checked before anything is applied: a bad answer changes nothing. The upserted strings and
 // bytes share the answer's memory (one allocation per batch rather than one per value), so the
 // caller must never modify the answer afterwards.
-func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *keyInterner) error {
+func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *keyInterner, typeKey string, types *typeCounts) error {
 	return forEachEntry(answer, n, func(i int, res []byte) {
+		typ, found := "", false
 		if len(res) > 0 {
-			applyResource(res, resourceAt(i), keys)
+			typ, found = applyResource(res, resourceAt(i), keys, typeKey)
+		}
+		if types != nil {
+			types.add(resourceType(typ, found, resourceAt(i), typeKey))
 		}
 	})
 }
 
-// answerTypes checks the answer as applyAnswer does and calls typeOf, for each resource, with
-// the entity type the answer gives it (the type attribute it would upsert, else the resource's
-// own), changing nothing: observe mode.
-func answerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, typeKey string, typeOf func(string)) error {
+// answerTypes checks the answer as applyAnswer does and counts each resource under the entity
+// type the answer gives it, changing nothing: observe mode.
+func answerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, typeKey string, types *typeCounts) error {
 	return forEachEntry(answer, n, func(i int, res []byte) {
-		typ, ok := answerString(res, typeKey)
-		if !ok {
-			typ = "none"
-			if v, found := resourceAt(i).Attributes().Get(typeKey); found {
-				typ = v.Str()
-			}
-		}
-		typeOf(typ)
+		typ, found := answerString(res, typeKey)
+		types.add(resourceType(typ, found, resourceAt(i), typeKey))
 	})
+}
+
+// resourceType is a resource's entity type: the one its answer gives (typ, when found), else
+// its own type attribute, else "none".
+func resourceType(typ string, found bool, res pcommon.Resource, typeKey string) string {
+	if found {
+		return typ
+	}
+	if v, ok := res.Attributes().Get(typeKey); ok {
+		return v.Str()
+	}
+	return "none"
 }
 
 // forEachEntry checks the whole answer, that it has one entry per resource of the batch (n),
@@ -93,8 +103,9 @@ func answerString(res []byte, key string) (string, bool) {
 }
 
 // applyResource upserts one checked answer resource's attributes onto dst, and adds the
-// entity references it declares (entity_refs).
-func applyResource(res []byte, dst pcommon.Resource, keys *keyInterner) {
+// entity references it declares (entity_refs). It returns the value it upserted on typeKey, if
+// any, so that counting types reads no attribute back.
+func applyResource(res []byte, dst pcommon.Resource, keys *keyInterner, typeKey string) (typ string, found bool) {
 	attrs := dst.Attributes()
 	attrs.EnsureCapacity(attrs.Len() + countFields(res))
 	for len(res) > 0 {
@@ -103,11 +114,17 @@ func applyResource(res []byte, dst pcommon.Resource, keys *keyInterner) {
 		switch num {
 		case resAttrs:
 			key, value := splitKeyValue(field)
-			_ = readAnyValue(value, attrs.PutEmpty(keys.intern(key))) // checked by checkAnswer
+			k := keys.intern(key)
+			v := attrs.PutEmpty(k)
+			_ = readAnyValue(value, v) // checked by checkAnswer
+			if k == typeKey && v.Type() == pcommon.ValueTypeStr {
+				typ, found = v.Str(), true
+			}
 		case resEntRefs:
 			addEntityRef(field, dst)
 		}
 	}
+	return typ, found
 }
 
 // Fields of an EntityRef.

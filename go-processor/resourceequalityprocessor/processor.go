@@ -3,6 +3,7 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,7 +118,7 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	answer, err := p.process(p.partition.of(ctx), buf.request, buf.answer[:cap(buf.answer)])
 	buf.answerLen = len(answer)
 	if err == nil {
-		err = p.apply(ctx, answer, n, resourceAt, buf.types)
+		err = p.apply(ctx, answer, n, resourceAt, &buf.types)
 	}
 	if err != nil {
 		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
@@ -132,7 +133,7 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 type batchBuffer struct {
 	request, answer []byte
 	answerLen       int
-	types           map[string]int64
+	types           typeCounts
 }
 
 // maxPooledBuffer bounds the buffers kept for reuse, so that one huge batch does not pin its
@@ -140,7 +141,7 @@ type batchBuffer struct {
 const maxPooledBuffer = 4 << 20
 
 var batchBuffers = sync.Pool{New: func() any {
-	return &batchBuffer{request: make([]byte, 0, 8<<10), answer: make([]byte, 0, 4<<10), types: map[string]int64{}}
+	return &batchBuffer{request: make([]byte, 0, 8<<10), answer: make([]byte, 0, 4<<10)}
 }}
 
 // recycle returns the buffer to the pool, with room for the last answer's size next time.
@@ -151,31 +152,49 @@ func (b *batchBuffer) recycle() {
 	if b.answerLen > cap(b.answer) && b.answerLen <= maxPooledBuffer/2 {
 		b.answer = make([]byte, 0, 2*b.answerLen)
 	}
-	clear(b.types)
+	b.types.reset()
 	batchBuffers.Put(b)
 }
 
-// apply applies the answer (in observe mode: only reads it) and counts the batch's resources
-// per entity type into types (a map reused across batches, so that counting allocates nothing).
-func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource, types map[string]int64) error {
-	if p.observe {
-		if err := answerTypes(answer, n, resourceAt, p.typeKey, func(typ string) { types[typ]++ }); err != nil {
-			return err
-		}
-	} else {
-		if err := applyAnswer(answer, n, resourceAt, p.keys); err != nil {
-			return err
-		}
-		for i := range n {
-			typ := "none"
-			if v, ok := resourceAt(i).Attributes().Get(p.typeKey); ok {
-				typ = v.Str()
-			}
-			types[typ]++
+// typeCounts counts a batch's resources per entity type. A batch has few types, so a short
+// slice searched in order, reused across batches, costs less than a map.
+type typeCounts []typeCount
+
+type typeCount struct {
+	typ string
+	n   int64
+}
+
+func (c *typeCounts) add(typ string) {
+	for i := range *c {
+		if (*c)[i].typ == typ {
+			(*c)[i].n++
+			return
 		}
 	}
-	for typ, c := range types {
-		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c, p.typeOption(typ))
+	*c = append(*c, typeCount{typ: typ, n: 1})
+}
+
+// reset empties the counts, dropping their strings (which share a batch's answer).
+func (c *typeCounts) reset() {
+	clear(*c)
+	*c = (*c)[:0]
+}
+
+// apply applies the answer (in observe mode: only reads it) and counts the batch's resources
+// per entity type.
+func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource, types *typeCounts) error {
+	var err error
+	if p.observe {
+		err = answerTypes(answer, n, resourceAt, p.typeKey, types)
+	} else {
+		err = applyAnswer(answer, n, resourceAt, p.keys, p.typeKey, types)
+	}
+	if err != nil {
+		return err
+	}
+	for _, c := range *types {
+		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c.n, p.typeOption(c.typ))
 	}
 	return nil
 }
@@ -188,6 +207,7 @@ func (p *resourceEqualityProcessor) typeOption(typ string) metric.AddOption {
 	}
 	p.typeMu.Lock()
 	defer p.typeMu.Unlock()
+	typ = strings.Clone(typ) // typ shares a batch's answer, which the map would pin
 	if p.typeN >= maxTypeAttributes {
 		typ = "other"
 	} else {

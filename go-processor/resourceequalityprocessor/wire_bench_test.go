@@ -48,7 +48,7 @@ func BenchmarkBatchPieces(b *testing.B) {
 		b.ReportAllocs()
 		onFreshCopies(b, ld, func(fresh plog.Logs) {
 			frl := fresh.ResourceLogs()
-			if err := applyAnswer(answer, 100, func(i int) pcommon.Resource { return frl.At(i).Resource() }, keys); err != nil {
+			if err := applyAnswer(answer, 100, func(i int) pcommon.Resource { return frl.At(i).Resource() }, keys, "", nil); err != nil {
 				b.Fatal(err)
 			}
 		})

@@ -56,7 +56,7 @@ func TestWireGoldenBytes(t *testing.T) {
 
 	answer, err := os.ReadFile(wirePath("answer.bin"))
 	require.NoError(t, err)
-	require.NoError(t, applyAnswer(answer, rl.Len(), at, newKeyInterner()))
+	require.NoError(t, applyAnswer(answer, rl.Len(), at, newKeyInterner(), "", nil))
 	for i, r := range golden.Resources {
 		require.NotEmpty(t, r.Upserts, "resource %d lists its upserts", i)
 		for _, kv := range r.Upserts {

@@ -72,7 +72,7 @@ func TestApplyAnswerUpserts(t *testing.T) {
 	target.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("pid", "own")
 	target.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("keep", "me")
 	rl := target.ResourceLogs()
-	require.NoError(t, applyAnswer(bytes, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner()))
+	require.NoError(t, applyAnswer(bytes, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil))
 	assert.Equal(t, answer.ResourceLogs().At(0).Resource().Attributes().AsRaw(), rl.At(0).Resource().Attributes().AsRaw(),
 		"upsert replaces pid and adds every other attribute")
 	assert.Equal(t, map[string]any{"keep": "me"}, rl.At(1).Resource().Attributes().AsRaw())
@@ -88,7 +88,7 @@ func TestBadAnswerAppliesNothing(t *testing.T) {
 		target := plog.NewLogs()
 		target.ResourceLogs().AppendEmpty()
 		rl := target.ResourceLogs()
-		if applyAnswer(good[:cut], 1, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner()) == nil {
+		if applyAnswer(good[:cut], 1, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil) == nil {
 			continue // a prefix can be a well-formed, shorter answer
 		}
 		assert.Equal(t, 0, rl.At(0).Resource().Attributes().Len(), "cut at %d", cut)
@@ -97,7 +97,7 @@ func TestBadAnswerAppliesNothing(t *testing.T) {
 	target.ResourceLogs().AppendEmpty()
 	target.ResourceLogs().AppendEmpty()
 	rl := target.ResourceLogs()
-	require.ErrorIs(t, applyAnswer(good, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner()), errResultCount)
+	require.ErrorIs(t, applyAnswer(good, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil), errResultCount)
 	assert.Equal(t, 0, rl.At(0).Resource().Attributes().Len())
 }
 
@@ -116,7 +116,7 @@ func FuzzApplyAnswer(f *testing.F) {
 			target.ResourceLogs().AppendEmpty()
 		}
 		rl := target.ResourceLogs()
-		if err := applyAnswer(b, n, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner()); err != nil {
+		if err := applyAnswer(b, n, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil); err != nil {
 			for i := range n {
 				require.Equal(t, 0, rl.At(i).Resource().Attributes().Len(), "a rejected answer applies nothing")
 			}
