@@ -187,6 +187,27 @@ impl ResultCache {
         }
     }
 
+    /// Asks the CPU to load the slot holding `key`'s answer, once `prefetch` has brought in its
+    /// set.
+    pub fn prefetch_slot(&self, key: u128) {
+        if let Some(set) = self.set(key) {
+            let set = set.lock();
+            if let Some(way) = set.keys.iter().position(|k| *k == key) {
+                let at = &set.slots[way] as *const Option<Slot> as *const u8;
+                crate::memory::prefetch(at);
+                crate::memory::prefetch(at.wrapping_add(64));
+            }
+        }
+    }
+
+    /// The entity whose pool `key`'s answer read, once `prefetch_slot` has brought in its slot,
+    /// so that the caller can ask for the entity's change stamp ahead.
+    pub fn entity_of(&self, key: u128) -> Option<EntityId> {
+        let set = self.set(key)?.lock();
+        let way = set.keys.iter().position(|k| *k == key)?;
+        set.slots[way].as_ref().filter(|s| s.stamp != NO_STAMP).map(|s| s.entity)
+    }
+
     /// Writes the cached answer for `key` to `out` and returns what it was computed from, which
     /// the caller must validate before relying on the answer (rolling `out` back otherwise).
     pub fn get(&self, key: u128, now: Stamp, out: &mut ResultWriter) -> Option<Hit> {

@@ -203,9 +203,12 @@ impl Engine {
     ) -> Result<(), WireError> {
         // Working memory for resources not answered from the cache, made at the first of them.
         let mut work: Option<Work> = None;
-        // Resources are hashed, and their cache sets asked for, `AHEAD` resources before they
-        // are answered, so that the lookups of a batch wait for memory together: a set is
-        // rarely in the CPU's caches, and waiting for each in turn was most of a hit's time.
+        // A hit reads three places that are rarely in the CPU's caches, each found from the
+        // one before: the cache set, the slot, the entity's change stamp. Waiting for each in
+        // turn was most of a hit's time, so resources are queued `AHEAD` deep and each is
+        // prepared in stages as it moves up the queue: hashed and its set asked for on entry,
+        // its slot asked for half-way, its entity's stamp three quarters of the way, and
+        // answered when it leaves, by which time all three have arrived.
         let mut ahead = [(&[][..], 0u128, 0u128); AHEAD];
         let mut queued = 0usize;
         for_each_resource(batch, |resource| {
@@ -217,18 +220,31 @@ impl Engine {
                 None => hash,
             };
             self.cache.prefetch(key);
-            let slot = &mut ahead[queued % AHEAD];
-            let due = std::mem::replace(slot, (resource, hash, key));
+            let due = std::mem::replace(&mut ahead[queued % AHEAD], (resource, hash, key));
             queued += 1;
+            self.prepare(&ahead, queued, queued);
             if queued > AHEAD {
                 self.answer(due, partition, now, out, tally, &mut work)?;
             }
             Ok(())
         })?;
         for i in queued.saturating_sub(AHEAD)..queued {
+            self.prepare(&ahead, i + 1 + AHEAD, queued);
             self.answer(ahead[i % AHEAD], partition, now, out, tally, &mut work)?;
         }
         Ok(())
+    }
+
+    /// The middle stages of `process_batch`'s queue, when `entered` resources would have
+    /// entered it (past the batch's end while the queue drains) of the `total` that did.
+    fn prepare(&self, ahead: &[(&[u8], u128, u128); AHEAD], entered: usize, total: usize) {
+        let stage = |behind: usize| entered.checked_sub(1 + behind).filter(|i| *i < total).map(|i| ahead[i % AHEAD].2);
+        if let Some(key) = stage(AHEAD / 2) {
+            self.cache.prefetch_slot(key);
+        }
+        if let Some(entity) = stage(AHEAD * 3 / 4).and_then(|key| self.cache.entity_of(key)) {
+            self.state.freshness.prefetch(entity);
+        }
     }
 
     /// Answers one resource of a batch (its bytes, their hash and its cache key): from the
