@@ -2,7 +2,7 @@
 
 use std::ops::Deref;
 
-/// `T` alone on its cache line(s). The engine's stripes and shards are arrays of locks that
+/// `T` alone on its cache line(s). The engine's shards are an array of locks that
 /// concurrent callers write; packed, two neighbouring locks share a line that then bounces
 /// between the cores taking them.
 #[repr(align(64))]
