@@ -175,9 +175,11 @@ bench-load: $(COLLECTOR) $(BIN)/loadgen
 	python3 tests/load/compare_pipelines.py --rounds 5 --pipelines "ABCB'" --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 
 # A guard before releases (not in `make test`): fails when B/C on workload (b) exceeds 1.0 by
-# more than the machine's measured noise (10%).
+# more than the machine's measured noise (10%). Full-length runs (10 s each, about 2 minutes in
+# all): at half length each collector's start (the engine learning 10,000 pods and laying out its
+# cache) weighed enough to move B/C from 1.05 to 1.10-1.11.
 bench-check: $(COLLECTOR) $(BIN)/loadgen
-	python3 tests/load/compare_pipelines.py --workloads b --rounds 3 --scale 0.5 --check 1.10 \
+	python3 tests/load/compare_pipelines.py --workloads b --rounds 3 --check 1.10 \
 	  --collector $(COLLECTOR) --loadgen $(BIN)/loadgen --json build/bench-check.json
 
 # ---- maintenance ------------------------------------------------------------------------------
