@@ -21,11 +21,11 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     let after = engine.stats();
-    eprintln!("evictions {} entities {} links {}", after.evictions - before.evictions, after.entities, after.links);
     println!(
-        "{:.0} resources/s ({} resources in {secs:.2}s), cache hits {:.1}%",
+        "{:.0} resources/s ({} resources in {secs:.2}s), cache hits {:.1}%, evictions {}",
         (rounds * 100) as f64 / secs,
         rounds * 100,
-        100.0 * (after.cache_hits - before.cache_hits) as f64 / (rounds * 100) as f64
+        100.0 * (after.cache_hits - before.cache_hits) as f64 / (rounds * 100) as f64,
+        after.evictions - before.evictions
     );
 }
