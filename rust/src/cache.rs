@@ -135,6 +135,14 @@ struct Set {
     slots: [Option<Slot>; WAYS],
 }
 
+impl Set {
+    /// The way whose key is `key` (its slot may be empty). Reads the keys' lines only:
+    /// `prefetch_slot` must not touch the slot it asks for.
+    fn way(&self, key: u128) -> Option<usize> {
+        self.keys.iter().position(|k| *k == key)
+    }
+}
+
 /// A cached answer that was handed out, and what the caller must check before relying on it.
 pub struct Hit {
     pub provenance: Provenance,
@@ -171,9 +179,14 @@ impl ResultCache {
         }
     }
 
-    /// The set of a key: its low bits.
+    /// The index of a key's set: the key's low bits.
+    fn index(&self, key: u128) -> usize {
+        (key as u64 as usize) & (self.set_count - 1)
+    }
+
+    /// The set of a key, once the array is made.
     fn set(&self, key: u128) -> Option<&Mutex<Set>> {
-        self.sets.get().map(|sets| &sets[(key as u64 as usize) & (self.set_count - 1)])
+        self.sets.get().map(|sets| &sets[self.index(key)])
     }
 
     /// Asks the CPU to load the lines a lookup of `key` reads first (the set's lock and keys),
@@ -192,7 +205,7 @@ impl ResultCache {
     pub fn prefetch_slot(&self, key: u128) {
         if let Some(set) = self.set(key) {
             let set = set.lock();
-            if let Some(way) = set.keys.iter().position(|k| *k == key) {
+            if let Some(way) = set.way(key) {
                 let at = &set.slots[way] as *const Option<Slot> as *const u8;
                 crate::memory::prefetch(at);
                 crate::memory::prefetch(at.wrapping_add(64));
@@ -204,15 +217,14 @@ impl ResultCache {
     /// so that the caller can ask for the entity's change stamp ahead.
     pub fn entity_of(&self, key: u128) -> Option<EntityId> {
         let set = self.set(key)?.lock();
-        let way = set.keys.iter().position(|k| *k == key)?;
-        set.slots[way].as_ref().filter(|s| s.stamp != NO_STAMP).map(|s| s.entity)
+        set.slots[set.way(key)?].as_ref().filter(|s| s.stamp != NO_STAMP).map(|s| s.entity)
     }
 
     /// Writes the cached answer for `key` to `out` and returns what it was computed from, which
     /// the caller must validate before relying on the answer (rolling `out` back otherwise).
     pub fn get(&self, key: u128, now: Stamp, out: &mut ResultWriter) -> Option<Hit> {
         let mut set = self.set(key)?.lock();
-        let way = set.keys.iter().position(|k| *k == key)?;
+        let way = set.way(key)?;
         let slot = set.slots[way].as_mut()?;
         if now.saturating_sub(slot.computed) > self.refresh {
             return None;
@@ -228,9 +240,9 @@ impl ResultCache {
 
     pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp, scratch: &mut CompactScratch) {
         let sets = self.sets.get_or_init(|| crate::memory::vec_on_huge_pages(self.set_count, Default::default));
-        let mut set = sets[(key as u64 as usize) & (self.set_count - 1)].lock();
+        let mut set = sets[self.index(key)].lock();
         let set = &mut *set;
-        let way = set.keys.iter().position(|k| *k == key).filter(|w| set.slots[*w].is_some()).unwrap_or_else(|| {
+        let way = set.way(key).filter(|w| set.slots[*w].is_some()).unwrap_or_else(|| {
             // An empty way, else the least recently used one.
             (0..WAYS).min_by_key(|w| set.slots[*w].as_ref().map_or(0, |s| s.last_used as u64 + 1)).unwrap_or(0)
         });

@@ -330,17 +330,7 @@ impl ResultWriter {
         debug_assert!(self.resource.is_empty());
         let start = self.out.len();
         write(&mut self.out);
-        let len = self.out.len() - start;
-        if len == 0 {
-            self.out.extend_from_slice(&[0x0a, 0x00]);
-            return;
-        }
-        let mut head = [0u8; 2 * (1 + MAX_VARINT_LEN)];
-        let mut n = 0;
-        for field in [field_len(len), len] {
-            head[n] = 1 << 3 | LEN;
-            n += 1 + put_varint_into(&mut head[n + 1..], field as u64);
-        }
+        let (head, n) = entry_head(self.out.len() - start);
         self.out.extend_from_slice(&head[..n]);
         self.out[start..].rotate_right(n);
     }
@@ -352,12 +342,8 @@ impl ResultWriter {
     }
 
     fn entry(out: &mut Vec<u8>, answer: &[u8]) {
-        if answer.is_empty() {
-            out.extend_from_slice(&[0x0a, 0x00]);
-            return;
-        }
-        put_len_field(out, 1, field_len(answer.len()));
-        put_len_field(out, 1, answer.len());
+        let (head, n) = entry_head(answer.len());
+        out.extend_from_slice(&head[..n]);
         out.extend_from_slice(answer);
     }
 
@@ -407,6 +393,22 @@ fn field_len(payload: usize) -> usize {
 }
 
 const MAX_VARINT_LEN: usize = 10;
+
+/// The bytes that open an answer entry (field 1) holding a resource (field 1) of `len` bytes;
+/// an empty answer is an entry without a resource. Returns them and their length.
+fn entry_head(len: usize) -> ([u8; 2 * (1 + MAX_VARINT_LEN)], usize) {
+    let mut head = [0u8; 2 * (1 + MAX_VARINT_LEN)];
+    if len == 0 {
+        head[..2].copy_from_slice(&[1 << 3 | LEN, 0]);
+        return (head, 2);
+    }
+    let mut n = 0;
+    for field in [field_len(len), len] {
+        head[n] = 1 << 3 | LEN;
+        n += 1 + put_varint_into(&mut head[n + 1..], field as u64);
+    }
+    (head, n)
+}
 
 /// Writes `v` as a varint at the start of `out` (at least `MAX_VARINT_LEN` bytes); returns its
 /// length.
