@@ -140,9 +140,8 @@ fn decimal(i: i64, buf: &mut [u8; 20]) -> &[u8] {
 pub fn to_hex(id: EntityId) -> [u8; 32] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 32];
-    for (i, b) in id.to_be_bytes().iter().enumerate() {
-        out[2 * i] = HEX[(b >> 4) as usize];
-        out[2 * i + 1] = HEX[(b & 15) as usize];
+    for (pair, b) in out.chunks_exact_mut(2).zip(id.to_be_bytes()) {
+        pair.copy_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
     }
     out
 }

@@ -424,8 +424,13 @@ fn put_varint_into(out: &mut [u8], mut v: u64) -> usize {
 }
 
 fn put_len_field(out: &mut Vec<u8>, tag: u8, len: usize) {
-    out.push(tag << 3 | LEN);
-    encode_varint(len as u64, out);
+    if len < 0x80 {
+        // Nearly every length in an answer fits one byte; a cache hit writes a dozen of them.
+        out.extend_from_slice(&[tag << 3 | LEN, len as u8]);
+    } else {
+        out.push(tag << 3 | LEN);
+        encode_varint(len as u64, out);
+    }
 }
 
 pub(crate) fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
@@ -529,6 +534,19 @@ mod tests {
         assert_eq!(r0.attributes[1], kv("n", V::IntValue(7)));
         assert!(out.resource_logs[1].resource.is_none());
         assert_eq!(out.resource_logs[2].resource.as_ref().unwrap().attributes[0].key, long);
+    }
+
+    #[test]
+    fn lengths_either_side_of_one_varint_byte_decode_with_prost() {
+        for n in 118..=130 {
+            let mut w = ResultWriter::new();
+            let value = "v".repeat(n);
+            w.attr_str(b"k", value.as_bytes());
+            w.end_resource();
+            let out = LogsData::decode(w.finish().as_slice()).unwrap();
+            let r = out.resource_logs[0].resource.as_ref().unwrap();
+            assert_eq!(r.attributes[0], kv("k", V::StringValue(value)), "{n}");
+        }
     }
 
     #[test]
