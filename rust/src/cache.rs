@@ -222,12 +222,24 @@ impl ResultCache {
 
     /// Writes the cached answer for `key` to `out` and returns what it was computed from, which
     /// the caller must validate before relying on the answer (rolling `out` back otherwise).
-    pub fn get(&self, key: u128, now: Stamp, out: &mut ResultWriter) -> Option<Hit> {
+    /// `prefetch_stamp` is told the entity whose change stamp the caller will read, before the
+    /// answer is written: for a resource that `process_batch`'s queue could not prepare ahead
+    /// (a batch of one), the wait for the stamp then overlaps the writing.
+    pub fn get(
+        &self,
+        key: u128,
+        now: Stamp,
+        out: &mut ResultWriter,
+        prefetch_stamp: impl FnOnce(EntityId),
+    ) -> Option<Hit> {
         let mut set = self.set(key)?.lock();
         let way = set.way(key)?;
         let slot = set.slots[way].as_mut()?;
         if now.saturating_sub(slot.computed) > self.refresh {
             return None;
+        }
+        if slot.stamp != NO_STAMP {
+            prefetch_stamp(slot.entity);
         }
         slot.last_used = now;
         let touch = now.saturating_sub(slot.touched) >= self.touch_every;
@@ -280,7 +292,7 @@ mod tests {
     /// The answer `get` hands out, read back from its entry.
     fn get(c: &ResultCache, key: u128, now: Stamp) -> Option<Vec<u8>> {
         let mut out = ResultWriter::new();
-        c.get(key, now, &mut out)?;
+        c.get(key, now, &mut out, |_| {})?;
         let entry = out.finish();
         let mut answer = None;
         crate::wire::for_each_resource(&entry, |res| {
@@ -355,7 +367,7 @@ mod tests {
         put(&c, 1, b"v", prov(0), 100);
         let touch = |now| {
             let mut out = ResultWriter::new();
-            c.get(1, now, &mut out).map(|h| h.touch)
+            c.get(1, now, &mut out, |_| {}).map(|h| h.touch)
         };
         assert_eq!(touch(100), Some(false), "just computed: the entity was seen");
         assert_eq!(touch(109), Some(false));
@@ -364,6 +376,6 @@ mod tests {
         let short = ResultCache::new(1000, 20, keys());
         put(&short, 1, b"v", prov(100), 100);
         let mut out = ResultWriter::new();
-        assert!(short.get(1, 101, &mut out).is_some_and(|h| h.touch), "every second when TTL is short");
+        assert!(short.get(1, 101, &mut out, |_| {}).is_some_and(|h| h.touch), "every second when TTL is short");
     }
 }

@@ -260,7 +260,7 @@ impl Engine {
     ) -> Result<(), WireError> {
         tally.resources += 1;
         let mark = out.mark();
-        if let Some(hit) = self.cache.get(key, now, out) {
+        if let Some(hit) = self.cache.get(key, now, out, |id| self.state.freshness.prefetch(id)) {
             if self.state.freshness.still_valid(&hit, |id| self.state.touch_entity(id, now)) {
                 tally.cache_hits += 1;
                 tally.count(&hit.provenance);
