@@ -172,7 +172,7 @@ bench-go: $(ENGINE_LIB)
 	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -benchtime 2000x -count 3 ./resourceequalityprocessor/
 
 bench-load: $(COLLECTOR) $(BIN)/loadgen
-	python3 tests/load/compare_pipelines.py --rounds 5 --pipelines "ABCB'" --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
+	python3 tests/load/compare_pipelines.py --rounds 5 --pipelines "ABCB'N" --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 
 # A guard before releases (not in `make test`): fails when B/C on workload (b) exceeds 1.0 by
 # more than the machine's measured noise (10%). Full-length runs (10 s each, about 2 minutes in

@@ -18,7 +18,11 @@ and three workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
 
 and a variant B' of pipeline B with a tenant partition (the X-Scope-OrgID header the load
 generator sends, include_metadata) and the entity events receiver publishing to the same
-exporter, so that their cost shows (`--pipelines ABCB'`; `B'` is measured on request).
+exporter, so that their cost shows (`--pipelines ABCB'`; `B'` is measured on request); and a
+variant N of pipeline B without the name attribute (`name_attribute: ""`), which writes the two
+attributes C writes: a pod resource of 14 attributes arrives with room for two more in its
+attribute slice, so B's third attribute reallocates the slice where C's two do not, and N shows
+what that costs (`--pipelines ABCN`).
 
 The load is offered at a fixed rate per workload (open loop, about half of what pipeline B takes
 at most on the development machine), so that every pipeline does the same work at the same pace:
@@ -52,6 +56,7 @@ PROCESSORS = {
     "B": "[resourceequality, batch]",
     "C": "[transform, batch]",
     TENANTS: "[resourceequality/tenants, batch]",
+    "N": "[resourceequality/noname, batch]",
 }
 
 WORKLOADS = {
@@ -88,6 +93,8 @@ receivers:
 processors:
   batch:
   resourceequality:
+  resourceequality/noname:
+    name_attribute: ""
   resourceequality/tenants:
     partition:
       metadata: x-scope-orgid
@@ -167,8 +174,9 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
 def table(results: dict) -> str:
     """Medians per pipeline, and ratios as the median of the per-round ratios: the three runs of a
     round are adjacent in time, so pairing them cancels the machine's slow drift."""
-    lines = ["| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B/C | B': CPU µs/item | B'/A |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B/C | B': CPU µs/item | B'/A "
+             "| N: CPU µs/item | N/A | N/C |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for w, per in results.items():
         med = {p: statistics.median(x["cpu_us_per_item"] for x in runs) for p, runs in per.items()}
 
@@ -181,7 +189,8 @@ def table(results: dict) -> str:
             return f"{statistics.median(a['cpu_us_per_item'] / b['cpu_us_per_item'] for a, b in zip(per[x], per[y])):.3f}"
 
         lines.append(f"| {w} | {cost('A')} | {cost('B')} | {cost('C')} | {ratio('B', 'A')} | {ratio('C', 'A')} | "
-                     f"{ratio('B', 'C')} | {cost(TENANTS)} | {ratio(TENANTS, 'A')} |")
+                     f"{ratio('B', 'C')} | {cost(TENANTS)} | {ratio(TENANTS, 'A')} | {cost('N')} | {ratio('N', 'A')} | "
+                     f"{ratio('N', 'C')} |")
     return "\n".join(lines)
 
 
@@ -198,7 +207,7 @@ def main() -> int:
     ap.add_argument("--loadgen", default=str(ROOT / ".tools" / "bin" / "loadgen"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="abcd")
-    ap.add_argument("--pipelines", default="ABC", help="of A, B, C and B' (written B')")
+    ap.add_argument("--pipelines", default="ABC", help="of A, B, C, B' (written B') and N")
     ap.add_argument("--check", type=float, help="fail when B/C on the first workload exceeds this")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply item counts (shorter or longer runs)")
     ap.add_argument("--rate-scale", type=float, default=1.0, help="multiply offered rates (0: flat out)")
