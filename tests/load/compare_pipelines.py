@@ -20,9 +20,9 @@ and a variant B' of pipeline B with a tenant partition (the X-Scope-OrgID header
 generator sends, include_metadata) and the entity events receiver publishing to the same
 exporter, so that their cost shows (`--pipelines ABCB'`; `B'` is measured on request); and a
 variant N of pipeline B without the name attribute (`name_attribute: ""`), which writes the two
-attributes C writes: a pod resource of 14 attributes arrives with room for two more in its
-attribute slice, so B's third attribute reallocates the slice where C's two do not, and N shows
-what that costs (`--pipelines ABCN`).
+attributes C writes: pdata decodes the load generator's pod resource (15 attributes) into an
+attribute slice with room for 17, so B's third attribute reallocates the slice where C's two do
+not, and N shows what that costs (`--pipelines ABCN`).
 
 The load is offered at a fixed rate per workload (open loop, about half of what pipeline B takes
 at most on the development machine), so that every pipeline does the same work at the same pace:
