@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Whole-collector cost of resourceequality: CPU seconds per million items, measured from the
-collector process (/proc/<pid>/stat), for three pipelines in the same run, alternating A/B/C:
+collector process (/proc/<pid>/stat), for pipelines run in the same session, alternating:
 
   A  otlp -> batch -> exporter                      (baseline)
   B  otlp -> resourceequality -> batch -> exporter
   C  otlp -> transform -> batch -> exporter         (OTTL sets an id from k8s.pod.uid: the closest
                                                      thing a user can configure today)
 
-and three workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
+and four workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
 
   a  1 resource per 100 spans, 100 pods
   b  1 resource per 10 items, 10,000 pods, spans + logs + metrics mixed
@@ -171,34 +171,37 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
         proc.wait(30)
 
 
+# The table's columns after the workload: a pipeline's median CPU per item, or the ratio of two.
+COLUMNS = ["A", "B", "C", ("B", "A"), ("C", "A"), ("B", "C"), TENANTS, (TENANTS, "A"), "N", ("N", "A"), ("N", "C")]
+
+
+def ratio(per: dict, x: str, y: str) -> float:
+    """The median of the per-round ratios x/y: the runs of a round are adjacent in time, so
+    pairing them cancels the machine's slow drift."""
+    return statistics.median(a["cpu_us_per_item"] / b["cpu_us_per_item"] for a, b in zip(per[x], per[y]))
+
+
 def table(results: dict) -> str:
-    """Medians per pipeline, and ratios as the median of the per-round ratios: the three runs of a
-    round are adjacent in time, so pairing them cancels the machine's slow drift."""
-    lines = ["| workload | A: CPU µs/item | B: CPU µs/item | C: CPU µs/item | B/A | C/A | B/C | B': CPU µs/item | B'/A "
-             "| N: CPU µs/item | N/A | N/C |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    """Medians per pipeline, and ratios as `ratio` computes them; "-" for pipelines not run."""
+    head = ["workload"] + [f"{c}: CPU µs/item" if isinstance(c, str) else f"{c[0]}/{c[1]}" for c in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for w, per in results.items():
-        med = {p: statistics.median(x["cpu_us_per_item"] for x in runs) for p, runs in per.items()}
-
-        def cost(p: str) -> str:
-            return f"{med[p]:.3f}" if p in med else "-"
-
-        def ratio(x: str, y: str) -> str:
-            if x not in per or y not in per:
-                return "-"
-            return f"{statistics.median(a['cpu_us_per_item'] / b['cpu_us_per_item'] for a, b in zip(per[x], per[y])):.3f}"
-
-        lines.append(f"| {w} | {cost('A')} | {cost('B')} | {cost('C')} | {ratio('B', 'A')} | {ratio('C', 'A')} | "
-                     f"{ratio('B', 'C')} | {cost(TENANTS)} | {ratio(TENANTS, 'A')} | {cost('N')} | {ratio('N', 'A')} | "
-                     f"{ratio('N', 'C')} |")
+        cells = [w]
+        for c in COLUMNS:
+            pipelines = [c] if isinstance(c, str) else list(c)
+            if not all(p in per for p in pipelines):
+                cells.append("-")
+            elif isinstance(c, str):
+                cells.append(f"{statistics.median(x['cpu_us_per_item'] for x in per[c]):.3f}")
+            else:
+                cells.append(f"{ratio(per, *c):.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def ratios(results: dict, workload: str) -> dict:
     """B/A and B/C of one workload, as the table computes them."""
-    per = results[workload]
-    return {f"{x}/{y}": statistics.median(a["cpu_us_per_item"] / b["cpu_us_per_item"] for a, b in zip(per[x], per[y]))
-            for x, y in (("B", "A"), ("B", "C"))}
+    return {f"{x}/{y}": ratio(results[workload], x, y) for x, y in (("B", "A"), ("B", "C"))}
 
 
 def main() -> int:
