@@ -150,10 +150,17 @@ pub struct RuleSpec {
     /// All conditions must hold for the rule to apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub when: Vec<ConditionSpec>,
-    /// The rule does not apply when the resource carries any of these keys: they identify a
-    /// finer entity than this rule's, which must not be folded into it.
+    /// The rule does not apply when the resource carries any of these keys.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unless_present: Vec<String>,
+    /// Makes the rule coarse: it claims a resource only when every object the resource's
+    /// attributes describe is its own entity, one of these entity types (those it is part of, or
+    /// that are the same thing seen from another side: `k8s.cluster` and `host` for a node), or
+    /// one that contains everything (`objects::AMBIENT`). Which object an attribute describes
+    /// comes from the semantic conventions' entity registry (`rules/entities.json`), so a key
+    /// nobody listed (an event's `k8s.object.uid`) still keeps a node rule from swallowing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alongside: Option<Vec<String>>,
     /// Identifying values computed from what a sparse source does carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derive: Vec<DerivationSpec>,
@@ -178,7 +185,9 @@ pub struct RuleSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entity_ref_types: Vec<String>,
     /// Values that identify nothing, per key, as a regular expression matched against the whole
-    /// value (`localhost` as a `host.name`): such a value counts as absent for identity.
+    /// value: such a value counts as absent for identity. Added to the table every rule uses
+    /// (`rules/unidentifying_values.json`: wildcard and loopback addresses in any key, `localhost`
+    /// as a `host.name`, ...), which a rule cannot switch off.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub unidentifying_values: std::collections::BTreeMap<String, String>,
     /// For entities made of several containers (a pod, an ECS task): which keys name the
@@ -354,6 +363,20 @@ pub fn parse_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
 }
 
 /// The built-in rules, embedded in the library, in precedence order.
+/// Values that identify nothing, for every rule: per key, a regular expression matched against
+/// the whole value; the key `*` applies to every key.
+pub fn unidentifying_values() -> &'static std::collections::BTreeMap<String, String> {
+    static TABLE: once_cell::sync::Lazy<std::collections::BTreeMap<String, String>> =
+        once_cell::sync::Lazy::new(|| {
+            let mut table: std::collections::BTreeMap<String, serde_json::Value> =
+                serde_json::from_str(include_str!("../rules/unidentifying_values.json"))
+                    .expect("rules/unidentifying_values.json is valid (tested)");
+            table.retain(|k, _| !k.starts_with('_'));
+            table.into_iter().map(|(k, v)| (k, v.as_str().expect("a pattern is a string").to_owned())).collect()
+        });
+    &TABLE
+}
+
 pub fn builtin_rules() -> &'static [RuleSpec] {
     static RULES: once_cell::sync::Lazy<Vec<RuleSpec>> = once_cell::sync::Lazy::new(|| {
         serde_json::from_str(include_str!("../rules/builtin.json")).expect("rules/builtin.json is valid (tested)")

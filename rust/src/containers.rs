@@ -12,7 +12,9 @@
 //! leave no room for a new one pools nothing per container, and so is filled with nothing that
 //! belongs to a container.
 
-use crate::pool::{MAX_CONTAINER_POOL_BYTES, Pool, PoolKey};
+#[cfg(test)]
+use crate::pool::PoolKey;
+use crate::pool::{MAX_CONTAINER_POOL_BYTES, Pool};
 
 /// Most tags one entity remembers across its containers.
 pub const MAX_TAGS: usize = 32;
@@ -84,9 +86,15 @@ impl Containers {
         (Some(target), changed, ambiguous)
     }
 
+    /// The container that has any of `tags`, if one does.
+    pub fn find(&self, tags: &[u64]) -> Option<&Container> {
+        self.list.iter().find(|c| c.tags.iter().any(|t| tags.contains(t)))
+    }
+
     /// The pooled values of the container that has any of `tags`, if one does.
-    pub fn values_for(&self, tags: &[u64]) -> impl Iterator<Item = (PoolKey, Option<&[u8]>)> {
-        self.list.iter().find(|c| c.tags.iter().any(|t| tags.contains(t))).into_iter().flat_map(|c| c.pool.iter())
+    #[cfg(test)]
+    fn values_for(&self, tags: &[u64]) -> impl Iterator<Item = (PoolKey, Option<&[u8]>)> {
+        self.find(tags).into_iter().flat_map(|c| c.pool.iter())
     }
 }
 

@@ -7,7 +7,9 @@ use crate::config::{ConfigError, EngineConfig, parse_config};
 use crate::events::Reporter;
 use crate::fragmentation::{DECLARED, Kind, UNKNOWN};
 use crate::id::{EntityId, container_tag, to_hex};
-use crate::matcher::{MatchScratch, Outcome, id_value, identifies, identity_parts, match_resource, standalone_id};
+use crate::matcher::{
+    MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, standalone_id,
+};
 use crate::observe::{LinkKind, Matched, Observer, Quiet};
 use crate::partition::{Partition, Partitions};
 use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
@@ -435,14 +437,26 @@ impl Engine {
             derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
         }
         let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
-        pool_attrs.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
+        // A blank value is no value: it is passed without its bytes, so that the key still counts
+        // as the resource's own (never filled over) but nothing is pooled from it.
+        pool_attrs.extend(
+            attrs
+                .iter()
+                .filter(|a| !output_keys.contains(&a.key))
+                .map(|a| (a.key, if blank(a.value) { &[][..] } else { a.raw_value })),
+        );
         for (key, s, e) in &derived_spans {
             pool_attrs.push((key, &w.derived_values[*s..*e]));
         }
         let rule_spec = rule.map(|r| &self.rules.rules[r]);
         let containers = rule_spec.and_then(|r| Some((r, r.containers.as_ref()?))).map(|(r, c)| {
-            container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
-            ContainerRequest { tags: &w.container_tags, scoped: &c.scoped, shared_when_agreed: &c.shared_when_agreed }
+            let names_container = container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
+            ContainerRequest {
+                tags: &w.container_tags,
+                names_container,
+                scoped: &c.scoped,
+                shared_when_agreed: &c.shared_when_agreed,
+            }
         });
         let kind = rule.map_or(DECLARED, |r| r as Kind);
         let req = PoolRequest {
@@ -569,7 +583,7 @@ impl Engine {
             self.state.link(s.alternatives[i].1, id, linked, now);
         }
         for &c in &self.rules.rules[effective].contained {
-            if let Some(contained_id) = standalone_id(&self.rules.rules[c], attrs, s) {
+            if let Some(contained_id) = standalone_id(&self.rules, &self.rules.rules[c], attrs, s) {
                 self.state.link(partition.id(contained_id), id, linked, now);
             }
         }
@@ -671,14 +685,33 @@ impl Engine {
     }
 }
 
-/// The tags of the container a resource speaks for (see `containers`): one per naming key it
-/// carries, a hash of key and value. A value the rule says identifies nothing names nothing.
-fn container_tags(rules: &RuleSet, rule: &CompiledRule, c: &Containers, s: &MatchScratch<'_>, tags: &mut Vec<u64>) {
+/// The tags of the container a resource speaks for (see `containers`): one per naming key and
+/// value it carries, a hash of the value and the key's first spelling (so `container.name=cart`
+/// and `k8s.container.name=cart` name one container). A value that identifies nothing makes no
+/// tag. Returns whether the resource names a container at all.
+fn container_tags(
+    rules: &RuleSet,
+    rule: &CompiledRule,
+    c: &Containers,
+    s: &MatchScratch<'_>,
+    tags: &mut Vec<u64>,
+) -> bool {
     tags.clear();
-    for k in &c.named_by {
-        let Some(v) = s.slot(*k).and_then(id_value).filter(|v| identifies(rule, *k, *v)) else {
-            continue;
-        };
-        tags.push(container_tag(rules.keys.name(*k).as_bytes(), v));
+    let mut names = false;
+    for spellings in &c.named_by {
+        let canonical = rules.keys.name(spellings[0]).as_bytes();
+        for k in spellings {
+            let Some(v) = s.slot(*k).filter(|v| !blank(*v)) else {
+                continue;
+            };
+            names = true;
+            if let Some(v) = id_value(v).filter(|v| identifies(rules, rule, *k, *v)) {
+                let tag = container_tag(canonical, v);
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+        }
     }
+    names
 }

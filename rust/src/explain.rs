@@ -322,6 +322,7 @@ impl Explainer {
                     let reason = sources.iter().find_map(|s| match s.fate {
                         Reported::OutOfScope => Some("out of scope"),
                         Reported::Excluded => Some("excluded by config"),
+                        Reported::Blank => Some("blank value"),
                         _ => None,
                     })?;
                     Some((key.as_slice(), reason))

@@ -25,6 +25,7 @@ pub(crate) mod freshness;
 pub(crate) mod id;
 pub(crate) mod matcher;
 mod memory;
+pub(crate) mod objects;
 pub(crate) mod observe;
 mod padded;
 pub(crate) mod partition;

@@ -23,6 +23,8 @@ pub struct MatchScratch<'a> {
     slots: Vec<Option<Value<'a>>>,
     touched: Vec<KeyId>,
     pub derived: Vec<(KeyId, &'a [u8])>,
+    /// The keys `derived` values were computed from.
+    derived_from: Vec<KeyId>,
     pub alternatives: Vec<(usize, EntityId)>,
     parts: Vec<(&'a [u8], IdValue<'a>)>,
     exact: Vec<(&'a [u8], &'a [u8])>,
@@ -34,6 +36,7 @@ impl<'a> MatchScratch<'a> {
             slots: vec![None; rules.keys.len()],
             touched: Vec::new(),
             derived: Vec::new(),
+            derived_from: Vec::new(),
             alternatives: Vec::new(),
             parts: Vec::new(),
             exact: Vec::new(),
@@ -50,6 +53,7 @@ impl<'a> MatchScratch<'a> {
             self.slots[k as usize] = None;
         }
         self.derived.clear();
+        self.derived_from.clear();
         self.alternatives.clear();
     }
 
@@ -79,10 +83,17 @@ pub fn id_value(v: Value<'_>) -> Option<IdValue<'_>> {
 
 /// Whether a value counts as present: set, and not an empty or blank string.
 fn present(v: Option<Value<'_>>) -> bool {
+    v.is_some_and(|v| !blank(v))
+}
+
+/// A value that says nothing: unset, an empty or blank string, an empty array or map. It
+/// neither identifies nor is pooled.
+pub fn blank(v: Value<'_>) -> bool {
     match v {
-        None | Some(Value::Empty) => false,
-        Some(Value::Str(s)) => usable_str(s),
-        Some(_) => true,
+        Value::Empty => true,
+        Value::Str(s) => !usable_str(s),
+        Value::Array(b) | Value::KvList(b) => b.is_empty(),
+        _ => false,
     }
 }
 
@@ -128,10 +139,12 @@ pub fn match_resource<'a>(
             continue;
         }
         apply_derivations(rule, s);
-        collect_alternatives(rule, attrs, output_keys, s);
-        if !s.alternatives.is_empty() {
+        collect_alternatives(rules, rule, attrs, output_keys, s);
+        if !s.alternatives.is_empty() && describes_only_its_own(rules, rule, attrs, s) {
             return Outcome::Rule { rule: ri };
         }
+        s.alternatives.clear();
+        s.derived_from.clear();
         for (k, _) in s.derived.drain(..) {
             s.slots[k as usize] = None;
         }
@@ -139,12 +152,45 @@ pub fn match_resource<'a>(
     Outcome::Unmatched
 }
 
+/// For a coarse rule (`alongside`), whether every object the resource's attributes describe is
+/// one the rule may claim beside (`objects`), or one the rule derived its identity from (an
+/// event's `k8s.object`). What the rule itself reads, what the engine writes and blank values
+/// describe nothing here.
+fn describes_only_its_own(rules: &RuleSet, rule: &CompiledRule, attrs: &[Attr<'_>], s: &MatchScratch<'_>) -> bool {
+    let Some(beside) = &rule.claims_beside else {
+        return true;
+    };
+    let registry = crate::objects::Objects::registry();
+    let derived_from = || s.derived_from.iter().flat_map(|k| registry.of(rules.keys.name(*k).as_bytes()));
+    let allowed = |object: &[u8]| {
+        beside.iter().any(|t| crate::objects::is_under(object, t)) || derived_from().any(|o| o == object)
+    };
+    attrs.iter().all(|a| {
+        if blank(a.value)
+            || rules.keys.get(a.key).is_some_and(|k| rule.own_keys.contains(&k))
+            || rules.engine_keys.iter().any(|k| **k == *a.key)
+        {
+            return true;
+        }
+        let mut objects = registry.of(a.key).peekable();
+        objects.peek().is_none() || objects.any(allowed)
+    })
+}
+
+/// Computes the rule's derived values the resource lacks. A derivation whose value the resource
+/// already carries (a kubelet's node event names its node in both places) still says what the
+/// resource is about (`derived_from`); one it contradicts does not.
 fn apply_derivations<'a>(rule: &CompiledRule, s: &mut MatchScratch<'a>) {
     for d in &rule.derive {
-        if present(s.slot(d.target)) || !d.when.iter().all(|c| holds(c, s)) {
+        if !d.when.iter().all(|c| holds(c, s)) {
             continue;
         }
-        let Some(v) = first_present(&d.from, s).and_then(Value::as_single_string) else {
+        let Some((from, v)) = d
+            .from
+            .iter()
+            .find_map(|k| s.slot(*k).filter(|v| !blank(*v)).map(|v| (*k, v)))
+            .and_then(|(k, v)| Some((k, v.as_single_string()?)))
+        else {
             continue;
         };
         let v = if let Some(p) = &d.strip_prefix {
@@ -161,15 +207,21 @@ fn apply_derivations<'a>(rule: &CompiledRule, s: &mut MatchScratch<'a>) {
         } else {
             v
         };
-        if usable_str(v) {
+        if let Some(own) = s.slot(d.target).filter(|v| !blank(*v)) {
+            if own.as_single_string() == Some(v) {
+                s.derived_from.push(from);
+            }
+        } else if usable_str(v) {
             s.slots[d.target as usize] = Some(Value::Str(v));
             s.touched.push(d.target);
             s.derived.push((d.target, v));
+            s.derived_from.push(from);
         }
     }
 }
 
 fn collect_alternatives<'a>(
+    rules: &RuleSet,
     rule: &'a CompiledRule,
     attrs: &[Attr<'a>],
     output_keys: &[&[u8]],
@@ -187,7 +239,10 @@ fn collect_alternatives<'a>(
                 s.parts.clear();
                 let mut complete = true;
                 for g in groups {
-                    match g.keys.iter().find_map(|k| s.slot(*k).and_then(id_value).filter(|v| identifies(rule, *k, *v)))
+                    match g
+                        .keys
+                        .iter()
+                        .find_map(|k| s.slot(*k).and_then(id_value).filter(|v| identifies(rules, rule, *k, *v)))
                     {
                         Some(v) => s.parts.push((g.canonical.as_bytes(), v)),
                         None if g.optional => {}
@@ -217,7 +272,7 @@ pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &Matc
             .iter()
             .filter_map(|g| {
                 let (k, v) = g.keys.iter().find_map(|k| {
-                    let v = s.slot(*k).and_then(id_value).filter(|v| identifies(r, *k, *v))?;
+                    let v = s.slot(*k).and_then(id_value).filter(|v| identifies(rules, r, *k, *v))?;
                     Some((*k, v))
                 })?;
                 // The spelling the resource carries (the id is computed under the canonical one).
@@ -227,26 +282,33 @@ pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &Matc
     }
 }
 
-/// Whether a value identifies anything: a rule may say that some values of a key do not
-/// (`localhost` as a host name).
-pub fn identifies(rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {
+/// Whether a value identifies anything: the table every rule uses says that some do not (a
+/// wildcard or loopback address in any key, `localhost` as a host name), and a rule may add more.
+pub fn identifies(rules: &RuleSet, rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {
     let IdValue::Str(text) = v else {
         return true;
     };
-    rule.unidentifying.iter().filter(|(k, _)| *k == key).all(|(_, re)| {
-        // `id_value` only yields UTF-8 strings.
-        !std::str::from_utf8(text).is_ok_and(|t| re.is_match(t))
-    })
+    // `id_value` only yields UTF-8 strings.
+    let Ok(text) = std::str::from_utf8(text) else {
+        return true;
+    };
+    let per_key = rules.unidentifying.iter().chain(&rule.unidentifying).filter(|(k, _)| *k == key);
+    !rules.unidentifying_any.iter().chain(per_key.map(|(_, re)| re)).any(|re| re.is_match(text))
 }
 
 /// Evaluates only `rule`'s conditions and identity on the current resource (after a match by
 /// another rule): the standalone id of the lowest alternative present, if any.
-pub fn standalone_id<'a>(rule: &'a CompiledRule, attrs: &[Attr<'a>], s: &mut MatchScratch<'a>) -> Option<EntityId> {
+pub fn standalone_id<'a>(
+    rules: &RuleSet,
+    rule: &'a CompiledRule,
+    attrs: &[Attr<'a>],
+    s: &mut MatchScratch<'a>,
+) -> Option<EntityId> {
     if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
         return None;
     }
     let saved = std::mem::take(&mut s.alternatives);
-    collect_alternatives(rule, attrs, &[], s);
+    collect_alternatives(rules, rule, attrs, &[], s);
     let id = s.alternatives.first().map(|(_, id)| *id);
     s.alternatives = saved;
     id

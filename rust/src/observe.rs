@@ -34,6 +34,8 @@ pub enum Reported {
     OutOfScope,
     /// Not pooled: `pooling.exclude` names it.
     Excluded,
+    /// Not pooled: the value is blank (an empty string, array or map, or no value).
+    Blank,
 }
 
 /// Why an attribute the entity's sources reported was, or was not, given to the resource.

@@ -95,7 +95,9 @@ pub struct Derivation {
 /// Container scope of a multi-container entity (see `ContainersSpec`).
 #[derive(Debug)]
 pub struct Containers {
-    pub named_by: Vec<KeyId>,
+    /// Keys that name the container, each with its other spellings (`a|b`: one container named
+    /// alike by either key); a name is told apart by its first spelling.
+    pub named_by: Vec<Vec<KeyId>>,
     /// Pooled keys that belong to one container.
     pub scoped: Scope,
     /// Keys of `scoped` that may also fill resources naming no container.
@@ -197,8 +199,14 @@ pub struct CompiledRule {
     pub promotable: bool,
     /// Entity reference types that stand for this rule's entity (`entity_ref_types`).
     pub entity_ref_types: Vec<Box<str>>,
-    /// Per key, values that identify nothing.
+    /// Per key, values that identify nothing, beside the table every rule uses
+    /// (`RuleSet::unidentifying`).
     pub unidentifying: Vec<(KeyId, Regex)>,
+    /// For a coarse rule (`alongside`), the objects a resource it claims may describe: its own
+    /// entity type, its `alongside` types and the ambient ones. `None`: the rule is not coarse.
+    pub claims_beside: Option<Vec<Box<[u8]>>>,
+    /// Keys the rule itself reads (identity and `when`): what they describe is the rule's concern.
+    pub own_keys: Vec<KeyId>,
     pub containers: Option<Containers>,
     pub relationships: Vec<Relationship>,
 }
@@ -223,6 +231,12 @@ pub struct RuleSet {
     /// Entity types the rules decide when a resource declares them: every rule's type and every
     /// type a rule claims (`entity_ref_types`).
     decided_ref_types: std::collections::HashSet<Box<[u8]>, foldhash::fast::FixedState>,
+    /// Values that identify nothing for every rule: in any key, and per key
+    /// (`rules/unidentifying_values.json`).
+    pub unidentifying_any: Option<Regex>,
+    pub unidentifying: Vec<(KeyId, Regex)>,
+    /// Attributes the engine writes or partitions by: they describe no object of a resource.
+    pub engine_keys: Vec<Box<[u8]>>,
 }
 
 impl RuleSet {
@@ -287,12 +301,33 @@ impl RuleSet {
             .flat_map(|r| std::iter::once(&r.entity_type).chain(&r.entity_ref_types))
             .map(|t| t.as_bytes().into())
             .collect();
+        let mut unidentifying_any = None;
+        let mut unidentifying = Vec::new();
+        for (k, re) in crate::config::unidentifying_values() {
+            let what = format!("rules/unidentifying_values.json[{k:?}]");
+            let re = whole_value_regex(&what, re).map_err(ConfigError)?;
+            if k == "*" {
+                unidentifying_any = Some(re);
+            } else {
+                unidentifying.push((keys.intern(k)?, re));
+            }
+        }
+        let engine_keys =
+            [&config.id_attribute, &config.type_attribute, &config.name_attribute, &config.rule_attribute]
+                .into_iter()
+                .chain(&config.partition.attribute)
+                .filter(|k| !k.is_empty())
+                .map(|k| k.as_bytes().into())
+                .collect();
         Ok(RuleSet {
             rules,
             keys,
             global_exclude: Scope::new(&[], &[], &config.pooling.exclude),
             pooling,
             decided_ref_types,
+            unidentifying_any,
+            unidentifying,
+            engine_keys,
         })
     }
 
@@ -357,8 +392,7 @@ fn compile_containers(c: &ContainersSpec, keys: &mut RuleKeys, config: &EngineCo
     }
     let mut named_by = Vec::new();
     for (i, k) in c.named_by.iter().enumerate() {
-        check_key(&format!("containers.named_by[{i}]"), k)?;
-        named_by.push(keys.intern(k).map_err(|e| e.0)?);
+        named_by.push(compile_spellings(&format!("containers.named_by[{i}]"), k, keys)?);
     }
     for (what, patterns) in [("scoped", &c.scoped), ("shared_when_agreed", &c.shared_when_agreed)] {
         for (i, p) in patterns.iter().enumerate() {
@@ -448,6 +482,24 @@ fn compile_rule(
         check_key(&what, k)?;
         unidentifying.push((keys.intern(k).map_err(|e| e.0)?, whole_value_regex(&what, re)?));
     }
+    let claims_beside = spec.alongside.as_ref().map(|types| {
+        std::iter::once(&spec.entity_type)
+            .chain(types)
+            .map(|t| t.as_bytes().into())
+            .chain(crate::objects::AMBIENT.iter().map(|t| t.as_bytes().into()))
+            .collect()
+    });
+    for (i, t) in spec.alongside.iter().flatten().enumerate() {
+        if t.is_empty() || t.contains(char::is_whitespace) || t.contains(['*', '|', '?']) {
+            return Err(format!("alongside[{i}]: {t:?} must be an entity type, as in \"k8s.cluster\""));
+        }
+    }
+    let mut own_keys: Vec<KeyId> = when.iter().flat_map(|c| c.keys.iter().copied()).collect();
+    for alt in &identity {
+        if let Alternative::Keys(groups) = alt {
+            own_keys.extend(groups.iter().flat_map(|g| g.keys.iter().copied()));
+        }
+    }
     let containers = spec.containers.as_ref().map(|c| compile_containers(c, keys, config)).transpose()?;
     let relationships = spec
         .relationships
@@ -469,6 +521,8 @@ fn compile_rule(
         contained: Vec::new(),
         entity_ref_types: spec.entity_ref_types.iter().map(|t| t.as_str().into()).collect(),
         unidentifying,
+        claims_beside,
+        own_keys,
         containers,
         relationships,
     })

@@ -26,6 +26,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 type FastState = foldhash::fast::FixedState;
 
+/// The tag of the entity's voice: a pseudo-container holding what the sources that name no
+/// container reported of the keys shared when agreed (`KeyHome::SharedWhenAgreed`). No resource
+/// names it, so it never merges with a real container.
+const ENTITY_VOICE: [u64; 1] = [u64::MAX];
+
 /// Most distinct attribute keys one shard remembers; attributes with further keys are not pooled.
 const MAX_KEYS_PER_SHARD: usize = 1 << 16;
 
@@ -221,8 +226,11 @@ pub struct PoolRequest<'r> {
 /// Which container a resource speaks for, and which keys belong to one container.
 pub struct ContainerRequest<'r> {
     /// One tag per key naming the resource's container (see `containers`); empty when the
-    /// resource names no container.
+    /// resource names no container, or names one only by values that identify nothing.
     pub tags: &'r [u64],
+    /// Whether the resource names a container at all (by a value that identifies it or not):
+    /// such a resource speaks for that container, never for the whole entity.
+    pub names_container: bool,
     pub scoped: &'r Scope,
     pub shared_when_agreed: &'r Scope,
 }
@@ -231,8 +239,11 @@ pub struct ContainerRequest<'r> {
 enum KeyHome {
     /// The entity's pool: fills every resource of the entity.
     Entity,
-    /// Per container, and in the entity's pool for agreement: fills resources of the same
-    /// container, or naming none.
+    /// In the entity's pool, for agreement of every source: fills resources naming no container.
+    /// Also per container: from resources that name theirs, in that container; from those that
+    /// name none, which speak for the whole entity (pod-label service naming), in the entity's
+    /// voice (`ENTITY_VOICE`). A container's own value fills its resources; where its sources
+    /// reported none, the entity's voice does, when every source naming no container agreed.
     SharedWhenAgreed,
     /// Per container only.
     Container,
@@ -377,6 +388,7 @@ impl State {
         shard.present.clear();
         let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
         let mut reported_for_container: Vec<(PoolKey, &[u8])> = Vec::new();
+        let names_container = req.containers.as_ref().is_some_and(|c| c.names_container);
         for (key, value) in req.attrs {
             let Some(k) = shard.keys.intern(key) else {
                 continue;
@@ -385,6 +397,11 @@ impl State {
                 continue; // a duplicate key: the first occurrence is the resource's value
             }
             shard.present.push(k);
+            if value.is_empty() {
+                // A blank value (`Engine::pool`): the resource's own, but nothing to pool.
+                obs.reported(key, value, Reported::Blank);
+                continue;
+            }
             if !shard.keys.allows(k, req.scope, req.scope_index) {
                 if O::ENABLED {
                     obs.reported(
@@ -405,6 +422,10 @@ impl State {
                     reported_for_container.push((k, value));
                     obs.reported(key, value, Reported::Pooled);
                 }
+                KeyHome::Container if !names_container => {
+                    // Belongs to a container, and the resource names none: nowhere to keep it.
+                    obs.reported(key, value, Reported::PooledForContainer);
+                }
                 KeyHome::Container => {
                     reported_for_container.push((k, value));
                     obs.reported(key, value, Reported::PooledForContainer);
@@ -413,10 +434,16 @@ impl State {
         }
         let (mut changed, mut ambiguous) = entity.pool.merge_all(&reported, MAX_POOL_BYTES);
         let tags = req.containers.as_ref().map_or(&[][..], |c| c.tags);
-        if !tags.is_empty() {
+        // Whom the resource speaks for: its container, or (naming none) the whole entity, whose
+        // voice is kept only when it says something.
+        let speaks_for = match req.containers {
+            Some(_) if !names_container && !reported_for_container.is_empty() => &ENTITY_VOICE[..],
+            _ => tags,
+        };
+        if !speaks_for.is_empty() {
             // Even a resource with nothing to pool per container records its tags: that is how
             // a container named by id in one source and by name in another becomes one.
-            let (container, c, a) = entity.containers.for_tags(tags);
+            let (container, c, a) = entity.containers.for_tags(speaks_for);
             changed |= c;
             ambiguous += a;
             if container.is_none() {
@@ -439,6 +466,9 @@ impl State {
         }
         let keys = &mut shard.keys;
         let present = &shard.present;
+        let own_container = entity.containers.find(tags);
+        let entity_voice = if names_container { entity.containers.find(&ENTITY_VOICE) } else { None };
+        let reported_by = |c: Option<&Container>, k: PoolKey| c.is_some_and(|c| c.pool.iter().any(|(ck, _)| ck == k));
         // Keys told to the observer, so that what is left can be told as container-scoped.
         let mut offered: Vec<PoolKey> = Vec::new();
         let mut offer = |keys: &PoolKeys, k: PoolKey, v: Option<&[u8]>, why: Offer| {
@@ -456,11 +486,11 @@ impl State {
                 offer(keys, k, v, Offer::OutOfScope);
                 continue;
             }
-            // A resource that names its container takes container values from that container
-            // only; one that names none may take those every source agreed on.
+            // A resource that names its container takes shared values from its container, or
+            // else from the entity's voice (below); one that names none takes what all agreed on.
             let fills = match req.containers.as_ref().map_or(KeyHome::Entity, |c| keys.home(k, c, req.scope_index)) {
                 KeyHome::Entity => true,
-                KeyHome::SharedWhenAgreed => tags.is_empty(),
+                KeyHome::SharedWhenAgreed => !names_container,
                 KeyHome::Container => false,
             };
             match (fills, v) {
@@ -472,7 +502,9 @@ impl State {
                 (false, _) => {}
             }
         }
-        for (k, v) in entity.containers.values_for(tags) {
+        let voiced =
+            entity_voice.into_iter().flat_map(|c| c.pool.iter()).filter(|(k, _)| !reported_by(own_container, *k));
+        for (k, v) in own_container.into_iter().flat_map(|c| c.pool.iter()).chain(voiced) {
             if present.contains(&k) {
                 offer(keys, k, v, Offer::OwnValue);
             } else if !keys.allows(k, req.scope, req.scope_index) {
@@ -708,7 +740,12 @@ mod tests {
         let pool = |tag: u64, value: &[u8]| {
             let tags = [tag];
             let attrs = [(&b"k"[..], value)];
-            let containers = Some(ContainerRequest { tags: &tags, scoped: &scoped, shared_when_agreed: &shared });
+            let containers = Some(ContainerRequest {
+                tags: &tags,
+                names_container: true,
+                scoped: &scoped,
+                shared_when_agreed: &shared,
+            });
             let req = PoolRequest {
                 attrs: &attrs,
                 scope: &scope,

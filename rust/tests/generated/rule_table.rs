@@ -50,13 +50,24 @@ pub fn markdown(rules: &[RuleSpec]) -> String {
         let containers = r.containers.as_ref().map_or(String::new(), |c| {
             let mut s = format!("named by {}; per container: {}", codes(&c.named_by), codes(&c.scoped));
             if !c.shared_when_agreed.is_empty() {
-                s.push_str(&format!("; also fill resources naming none when agreed: {}", codes(&c.shared_when_agreed)));
+                s.push_str(&format!(
+                    "; {} also from sources naming no container, into containers that reported none, and into resources naming none when all agree",
+                    codes(&c.shared_when_agreed)
+                ));
             }
             s
         });
         let mut when: Vec<String> = r.when.iter().map(condition).collect();
         if !r.unless_present.is_empty() {
             when.push(format!("none of {}", r.unless_present.iter().map(|k| code(k)).collect::<Vec<_>>().join(", ")));
+        }
+        if let Some(alongside) = &r.alongside {
+            let beside: Vec<String> = alongside.iter().map(|t| code(t)).collect();
+            when.push(if beside.is_empty() {
+                "the resource describes no other object".to_string()
+            } else {
+                format!("the resource describes no other object than {}", beside.join(", "))
+            });
         }
         let derive = r
             .derive
