@@ -2,7 +2,6 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,16 +15,27 @@ const snapshotKey = "resourceequality_state"
 
 // persistence snapshots an engine's state to a storage extension periodically and at
 // shutdown, and restores it at start, so that a restart does not forget what was learnt.
-// Ids never depend on it: it only keeps pooled attributes and learnt links.
+// Ids never depend on it: it only keeps pooled attributes and learnt links. It fails open: a
+// storage that cannot be opened (a corrupt or truncated database, a read-only directory, a full
+// disk) or written never stops the collector. The processor starts empty, says so once, and keeps
+// trying at every interval.
 type persistence struct {
-	client   storage.Client
+	storage  storage.Extension
+	storeID  component.ID
+	owner    component.ID
+	client   storage.Client // nil until the storage could be opened
 	engine   *engine
 	logger   *zap.Logger
 	interval time.Duration
-	stopCh   chan struct{}
-	done     chan struct{}
+	// failing is set by the first failure of a run of them (told at warn level, the rest at
+	// debug) and cleared by the next success (told at info level).
+	failing bool
+	stopCh  chan struct{}
+	done    chan struct{}
 }
 
+// startPersistence fails only for a configuration error: the storage extension is not in the
+// service, or is not a storage extension.
 func startPersistence(ctx context.Context, host component.Host, storageID, owner component.ID, e *engine, interval time.Duration, logger *zap.Logger) (*persistence, error) {
 	ext, ok := host.GetExtensions()[storageID]
 	if !ok {
@@ -35,14 +45,38 @@ func startPersistence(ctx context.Context, host component.Host, storageID, owner
 	if !ok {
 		return nil, fmt.Errorf("extension %q is not a storage extension", storageID)
 	}
-	client, err := se.GetClient(ctx, component.KindProcessor, owner, "")
-	if err != nil {
-		return nil, fmt.Errorf("storage extension %q: %w", storageID, err)
+	p := &persistence{storage: se, storeID: storageID, owner: owner, engine: e, logger: logger, interval: interval, stopCh: make(chan struct{}), done: make(chan struct{})}
+	if p.open(ctx) {
+		p.restore(ctx)
+	} else {
+		p.logger.Info("Starting with an empty resourceequality state; the state is saved once the storage opens")
 	}
-	p := &persistence{client: client, engine: e, logger: logger, interval: interval, stopCh: make(chan struct{}), done: make(chan struct{})}
-	p.restore(ctx)
 	go p.loop()
 	return p, nil
+}
+
+// open gets a storage client, unless there is one; false when the storage cannot be opened.
+func (p *persistence) open(ctx context.Context) bool {
+	if p.client != nil {
+		return true
+	}
+	client, err := p.storage.GetClient(ctx, component.KindProcessor, p.owner, "")
+	if err != nil {
+		p.failed("Could not open the resourceequality state's storage", fmt.Errorf("storage extension %q: %w", p.storeID, err))
+		return false
+	}
+	p.client = client
+	return true
+}
+
+// failed tells the first failure of a run at warn level and the rest at debug level.
+func (p *persistence) failed(msg string, err error) {
+	if p.failing {
+		p.logger.Debug(msg, zap.Error(err))
+		return
+	}
+	p.failing = true
+	p.logger.Warn(msg+"; will keep trying at every snapshot_interval", zap.Error(err))
 }
 
 // restore never fails the start: a missing, truncated, corrupt or older snapshot starts empty
@@ -73,24 +107,42 @@ func (p *persistence) loop() {
 		case <-p.stopCh:
 			return
 		case <-t.C:
-			if err := p.save(context.Background()); err != nil {
-				p.logger.Warn("Could not save the resourceequality state", zap.Error(err))
-			}
+			p.save(context.Background())
 		}
 	}
 }
 
-func (p *persistence) save(ctx context.Context) error {
-	data, err := p.engine.snapshot()
-	if err != nil {
-		return err
+// save writes a snapshot, opening the storage first if it could not be opened so far.
+func (p *persistence) save(ctx context.Context) {
+	if !p.open(ctx) {
+		return
 	}
-	return p.client.Set(ctx, snapshotKey, data)
+	data, err := p.engine.snapshot()
+	if err == nil {
+		err = p.client.Set(ctx, snapshotKey, data)
+	}
+	if err != nil {
+		p.failed("Could not save the resourceequality state", err)
+		return
+	}
+	if p.failing {
+		p.failing = false
+		p.logger.Info("Saved the resourceequality state again", zap.Int("bytes", len(data)))
+	}
 }
 
-// stop ends the periodic snapshots, writes a last one and closes the storage client.
-func (p *persistence) stop(ctx context.Context) error {
+// stop ends the periodic snapshots, writes a last one and closes the storage client. A failure
+// is told, never returned: the collector shuts down cleanly whatever the storage does.
+func (p *persistence) stop(ctx context.Context) {
 	close(p.stopCh)
 	<-p.done
-	return errors.Join(p.save(ctx), p.client.Close(ctx))
+	p.save(ctx)
+	if p.failing {
+		p.logger.Warn("The resourceequality state was not saved at shutdown; the next start begins with the last state saved, if any")
+	}
+	if p.client != nil {
+		if err := p.client.Close(ctx); err != nil {
+			p.logger.Warn("Could not close the resourceequality state's storage", zap.Error(err))
+		}
+	}
 }

@@ -4,6 +4,7 @@ package resourceequalityprocessor
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -24,16 +25,36 @@ import (
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
-// memStorage is a storage extension keeping one map in memory, shared by its clients.
+// memStorage is a storage extension keeping one map in memory, shared by its clients. openErr
+// and setErr make it fail as a real storage does (a corrupt database file, a full disk).
 type memStorage struct {
 	component.StartFunc
 	component.ShutdownFunc
-	mu   sync.Mutex
-	data map[string][]byte
+	mu      sync.Mutex
+	data    map[string][]byte
+	openErr error
+	setErr  error
 }
 
 func (m *memStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.openErr != nil {
+		return nil, m.openErr
+	}
 	return &memClient{s: m}, nil
+}
+
+func (m *memStorage) fail(openErr, setErr error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.openErr, m.setErr = openErr, setErr
+}
+
+func (m *memStorage) saved() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.data[snapshotKey]) > 0
 }
 
 type memClient struct{ s *memStorage }
@@ -47,6 +68,9 @@ func (c *memClient) Get(_ context.Context, k string) ([]byte, error) {
 func (c *memClient) Set(_ context.Context, k string, v []byte) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
+	if c.s.setErr != nil {
+		return c.s.setErr
+	}
 	c.s.data[k] = append([]byte(nil), v...)
 	return nil
 }
@@ -150,6 +174,39 @@ func TestUnusableSnapshotStartsEmpty(t *testing.T) {
 			assert.True(t, ok, "and works")
 		})
 	}
+}
+
+// A storage that cannot be opened (bbolt's "invalid database" for a garbage or truncated file, a
+// read-only directory) starts the processor empty with one warning; it keeps trying, and saves
+// once the storage opens.
+func TestUnopenableStorageFailsOpen(t *testing.T) {
+	st := &memStorage{data: map[string][]byte{}, openErr: errors.New("invalid database")}
+	core, logs := observer.New(zapcore.InfoLevel)
+	p, stop := startWithStorage(t, st, core)
+	defer stop()
+	out := sendLogs(t, p, map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"})
+	_, ok := out.ResourceLogs().At(0).Resource().Attributes().Get("resource.id")
+	assert.True(t, ok, "processes")
+	time.Sleep(200 * time.Millisecond) // ten snapshot intervals
+	assert.Equal(t, 1, logs.FilterLevelExact(zapcore.WarnLevel).Len(), "one warning for a run of failures")
+	assert.Contains(t, logs.FilterLevelExact(zapcore.WarnLevel).All()[0].Message, "Could not open")
+	st.fail(nil, nil)
+	require.Eventually(t, st.saved, 5*time.Second, 10*time.Millisecond, "saved once the storage opens")
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("again").Len() == 1 }, 5*time.Second, 10*time.Millisecond)
+}
+
+// A storage that cannot be written (a full disk) warns once for a run of failures, and shutdown
+// still succeeds, telling the last failure.
+func TestUnwritableStorageWarnsOnceAndShutsDownCleanly(t *testing.T) {
+	st := &memStorage{data: map[string][]byte{}, setErr: errors.New("write /var/lib/otelcol/file_storage/x: no space left on device")}
+	core, logs := observer.New(zapcore.InfoLevel)
+	p, _ := startWithStorage(t, st, core)
+	sendLogs(t, p, map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"})
+	time.Sleep(200 * time.Millisecond) // ten snapshot intervals
+	assert.Equal(t, 1, logs.FilterMessageSnippet("Could not save").Len(), "one warning for a run of failures")
+	require.NoError(t, p.shutdown(context.Background()), "shutdown succeeds")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("Could not save").Len())
+	assert.Equal(t, 1, logs.FilterMessageSnippet("not saved at shutdown").Len(), "the last save's failure is told")
 }
 
 // Storage named in the config but missing from the service fails the start clearly.

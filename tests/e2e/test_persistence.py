@@ -55,3 +55,40 @@ def test_without_the_snapshot_the_sparse_resource_is_not_enriched(collectors, tm
     c.stop()
     [out] = read_output(tmp_path / "fresh.json")
     assert "service.name" not in out.resource
+
+
+def _damage(storage, how: str) -> None:
+    files = [f for f in storage.iterdir() if f.is_file()]
+    assert files, "file_storage wrote its database"
+    for f in files:
+        if how == "garbage":
+            f.write_bytes(b"\xde\xad\xbe\xef" * 4096)
+        else:  # truncated to one page
+            f.write_bytes(f.read_bytes()[:4096])
+
+
+def test_a_damaged_storage_file_starts_empty_and_shuts_down_cleanly(collectors, tmp_path):
+    """A database file overwritten with garbage or truncated to 4096 bytes: file_storage cannot open
+    it ("invalid database"). The collector starts anyway, empty, says so once, processes, and
+    exits 0 at shutdown."""
+    for how in ("garbage", "truncated"):
+        storage = tmp_path / f"storage-{how}"
+        p = ports("http")
+        first = collectors(f"first-{how}", config(p, tmp_path / f"first-{how}.json", storage), p)
+        post(p["http"], "traces", request("traces", [("rich", RICH)]))
+        first.stop()
+        _damage(storage, how)
+
+        p2 = ports("http")
+        second = collectors(f"second-{how}", config(p2, tmp_path / f"second-{how}.json", storage), p2)
+        post(p2["http"], "logs", request("logs", [("sparse", SPARSE)]))
+        time.sleep(2.5)  # two snapshot intervals, each failing again
+        proc = second.proc
+        second.stop()
+        assert proc.returncode == 0, second.log_tail()
+        log = second.log_path.read_text()
+        assert log.count("Could not open the resourceequality state's storage") == 1, log
+        assert "not saved at shutdown" in log
+        [out] = read_output(tmp_path / f"second-{how}.json")
+        assert out.resource["resource.type"] == "k8s.pod"
+        assert "service.name" not in out.resource, "started empty"
