@@ -122,6 +122,11 @@ impl<V: Aging> Clock<V> {
         self.map.get(&key)
     }
 
+    /// `peek`, to change the entry.
+    pub fn peek_mut(&mut self, key: u128) -> Option<&mut V> {
+        self.map.get_mut(&key)
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }

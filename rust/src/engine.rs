@@ -624,6 +624,7 @@ impl Engine {
             ambiguous_links: c.ambiguous_links.load(Relaxed),
             ambiguous_attributes: c.ambiguous_attributes.load(Relaxed),
             containers_full: c.containers_full.load(Relaxed),
+            attributes_not_pooled: c.attributes_not_pooled.load(Relaxed),
             partitions: self.partitions.live(),
             resource_variants: {
                 let mut variants = 0;

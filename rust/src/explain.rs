@@ -323,6 +323,7 @@ impl Explainer {
                         Reported::OutOfScope => Some("out of scope"),
                         Reported::Excluded => Some("excluded by config"),
                         Reported::Blank => Some("blank value"),
+                        Reported::TooLarge => Some("over a size bound"),
                         _ => None,
                     })?;
                     Some((key.as_slice(), reason))

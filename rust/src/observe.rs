@@ -36,6 +36,9 @@ pub enum Reported {
     Excluded,
     /// Not pooled: the value is blank (an empty string, array or map, or no value).
     Blank,
+    /// Not pooled: the key or value is over its size bound, or the entity's pool or the key
+    /// table is full.
+    TooLarge,
 }
 
 /// Why an attribute the entity's sources reported was, or was not, given to the resource.

@@ -7,8 +7,9 @@
 //! Fifteen attributes of typical length take about 400 bytes.
 //!
 //! Bounds, so that memory follows from `max_entities` whatever sources send: a value longer
-//! than `MAX_VALUE_BYTES` is not pooled, and an entity pools no new key once it holds
-//! `MAX_POOL_BYTES`. An entity therefore never holds more than `MAX_POOL_BYTES` plus one record.
+//! than `MAX_VALUE_BYTES` is not pooled, and a pool adds no new key once it holds `MAX_POOL_KEYS`
+//! keys or its byte bound (`MAX_POOL_BYTES` for an entity). An entity therefore never holds more
+//! than `MAX_POOL_BYTES` plus one record, nor more than `MAX_POOL_KEYS` keys of the key table.
 
 /// Index of a key in the owning shard's key table.
 pub type PoolKey = u32;
@@ -19,6 +20,8 @@ const HEADER: usize = 9;
 
 /// Longest encoded value that is pooled.
 pub const MAX_VALUE_BYTES: usize = 4096;
+/// Most keys one pool holds (a pod's sources report a few dozen pooled keys).
+pub const MAX_POOL_KEYS: usize = 128;
 /// Most bytes one entity's pool grows to by adding keys.
 pub const MAX_POOL_BYTES: usize = 16 * 1024;
 /// Most bytes one container's pool grows to (it holds a few keys: `service.*` and the like).
@@ -48,8 +51,8 @@ impl Pool {
         })
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    /// Keys held.
+    pub fn len(&self) -> usize {
         self.iter().count()
     }
 
@@ -59,28 +62,34 @@ impl Pool {
     }
 
     /// Records everything one source reported (key, value), rebuilding the pool at most once;
-    /// the pool grows by new keys up to `max_bytes`. Returns whether the pool changed and how
-    /// many keys became ambiguous.
-    pub fn merge_all(&mut self, reported: &[(PoolKey, &[u8])], max_bytes: usize) -> (bool, u32) {
+    /// the pool grows by new keys up to `max_bytes` and `MAX_POOL_KEYS`. Returns whether the
+    /// pool changed, how many keys became ambiguous, and how many new ones found no room (or had
+    /// a value over `MAX_VALUE_BYTES`).
+    pub fn merge_all(&mut self, reported: &[(PoolKey, &[u8])], max_bytes: usize) -> (bool, u32, u32) {
         let mut added: Vec<(PoolKey, &[u8])> = Vec::new();
         let mut disagreeing: Vec<PoolKey> = Vec::new();
         let mut room = max_bytes.saturating_sub(self.packed.len());
+        let mut key_room = MAX_POOL_KEYS.saturating_sub(self.len());
+        let mut refused = 0;
         for &(key, value) in reported {
             if value.len() > MAX_VALUE_BYTES {
+                refused += 1;
                 continue;
             }
             match self.iter().find(|(k, _)| *k == key) {
                 Some((_, Some(v))) if v != value => disagreeing.push(key),
                 Some(_) => {}
-                None if room > 0 && !added.iter().any(|(k, _)| *k == key) => {
+                None if added.iter().any(|(k, _)| *k == key) => {}
+                None if room > 0 && key_room > 0 => {
                     room = room.saturating_sub(HEADER + value.len());
+                    key_room -= 1;
                     added.push((key, value));
                 }
-                None => {}
+                None => refused += 1,
             }
         }
         if added.is_empty() && disagreeing.is_empty() {
-            return (false, 0);
+            return (false, 0, refused);
         }
         let extra: usize = added.iter().map(|(_, v)| HEADER + v.len()).sum();
         let mut out = Vec::with_capacity(self.packed.len() + extra);
@@ -91,7 +100,7 @@ impl Pool {
             put(&mut out, k, Some(v));
         }
         self.packed = out.into_boxed_slice();
-        (true, disagreeing.len() as u32)
+        (true, disagreeing.len() as u32, refused)
     }
 
     /// Records everything another pool holds, as if its sources had reported here: its values
@@ -99,7 +108,7 @@ impl Pool {
     /// ambiguous.
     pub fn absorb(&mut self, other: &Pool, max_bytes: usize) -> u32 {
         let values: Vec<(PoolKey, &[u8])> = other.iter().filter_map(|(k, v)| Some((k, v?))).collect();
-        let (_, mut ambiguous) = self.merge_all(&values, max_bytes);
+        let (_, mut ambiguous, _) = self.merge_all(&values, max_bytes);
         for (k, _) in other.iter().filter(|(_, v)| v.is_none()) {
             let here = self.iter().find(|(key, _)| *key == k).map(|(_, v)| v.is_some());
             match here {
@@ -146,10 +155,10 @@ mod tests {
     #[test]
     fn agreeing_sources_keep_a_value_disagreeing_make_it_ambiguous() {
         let mut p = Pool::default();
-        assert_eq!(p.merge_all(&[(1, b"a"), (2, b"x")], MAX_POOL_BYTES), (true, 0));
-        assert_eq!(p.merge_all(&[(1, b"a")], MAX_POOL_BYTES), (false, 0), "agreement changes nothing");
-        assert_eq!(p.merge_all(&[(1, b"b")], MAX_POOL_BYTES), (true, 1));
-        assert_eq!(p.merge_all(&[(1, b"a")], MAX_POOL_BYTES), (false, 0), "ambiguity is final");
+        assert_eq!(p.merge_all(&[(1, b"a"), (2, b"x")], MAX_POOL_BYTES), (true, 0, 0));
+        assert_eq!(p.merge_all(&[(1, b"a")], MAX_POOL_BYTES), (false, 0, 0), "agreement changes nothing");
+        assert_eq!(p.merge_all(&[(1, b"b")], MAX_POOL_BYTES), (true, 1, 0));
+        assert_eq!(p.merge_all(&[(1, b"a")], MAX_POOL_BYTES), (false, 0, 0), "ambiguity is final");
         let entries: Vec<_> = p.iter().collect();
         assert_eq!(entries, vec![(1, None), (2, Some(&b"x"[..]))]);
         assert_eq!(p.len(), 2);
@@ -165,13 +174,22 @@ mod tests {
     #[test]
     fn pools_are_bounded() {
         let mut p = Pool::default();
-        assert_eq!(p.merge_all(&[(1, &vec![b'x'; MAX_VALUE_BYTES + 1])], MAX_POOL_BYTES), (false, 0));
+        assert_eq!(p.merge_all(&[(1, &vec![b'x'; MAX_VALUE_BYTES + 1])], MAX_POOL_BYTES), (false, 0, 1));
         let mut k = 0;
         while p.merge_all(&[(k, &[b'v'; 100])], MAX_POOL_BYTES).0 {
             k += 1;
         }
         assert!(p.heap_bytes() <= MAX_POOL_BYTES + HEADER + 100);
-        assert_eq!(p.merge_all(&[(0, &[b'w'; 100])], MAX_POOL_BYTES), (true, 1), "known keys still track disagreement");
+        assert_eq!(p.merge_all(&[(k, &[b'v'; 100])], MAX_POOL_BYTES), (false, 0, 1), "no room is counted");
+        let mut few = Pool::default();
+        let many: Vec<(PoolKey, &[u8])> = (0..MAX_POOL_KEYS as u32 + 10).map(|k| (k, &b"v"[..])).collect();
+        assert_eq!(few.merge_all(&many, MAX_POOL_BYTES), (true, 0, 10));
+        assert_eq!(few.iter().count(), MAX_POOL_KEYS, "keys are bounded too");
+        assert_eq!(
+            p.merge_all(&[(0, &[b'w'; 100])], MAX_POOL_BYTES),
+            (true, 1, 0),
+            "known keys still track disagreement"
+        );
     }
 
     #[test]

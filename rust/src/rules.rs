@@ -115,7 +115,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn new(patterns: &[String], include: &[String], exclude: &[String]) -> Scope {
+    pub(crate) fn new(patterns: &[String], include: &[String], exclude: &[String]) -> Scope {
         let mut s = Scope::default();
         for p in patterns.iter().chain(include) {
             match pattern_kind(p) {

@@ -17,7 +17,7 @@ use crate::freshness::Freshness;
 use crate::id::EntityId;
 use crate::observe::{Observer, Offer, Reported};
 use crate::padded::CacheLine;
-use crate::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
+use crate::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, MAX_VALUE_BYTES, Pool, PoolKey};
 use crate::rules::Scope;
 use crate::snapshot::{AttrRecords, EntityRecord};
 use parking_lot::Mutex;
@@ -31,8 +31,12 @@ type FastState = foldhash::fast::FixedState;
 /// names it, so it never merges with a real container.
 const ENTITY_VOICE: [u64; 1] = [u64::MAX];
 
-/// Most distinct attribute keys one shard remembers; attributes with further keys are not pooled.
-const MAX_KEYS_PER_SHARD: usize = 1 << 16;
+/// Longest attribute key that is pooled.
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// Fewest distinct keys a shard's key table holds; it holds 4 per entity the shard may hold, if
+/// more (`State::new`). Keys no live entity uses are swept out when the table is full.
+const MIN_KEYS_PER_SHARD: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct Entity {
@@ -103,31 +107,97 @@ struct KeyEntry {
     shared_when_agreed: u64,
 }
 
-#[derive(Default)]
+/// A shard's key table: every key some pool of the shard holds, by number. Bounded by a count
+/// (`capacity`) and a key length (`MAX_KEY_BYTES`); out-of-scope keys are never stored; keys that
+/// no live entity uses any more are swept out when the table is full (`State::pool`), so that a
+/// flood of junk keys ages out with its entities.
 struct PoolKeys {
-    ids: HashMap<Box<[u8]>, PoolKey, FastState>,
+    /// Key ids by the key's hash; the name is kept once, in `entries`.
+    ids: HashMap<u64, PoolKey, FastState>,
     entries: Vec<KeyEntry>,
+    /// Ids of swept entries, to reuse.
+    free: Vec<PoolKey>,
+    capacity: usize,
+    /// When the table was last swept, and how many keys it took since: a full table is swept
+    /// again in a new second, or after taking an eighth of its capacity, so that sweeping costs
+    /// little per key however fast keys come.
+    swept: Stamp,
+    interned_since_sweep: usize,
+}
+
+impl KeyEntry {
+    fn new(name: &[u8]) -> KeyEntry {
+        KeyEntry { name: name.into(), checked: 0, allowed: 0, homed: 0, container_scoped: 0, shared_when_agreed: 0 }
+    }
+}
+
+fn key_hash(key: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key)
 }
 
 impl PoolKeys {
-    fn intern(&mut self, key: &[u8]) -> Option<PoolKey> {
-        if let Some(id) = self.ids.get(key) {
-            return Some(*id);
+    fn new(capacity: usize) -> PoolKeys {
+        PoolKeys {
+            ids: HashMap::default(),
+            entries: Vec::new(),
+            free: Vec::new(),
+            capacity,
+            swept: 0,
+            interned_since_sweep: 0,
         }
-        if self.entries.len() >= MAX_KEYS_PER_SHARD {
+    }
+
+    fn get(&self, key: &[u8]) -> Option<PoolKey> {
+        let id = *self.ids.get(&key_hash(key))?;
+        (*self.entries[id as usize].name == *key).then_some(id)
+    }
+
+    /// The key's id, adding it if there is room; `None` for a key over `MAX_KEY_BYTES`, a full
+    /// table, or (about once in 2^64) another key with the same hash.
+    fn intern(&mut self, key: &[u8]) -> Option<PoolKey> {
+        let hash = key_hash(key);
+        if let Some(id) = self.ids.get(&hash) {
+            return (*self.entries[*id as usize].name == *key).then_some(*id);
+        }
+        if key.len() > MAX_KEY_BYTES || self.live() >= self.capacity {
             return None;
         }
-        let id = self.entries.len() as PoolKey;
-        self.ids.insert(key.into(), id);
-        self.entries.push(KeyEntry {
-            name: key.into(),
-            checked: 0,
-            allowed: 0,
-            homed: 0,
-            container_scoped: 0,
-            shared_when_agreed: 0,
-        });
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.entries[id as usize] = KeyEntry::new(key);
+                id
+            }
+            None => {
+                self.entries.push(KeyEntry::new(key));
+                (self.entries.len() - 1) as PoolKey
+            }
+        };
+        self.ids.insert(hash, id);
+        self.interned_since_sweep += 1;
         Some(id)
+    }
+
+    fn live(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+
+    /// Whether `more` new keys might not fit, and a sweep is due (see `swept`).
+    fn wants_sweep(&self, more: usize, now: Stamp) -> bool {
+        self.live() + more > self.capacity && (self.swept != now || self.interned_since_sweep >= self.capacity / 8)
+    }
+
+    /// Frees every key no pool refers to (`refs`, per key id).
+    fn sweep(&mut self, refs: &[u32], now: Stamp) {
+        self.swept = now;
+        self.interned_since_sweep = 0;
+        for id in 0..self.entries.len() {
+            if refs.get(id).is_some_and(|r| *r > 0) || self.entries[id].name.is_empty() {
+                continue;
+            }
+            self.ids.remove(&key_hash(&self.entries[id].name));
+            self.entries[id] = KeyEntry::new(b"");
+            self.free.push(id as PoolKey);
+        }
     }
 
     fn name(&self, id: PoolKey) -> &[u8] {
@@ -195,6 +265,7 @@ pub struct Counters {
     pub ambiguous_links: AtomicU64,
     pub ambiguous_attributes: AtomicU64,
     pub containers_full: AtomicU64,
+    pub attributes_not_pooled: AtomicU64,
 }
 
 pub struct State {
@@ -274,6 +345,54 @@ fn shard_capacity(max: u64, shards: usize, i: usize) -> usize {
     (max / shards + usize::from(i < max % shards)).max(1)
 }
 
+/// Why an attribute outside the pooling scope was not pooled.
+fn out_of_scope(scope: &Scope, key: &[u8]) -> Reported {
+    if scope.excludes(key) { Reported::Excluded } else { Reported::OutOfScope }
+}
+
+impl Shard {
+    /// Frees the keys that no live entity's pools use. When live entities use more than 7/8 of
+    /// the table (a flood of junk keys on entities that keep coming), the largest pools are
+    /// emptied until 3/4 of it is in use, so that the flood, not everyone, loses pooling. Returns
+    /// the entities emptied and the values they held.
+    fn sweep_keys(&mut self, now: Stamp) -> (Vec<EntityId>, u64) {
+        let mut refs = vec![0u32; self.keys.entries.len()];
+        let mut sizes: Vec<(usize, EntityId)> = Vec::new();
+        let live = |e: &Entity| !self.entities.expired(e.age.last_seen, now);
+        for (id, e) in self.entities.iter().filter(|(_, e)| live(e)) {
+            let keys = e.pool.iter().chain(e.containers.iter().flat_map(|c| c.pool.iter()));
+            let mut n = 0;
+            for (k, _) in keys {
+                refs[k as usize] += 1;
+                n += 1;
+            }
+            sizes.push((n, *id));
+        }
+        let mut used = refs.iter().filter(|r| **r > 0).count();
+        let mut emptied = Vec::new();
+        let mut dropped = 0u64;
+        if used > self.keys.capacity / 8 * 7 {
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            for (_, id) in sizes {
+                if used <= self.keys.capacity / 4 * 3 {
+                    break;
+                }
+                let Some(e) = self.entities.peek_mut(id) else { continue };
+                for (k, _) in e.pool.iter().chain(e.containers.iter().flat_map(|c| c.pool.iter())) {
+                    refs[k as usize] -= 1;
+                    used -= usize::from(refs[k as usize] == 0);
+                    dropped += 1;
+                }
+                e.pool = Pool::default();
+                e.containers = Containers::default();
+                emptied.push(id);
+            }
+        }
+        self.keys.sweep(&refs, now);
+        (emptied, dropped)
+    }
+}
+
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
         let shards = shard_count(max_entities);
@@ -285,7 +404,7 @@ impl State {
                     CacheLine(Mutex::new(Shard {
                         entities: Clock::new(capacity, ttl),
                         links: Clock::new(capacity, ttl),
-                        keys: PoolKeys::default(),
+                        keys: PoolKeys::new(MIN_KEYS_PER_SHARD.max(4 * capacity)),
                         present: Vec::new(),
                     }))
                 })
@@ -368,6 +487,13 @@ impl State {
     ) {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
+        if shard.keys.wants_sweep(req.attrs.len(), now) {
+            let (emptied, dropped) = shard.sweep_keys(now);
+            for e in emptied {
+                self.freshness.changed(e);
+            }
+            self.counters.attributes_not_pooled.fetch_add(dropped, Relaxed);
+        }
         let mut evicted = 0;
         let mut described = false;
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
@@ -389,9 +515,38 @@ impl State {
         let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
         let mut reported_for_container: Vec<(PoolKey, &[u8])> = Vec::new();
         let names_container = req.containers.as_ref().is_some_and(|c| c.names_container);
+        let mut not_pooled = 0u64;
+        // New keys a resource may add to the table: no more than its entity's pool can take.
+        let mut new_keys = crate::pool::MAX_POOL_KEYS.saturating_sub(entity.pool.len());
         for (key, value) in req.attrs {
-            let Some(k) = shard.keys.intern(key) else {
-                continue;
+            let k = match shard.keys.get(key) {
+                Some(k) => k,
+                // A key no pool holds is stored only when it is pooled: in scope, not blank, and
+                // of a bounded size.
+                None if !req.scope.allows(key) => {
+                    if O::ENABLED {
+                        obs.reported(key, value, out_of_scope(req.scope, key));
+                    }
+                    continue;
+                }
+                None if value.is_empty() => {
+                    obs.reported(key, value, Reported::Blank);
+                    continue;
+                }
+                None => match Some(value)
+                    .filter(|v| v.len() <= MAX_VALUE_BYTES && new_keys > 0)
+                    .and_then(|_| shard.keys.intern(key))
+                {
+                    Some(k) => {
+                        new_keys -= 1;
+                        k
+                    }
+                    None => {
+                        not_pooled += 1;
+                        obs.reported(key, value, Reported::TooLarge);
+                        continue;
+                    }
+                },
             };
             if shard.present.contains(&k) {
                 continue; // a duplicate key: the first occurrence is the resource's value
@@ -404,11 +559,7 @@ impl State {
             }
             if !shard.keys.allows(k, req.scope, req.scope_index) {
                 if O::ENABLED {
-                    obs.reported(
-                        key,
-                        value,
-                        if req.scope.excludes(key) { Reported::Excluded } else { Reported::OutOfScope },
-                    );
+                    obs.reported(key, value, out_of_scope(req.scope, key));
                 }
                 continue;
             }
@@ -432,7 +583,8 @@ impl State {
                 }
             }
         }
-        let (mut changed, mut ambiguous) = entity.pool.merge_all(&reported, MAX_POOL_BYTES);
+        let (mut changed, mut ambiguous, refused) = entity.pool.merge_all(&reported, MAX_POOL_BYTES);
+        not_pooled += u64::from(refused);
         let tags = req.containers.as_ref().map_or(&[][..], |c| c.tags);
         // Whom the resource speaks for: its container, or (naming none) the whole entity, whose
         // voice is kept only when it says something.
@@ -450,13 +602,17 @@ impl State {
                 self.counters.containers_full.fetch_add(1, Relaxed);
             }
             if let Some(container) = container {
-                let (c, a) = container.pool.merge_all(&reported_for_container, MAX_CONTAINER_POOL_BYTES);
+                let (c, a, refused) = container.pool.merge_all(&reported_for_container, MAX_CONTAINER_POOL_BYTES);
                 changed |= c;
                 ambiguous += a;
+                not_pooled += u64::from(refused);
             }
         }
         if ambiguous > 0 {
             self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
+        }
+        if not_pooled > 0 {
+            self.counters.attributes_not_pooled.fetch_add(not_pooled, Relaxed);
         }
         if changed {
             self.freshness.changed(id);
@@ -816,6 +972,67 @@ mod tests {
         }
         assert_eq!(s.entity_count(), 4);
         assert_eq!(s.counters.evictions.load(Relaxed), 6);
+    }
+
+    fn pool_in(s: &State, id: EntityId, attrs: &[(&[u8], &[u8])], scope: &Scope, now: Stamp) -> Vec<Vec<u8>> {
+        let req =
+            PoolRequest { attrs, scope, scope_index: Some(0), containers: None, kind: 0, variant: 0, identity: &[] };
+        let mut filled = Vec::new();
+        s.pool(id, &req, now, &mut Quiet, |k, _| filled.push(k.to_vec()));
+        filled
+    }
+
+    fn keys_held(s: &State) -> usize {
+        s.shards.iter().map(|sh| sh.lock().keys.live()).sum()
+    }
+
+    #[test]
+    fn out_of_scope_blank_and_oversized_keys_are_never_stored() {
+        let s = State::new(100, 3600);
+        let scope = Scope::new(&["k8s.pod.*".into()], &[], &[]);
+        let long_key = vec![b'k'; MAX_KEY_BYTES + 1];
+        let mut long_in_scope = b"k8s.pod.".to_vec();
+        long_in_scope.extend(&long_key);
+        let big_value = vec![b'v'; MAX_VALUE_BYTES + 1];
+        let attrs: [(&[u8], &[u8]); 5] = [
+            (b"junk.1", b"x"),
+            (&long_key, b"x"),
+            (b"k8s.pod.blank", b""),
+            (&long_in_scope, b"x"),
+            (b"k8s.pod.big", &big_value),
+        ];
+        pool_in(&s, 1, &attrs, &scope, 0);
+        assert_eq!(keys_held(&s), 0, "nothing out of scope, blank or oversized is interned");
+        assert_eq!(s.counters.attributes_not_pooled.load(Relaxed), 2, "the in-scope oversized ones are counted");
+    }
+
+    #[test]
+    fn a_junk_key_flood_loses_its_own_pooling_not_everyones() {
+        let s = State::new(100, 60);
+        let scope = Scope::new(&["*".into()], &[], &[]);
+        let capacity = s.shards[0].lock().keys.capacity;
+        // Fill the key table with the junk keys of entities that stay live.
+        let junk: Vec<Vec<u8>> = (0..capacity).map(|i| format!("junk.{i}").into_bytes()).collect();
+        for (i, chunk) in junk.chunks(crate::pool::MAX_POOL_KEYS).enumerate() {
+            let attrs: Vec<(&[u8], &[u8])> = chunk.iter().map(|k| (&k[..], &b"x"[..])).collect();
+            pool_in(&s, 1000 + i as EntityId, &attrs, &scope, 0);
+        }
+        assert_eq!(keys_held(&s), capacity);
+        // A new entity's new key is pooled: the largest pools (the junk) are emptied to make room,
+        // and what they lost is counted.
+        pool_in(&s, 1, &[(b"service.name", b"api")], &scope, 1);
+        assert_eq!(pool_in(&s, 1, &[], &scope, 1), vec![b"service.name".to_vec()]);
+        assert!(keys_held(&s) <= capacity / 4 * 3 + 1, "{} keys held", keys_held(&s));
+        assert!(s.counters.attributes_not_pooled.load(Relaxed) >= (capacity / 8) as u64);
+        // Past the TTL the junk's keys make room for a table's worth of new keys (the table is
+        // swept when it is full), with nothing refused.
+        let refused = s.counters.attributes_not_pooled.load(Relaxed);
+        let fresh: Vec<Vec<u8>> = (0..capacity - 1).map(|i| format!("fresh.{i}").into_bytes()).collect();
+        for (i, chunk) in fresh.chunks(crate::pool::MAX_POOL_KEYS).enumerate() {
+            let attrs: Vec<(&[u8], &[u8])> = chunk.iter().map(|k| (&k[..], &b"x"[..])).collect();
+            pool_in(&s, 5000 + i as EntityId, &attrs, &scope, 100);
+        }
+        assert_eq!(s.counters.attributes_not_pooled.load(Relaxed), refused);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub struct Stats {
     pub ambiguous_links: u64,
     pub ambiguous_attributes: u64,
     pub containers_full: u64,
+    pub attributes_not_pooled: u64,
     pub partitions: u64,
     pub default_partition_resources: u64,
     pub resource_variants: u64,
@@ -110,6 +111,12 @@ pub const STATS: &[StatSpec] = &[
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources naming a container their entity had no room to remember (32 container tags): they were filled with nothing container-scoped.",
+    },
+    StatSpec {
+        name: "attributes_not_pooled",
+        metric: Some(MetricKind::Counter),
+        unit: "{attribute}",
+        description: "In-scope attributes not pooled for a bound: a key over 256 bytes, a value over 4 KiB, an entity's pool full (128 keys or 16 KiB), or a key table full of keys that live entities use.",
     },
     StatSpec {
         name: "partitions",

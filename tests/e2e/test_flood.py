@@ -93,3 +93,63 @@ def test_flood_of_distinct_pods_keeps_memory_bounded(collectors, tmp_path):
     records = {r.label: r.resource for r in read_output(tmp_path / "out.json")}
     assert records["sparse"]["service.name"] == "api"
     assert records["sparse"]["resource.id"] == records["rich"]["resource.id"]
+
+
+# The junk-key flood of issue 27: pods whose attribute keys are junk, out of the pooling scope and
+# long (phase A) or in scope and many (phase B). `make soak` runs the probe's full size.
+JUNK_A_REQUESTS = int(os.environ.get("JUNK_A_REQUESTS", "10"))
+JUNK_A_KEYS = int(os.environ.get("JUNK_A_KEYS", "4000"))
+JUNK_B_REQUESTS = int(os.environ.get("JUNK_B_REQUESTS", "5"))
+JUNK_B_KEYS = int(os.environ.get("JUNK_B_KEYS", "1000"))
+# The key tables' bound (README, Reliability): per shard max(4096, 4 × its entities) keys of at
+# most 256 bytes, about 400 bytes each with the table's own overhead.
+KEY_TABLE_MIB = 16 * 4096 * 400 / 2**20
+
+
+def junk_config(p, out) -> str:
+    return service_extensions(p) + f"""
+receivers:{otlp_receiver(p)}
+processors:
+  resourceequality:
+    max_entities: 10000
+    ttl: 30s
+exporters:
+  file:
+    path: {out}
+""" + service({"logs": (["otlp"], ["resourceequality"], ["file"])}, metrics_port=p["metrics"], log_level="warn")
+
+
+def test_junk_key_flood_keeps_memory_bounded_and_pooling_for_everyone_else(collectors, tmp_path):
+    p = ports("grpc", "http")
+    p["metrics"] = free_port()
+    c = collectors("junk", junk_config(p, tmp_path / "junk.json"), p)
+    peak = [0.0]
+    pad = "x" * 1990
+    for r in range(JUNK_A_REQUESTS):
+        attrs = {"k8s.pod.uid": f"junk-a-{r}", **{f"junk.{r}.{i}.{pad}": "v" for i in range(JUNK_A_KEYS)}}
+        post(p["http"], "logs", request("logs", [(f"a{r}", attrs)]))
+        peak[0] = max(peak[0], rss_mib(c.proc.pid))
+    for r in range(JUNK_B_REQUESTS):
+        pods = [(f"b{r}-{n}", {"k8s.pod.uid": f"junk-b-{r}-{n}",
+                              **{f"k8s.pod.label.j{r}_{n}_{i}": "v" for i in range(JUNK_B_KEYS)}}) for n in range(200)]
+        post(p["http"], "logs", request("logs", pods))
+        peak[0] = max(peak[0], rss_mib(c.proc.pid))
+
+    # Everyone else still pools new keys: 200 new pods, each with a new in-scope key.
+    rich = [(f"rich-{n}", {"k8s.pod.uid": f"after-{n}", "service.name": f"svc-{n}", f"k8s.pod.label.new_{n}": "yes"})
+            for n in range(200)]
+    post(p["http"], "logs", request("logs", rich))
+    post(p["http"], "logs", request("logs", [(f"sparse-{n}", {"k8s.pod.uid": f"after-{n}"}) for n in range(200)]))
+    peak[0] = max(peak[0], rss_mib(c.proc.pid))
+    refused = metric(p["metrics"], "otelcol_processor_resourceequality_attributes_not_pooled")
+    c.stop()
+    records = {r.label: r.resource for r in read_output(tmp_path / "junk.json")}
+    pooled = sum(records[f"sparse-{n}"].get(f"k8s.pod.label.new_{n}") == "yes"
+                 and records[f"sparse-{n}"].get("service.name") == f"svc-{n}" for n in range(200))
+    bound = BASELINE_MIB + 10000 * PER_ENTITY_KIB / 1024 + KEY_TABLE_MIB
+    print(f"\njunk keys: {JUNK_A_REQUESTS} requests of {JUNK_A_KEYS} 2,000-byte keys, {JUNK_B_REQUESTS} of 200 pods x "
+          f"{JUNK_B_KEYS} in-scope keys: peak RSS {peak[0]:.0f} MiB (bound {bound:.0f} MiB), "
+          f"{refused:.0f} attributes not pooled, new pods pooled {pooled}/200")
+    assert pooled == 200
+    assert peak[0] < bound, f"peak RSS {peak[0]:.0f} MiB over the bound {bound:.0f} MiB"
+    assert refused > 0, "what the bounds refused is counted"

@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	ProcessorResourceequalityAmbiguousAttributes       metric.Int64ObservableCounter
 	ProcessorResourceequalityAmbiguousLinks            metric.Int64ObservableCounter
 	ProcessorResourceequalityAttributesFilled          metric.Int64ObservableCounter
+	ProcessorResourceequalityAttributesNotPooled       metric.Int64ObservableCounter
 	ProcessorResourceequalityBatchDuration             metric.Float64Histogram
 	ProcessorResourceequalityCacheHits                 metric.Int64ObservableCounter
 	ProcessorResourceequalityCacheMisses               metric.Int64ObservableCounter
@@ -94,6 +95,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityAttributesFill
 		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityAttributesFilled, obs: o})
 		return nil
 	}, builder.ProcessorResourceequalityAttributesFilled)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityAttributesNotPooledCallback sets callback for observable ProcessorResourceequalityAttributesNotPooled metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityAttributesNotPooledCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityAttributesNotPooled, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityAttributesNotPooled)
 	if err != nil {
 		return err
 	}
@@ -311,6 +327,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ProcessorResourceequalityAttributesFilled, err = builder.meter.Int64ObservableCounter(
 		"otelcol_processor_resourceequality_attributes_filled",
 		metric.WithDescription("Attributes filled onto resources from the pool of their entity. [Development]"),
+		metric.WithUnit("{attribute}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityAttributesNotPooled, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_attributes_not_pooled",
+		metric.WithDescription("In-scope attributes not pooled for a bound: a key over 256 bytes, a value over 4 KiB, an entity's pool full (128 keys or 16 KiB), or a key table full of keys that live entities use. [Development]"),
 		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
