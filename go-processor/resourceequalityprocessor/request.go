@@ -73,7 +73,8 @@ func putPadded(b []byte, v int) {
 // appendKeyValue appends one KeyValue as field `num`; strings, nearly every attribute, take a
 // path with no size computation beyond their length.
 func appendKeyValue(b []byte, num protowire.Number, k string, v pcommon.Value) []byte {
-	if v.Type() == pcommon.ValueTypeStr {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
 		s := v.Str()
 		if kv := 2 + len(k) + 4 + len(s); kv < 0x80 && num < 16 {
 			// The common attribute: every length fits one byte, so the bytes are written as is.
@@ -82,40 +83,50 @@ func appendKeyValue(b []byte, num protowire.Number, k string, v pcommon.Value) [
 			b = append(b, lenTag(kvValue), byte(2+len(s)), lenTag(anyString), byte(len(s)))
 			return append(b, s...)
 		}
-		b = protowire.AppendTag(b, num, protowire.BytesType)
-		any := 1 + protowire.SizeVarint(uint64(len(s))) + len(s)
-		kv := 1 + protowire.SizeVarint(uint64(len(k))) + len(k) + 1 + protowire.SizeVarint(uint64(any)) + any
-		b = protowire.AppendVarint(b, uint64(kv))
+	case pcommon.ValueTypeSlice, pcommon.ValueTypeMap:
+		// Nested: lengths are filled in after the contents, so that encoding is linear in the
+		// value's size whatever its depth (computing sizes at every level was quadratic).
+		b, at := openLen(b, num)
 		b = protowire.AppendTag(b, kvKey, protowire.BytesType)
 		b = protowire.AppendString(b, k)
-		b = protowire.AppendTag(b, kvValue, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(any))
-		b = protowire.AppendTag(b, anyString, protowire.BytesType)
-		return protowire.AppendString(b, s)
+		b = appendValueField(b, kvValue, v)
+		return closeLen(b, at)
 	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(keyValueSize(k, v)))
+	any := scalarSize(v)
+	b = protowire.AppendVarint(b, uint64(protowire.SizeTag(kvKey)+protowire.SizeBytes(len(k))+protowire.SizeTag(kvValue)+protowire.SizeBytes(any)))
 	b = protowire.AppendTag(b, kvKey, protowire.BytesType)
 	b = protowire.AppendString(b, k)
 	b = protowire.AppendTag(b, kvValue, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(anyValueSize(v)))
+	b = protowire.AppendVarint(b, uint64(any))
 	return appendAnyValue(b, v)
 }
 
-// mapSize is the size of a map's key/values as repeated field `num`.
-func mapSize(m pcommon.Map, num protowire.Number) int {
-	n := 0
-	for k, v := range m.All() {
-		n += protowire.SizeTag(num) + protowire.SizeBytes(keyValueSize(k, v))
+// openLen appends field num's tag and a five-byte length placeholder, and returns where the
+// placeholder is; closeLen fills it with the length of what was appended since.
+func openLen(b []byte, num protowire.Number) ([]byte, int) {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return append(b, paddedZero[:]...), len(b)
+}
+
+func closeLen(b []byte, at int) []byte {
+	putPadded(b[at:], len(b)-at-len(paddedZero))
+	return b
+}
+
+// appendValueField appends v as AnyValue field num.
+func appendValueField(b []byte, num protowire.Number, v pcommon.Value) []byte {
+	if t := v.Type(); t == pcommon.ValueTypeSlice || t == pcommon.ValueTypeMap {
+		b, at := openLen(b, num)
+		return closeLen(appendAnyValue(b, v), at)
 	}
-	return n
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(scalarSize(v)))
+	return appendAnyValue(b, v)
 }
 
-func keyValueSize(k string, v pcommon.Value) int {
-	return protowire.SizeTag(kvKey) + protowire.SizeBytes(len(k)) + protowire.SizeTag(kvValue) + protowire.SizeBytes(anyValueSize(v))
-}
-
-func anyValueSize(v pcommon.Value) int {
+// scalarSize is the size of an AnyValue that is not an array or a map.
+func scalarSize(v pcommon.Value) int {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return protowire.SizeTag(anyString) + protowire.SizeBytes(len(v.Str()))
@@ -127,21 +138,9 @@ func anyValueSize(v pcommon.Value) int {
 		return protowire.SizeTag(anyDouble) + protowire.SizeFixed64()
 	case pcommon.ValueTypeBytes:
 		return protowire.SizeTag(anyBytes) + protowire.SizeBytes(v.Bytes().Len())
-	case pcommon.ValueTypeSlice:
-		return protowire.SizeTag(anyArray) + protowire.SizeBytes(sliceSize(v.Slice()))
-	case pcommon.ValueTypeMap:
-		return protowire.SizeTag(anyKvList) + protowire.SizeBytes(mapSize(v.Map(), fieldOne))
 	default:
 		return 0
 	}
-}
-
-func sliceSize(s pcommon.Slice) int {
-	n := 0
-	for _, e := range s.All() {
-		n += protowire.SizeTag(fieldOne) + protowire.SizeBytes(anyValueSize(e))
-	}
-	return n
 }
 
 func appendMap(b []byte, num protowire.Number, m pcommon.Map) []byte {
@@ -170,18 +169,14 @@ func appendAnyValue(b []byte, v pcommon.Value) []byte {
 		b = protowire.AppendTag(b, anyBytes, protowire.BytesType)
 		return protowire.AppendBytes(b, v.Bytes().AsRaw())
 	case pcommon.ValueTypeSlice:
-		b = protowire.AppendTag(b, anyArray, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(sliceSize(v.Slice())))
+		b, at := openLen(b, anyArray)
 		for _, e := range v.Slice().All() {
-			b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(anyValueSize(e)))
-			b = appendAnyValue(b, e)
+			b = appendValueField(b, fieldOne, e)
 		}
-		return b
+		return closeLen(b, at)
 	case pcommon.ValueTypeMap:
-		b = protowire.AppendTag(b, anyKvList, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(mapSize(v.Map(), fieldOne)))
-		return appendMap(b, fieldOne, v.Map())
+		b, at := openLen(b, anyKvList)
+		return closeLen(appendMap(b, fieldOne, v.Map()), at)
 	default:
 		return b
 	}
