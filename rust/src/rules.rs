@@ -301,6 +301,7 @@ impl RuleSet {
             .flat_map(|r| std::iter::once(&r.entity_type).chain(&r.entity_ref_types))
             .map(|t| t.as_bytes().into())
             .collect();
+        check_output_attributes_are_not_read(config, &keys)?;
         let mut unidentifying_any = None;
         let mut unidentifying = Vec::new();
         for (k, re) in crate::config::unidentifying_values() {
@@ -355,6 +356,28 @@ fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
     }
     if c.ttl_seconds == 0 || c.ttl_seconds > 10 * 365 * 86_400 {
         return Err(ConfigError(format!("ttl must be between 1s and 87600h, got {}s", c.ttl_seconds)));
+    }
+    Ok(())
+}
+
+/// The processor writes its output attributes and ignores them when matching, so one that a rule
+/// reads (`id_attribute: k8s.pod.uid`) would overwrite an identity and stop identifying by it.
+fn check_output_attributes_are_not_read(c: &EngineConfig, keys: &RuleKeys) -> Result<(), ConfigError> {
+    let d = EngineConfig::default();
+    let written = [
+        ("id_attribute", &c.id_attribute, &d.id_attribute),
+        ("type_attribute", &c.type_attribute, &d.type_attribute),
+        ("name_attribute", &c.name_attribute, &d.name_attribute),
+        ("rule_attribute", &c.rule_attribute, &d.rule_attribute),
+    ];
+    for (what, key, default) in written {
+        if !key.is_empty() && keys.get(key.as_bytes()).is_some() {
+            let hint = if default.is_empty() { String::new() } else { format!(" (the default is {default:?})") };
+            return Err(ConfigError(format!(
+                "{what} {key:?} is an attribute the rules read (to identify, in a condition or a derivation); \
+                 the processor would overwrite it and ignore it when matching: choose another name{hint}"
+            )));
+        }
     }
     Ok(())
 }
@@ -705,6 +728,12 @@ mod tests {
             (r#"{"disabled_rules":["no_such_rule"]}"#, "disabled_rules[0]"),
             (r#"{"id_attribute":""}"#, "id_attribute"),
             (r#"{"id_attribute":"x","type_attribute":"x"}"#, "must differ"),
+            (r#"{"id_attribute":"k8s.pod.uid"}"#, "id_attribute \"k8s.pod.uid\" is an attribute the rules read"),
+            (r#"{"name_attribute":"k8s.pod.name"}"#, "name_attribute"),
+            (
+                r#"{"rule_attribute":"my.key","rules":[{"name":"a","type":"t","identity":[["my.key"]]}]}"#,
+                "rule_attribute",
+            ),
             (r#"{"max_entities":0}"#, "max_entities"),
             (r#"{"ttl":"0s"}"#, "ttl must be between 1s"),
             (r#"{"pooling":{"exclude":["a.*b"]}}"#, "pooling.exclude[0]"),
@@ -745,6 +774,14 @@ mod tests {
             let err = compile(json).expect_err(json);
             assert!(err.0.contains(needle), "{json}: {}", err.0);
         }
+    }
+
+    #[test]
+    fn regular_expressions_take_perl_classes() {
+        let rs = compile(
+            r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"derive":[{"attribute":"k","from":"x","capture":"task/(\\d+)\\s?\\w*"}],"unidentifying_values":{"k":"\\d{12}"}}]}"#,
+        );
+        assert!(rs.is_ok(), "{:?}", rs.err());
     }
 
     #[test]
