@@ -72,7 +72,10 @@ func (c *Config) engineConfig() ([]byte, error) {
 // effectiveConfig is the part of the engine's effective configuration (every default filled
 // in) that the processor reads.
 type effectiveConfig struct {
+	IDAttribute   string          `json:"id_attribute"`
 	TypeAttribute string          `json:"type_attribute"`
+	NameAttribute string          `json:"name_attribute"`
+	RuleAttribute string          `json:"rule_attribute"`
 	Partition     partitionConfig `json:"partition"`
 }
 

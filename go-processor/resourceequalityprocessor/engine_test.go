@@ -33,7 +33,7 @@ func TestEngineAnswerInScratchOrOverflow(t *testing.T) {
 		richResource(ld.ResourceLogs().AppendEmpty().Resource())
 	}
 	rl := ld.ResourceLogs()
-	req := appendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() })
+	req := appendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
 
 	scratch := make([]byte, 64<<10)
 	fits, err := e.process("", req, scratch)

@@ -63,7 +63,7 @@ func (e *Explainer) add(partition string, n int, resourceAt func(int) pcommon.Re
 	if n == 0 {
 		return nil
 	}
-	e.request = appendRequest(e.request[:0], n, resourceAt)
+	e.request = appendRequest(e.request[:0], n, resourceAt, nil)
 	return e.ex.add(partition, e.request)
 }
 

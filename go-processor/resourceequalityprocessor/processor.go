@@ -31,6 +31,7 @@ type resourceEqualityProcessor struct {
 	shared    *sharedComponent[component.ID, *sharedEngine]
 	telemetry *metadata.TelemetryBuilder
 	typeKey   string
+	output    *outputKeys
 	partition partitionConfig
 	observe   bool
 	keys      *keyInterner
@@ -57,6 +58,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		shared:    shared,
 		telemetry: tb,
 		typeKey:   shared.Unwrap().effective.TypeAttribute,
+		output:    newOutputKeys(shared.Unwrap().effective),
 		partition: shared.Unwrap().effective.Partition,
 		observe:   cfg.Mode == modeObserve,
 		keys:      newKeyInterner(),
@@ -114,11 +116,15 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	start := time.Now()
 	buf := batchBuffers.Get().(*batchBuffer)
 	defer buf.recycle()
-	buf.request = appendRequest(buf.request[:0], n, resourceAt)
+	buf.repeats = repeats{keys: p.output, resources: buf.repeats.resources[:0]}
+	buf.request = appendRequest(buf.request[:0], n, resourceAt, &buf.repeats)
 	answer, err := p.process(p.partition.of(ctx), buf.request, buf.answer[:cap(buf.answer)])
 	buf.answerLen = len(answer)
 	if err == nil {
 		err = p.apply(ctx, answer, n, resourceAt, &buf.types)
+	}
+	if err == nil && !p.observe {
+		buf.repeats.keepFirst(resourceAt)
 	}
 	if err != nil {
 		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
@@ -134,6 +140,7 @@ type batchBuffer struct {
 	request, answer []byte
 	answerLen       int
 	types           typeCounts
+	repeats         repeats
 }
 
 // maxPooledBuffer bounds the buffers kept for reuse, so that one huge batch does not pin its

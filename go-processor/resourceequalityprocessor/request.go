@@ -31,8 +31,9 @@ const (
 
 // appendRequest appends the request entry of every resource of a batch, in one pass over the
 // attributes: the entry's and the resource's lengths are written as fixed five-byte varints and
-// filled in afterwards (non-minimal varints are valid protobuf; both ends decode them).
-func appendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource) []byte {
+// filled in afterwards (non-minimal varints are valid protobuf; both ends decode them). With
+// rep, it notes the resources that carry an output key more than once.
+func appendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource, rep *repeats) []byte {
 	for i := range n {
 		res := resourceAt(i)
 		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
@@ -41,8 +42,19 @@ func appendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource) []byt
 		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
 		resLen := len(b)
 		b = append(b, paddedZero[:]...)
+		var seen uint32
+		repeated := false
 		for k, v := range res.Attributes().All() {
+			if rep != nil {
+				if j := rep.keys.index(k); j >= 0 {
+					repeated = repeated || seen&(1<<j) != 0
+					seen |= 1 << j
+				}
+			}
 			b = appendKeyValue(b, resAttrs, k, v)
+		}
+		if repeated {
+			rep.resources = append(rep.resources, i)
 		}
 		refs := entity.ResourceEntityRefs(res)
 		for j := range refs.Len() {

@@ -20,7 +20,7 @@ func BenchmarkBatchPieces(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	req := appendRequest(nil, rl.Len(), at)
+	req := appendRequest(nil, rl.Len(), at, nil)
 	scratch := make([]byte, 64<<10)
 	answer, err := e.process("", req, scratch)
 	if err != nil {
@@ -30,7 +30,7 @@ func BenchmarkBatchPieces(b *testing.B) {
 		buf := make([]byte, 0, len(req))
 		b.ReportAllocs()
 		for b.Loop() {
-			buf = appendRequest(buf[:0], rl.Len(), at)
+			buf = appendRequest(buf[:0], rl.Len(), at, nil)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/resource")
 	})

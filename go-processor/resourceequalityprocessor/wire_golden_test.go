@@ -46,7 +46,7 @@ func TestWireGoldenBytes(t *testing.T) {
 	}
 	rl := ld.ResourceLogs()
 	at := func(i int) pcommon.Resource { return rl.At(i).Resource() }
-	request := appendRequest(nil, rl.Len(), at)
+	request := appendRequest(nil, rl.Len(), at, nil)
 	if os.Getenv("RE_UPDATE_WIRE") != "" {
 		require.NoError(t, os.WriteFile(wirePath("request.bin"), request, 0o644))
 	}

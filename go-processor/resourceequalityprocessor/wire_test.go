@@ -43,7 +43,7 @@ func TestRequestEncodingMatchesPdata(t *testing.T) {
 	ld.ResourceLogs().AppendEmpty() // an empty resource
 	ld.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("k", "v")
 	rl := ld.ResourceLogs()
-	encoded := appendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() })
+	encoded := appendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
 	decoded, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(encoded)
 	require.NoError(t, err)
 	require.Equal(t, rl.Len(), decoded.ResourceLogs().Len())
@@ -139,7 +139,7 @@ func TestDeeplyNestedValueEncodesLinearly(t *testing.T) {
 	v.PutStr("leaf", "x")
 	rl := ld.ResourceLogs()
 	start := time.Now()
-	request := appendRequest(nil, 1, func(i int) pcommon.Resource { return rl.At(i).Resource() })
+	request := appendRequest(nil, 1, func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
 	require.Less(t, time.Since(start), 5*time.Second, "linear, not quadratic")
 
 	decoded, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(request)
