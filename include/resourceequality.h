@@ -63,6 +63,7 @@ typedef struct re_stats {
   uint64_t attributes_not_pooled;
   uint64_t partitions;
   uint64_t default_partition_resources;
+  uint64_t partition_overflow_resources;
   uint64_t resource_variants;
   uint64_t entity_changes_dropped;
 } re_stats;

@@ -83,6 +83,33 @@ impl<V: Aging> Clock<V> {
         self.map.get_mut(&key).expect("just inserted")
     }
 
+    /// Inserts a new entry only where there is room without evicting a live one: when full, a
+    /// few entries at the front are looked at, the expired ones dropped and the live ones moved
+    /// to the back, so that repeated attempts sweep the whole queue. Returns whether it was
+    /// inserted; the number dropped is added to `evicted`.
+    pub fn insert_if_room(&mut self, key: u128, value: V, now: Stamp, evicted: &mut u64) -> bool {
+        const LOOK: usize = 8;
+        for _ in 0..LOOK {
+            if self.map.len() < self.capacity {
+                break;
+            }
+            let Some((&front, _)) = self.map.front() else { break };
+            let age = self.map.get_mut(&front).expect("front entry").age();
+            if now.saturating_sub(age.last_seen) > self.ttl {
+                self.map.pop_front();
+                *evicted += 1;
+            } else {
+                age.referenced = false;
+                self.map.to_back(&front);
+            }
+        }
+        if self.map.len() >= self.capacity {
+            return false;
+        }
+        self.map.replace(key, value);
+        true
+    }
+
     /// Keeps the queue within capacity and drops expired entries from its front: an expired
     /// front entry goes; past the limit, a referenced one gets a second chance at the back and an
     /// unreferenced one goes. Each call looks at a few more entries than it must, so expired
@@ -175,6 +202,18 @@ mod tests {
         assert_eq!(ev, 1);
         assert!(c.get_live(0, 1, &mut ev).is_some(), "the referenced entry had a second chance");
         assert!(c.get_live(1, 1, &mut ev).is_none(), "the oldest unreferenced entry went");
+    }
+
+    #[test]
+    fn insert_if_room_never_evicts_a_live_entry() {
+        let mut c = Clock::new(2, 5);
+        let mut ev = 0;
+        assert!(c.insert_if_room(1, E(Age::new(0)), 0, &mut ev));
+        assert!(c.insert_if_room(2, E(Age::new(3)), 3, &mut ev));
+        assert!(!c.insert_if_room(3, E(Age::new(4)), 4, &mut ev), "full of live entries");
+        assert!(c.insert_if_room(3, E(Age::new(6)), 6, &mut ev), "entry 1 expired and made room");
+        assert_eq!((ev, c.len()), (1, 2));
+        assert!(c.get_live(2, 6, &mut ev).is_some());
     }
 
     #[test]

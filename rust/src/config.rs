@@ -59,7 +59,7 @@ impl Default for EngineConfig {
 /// are never seen by another. At most one source is set. `metadata` and `auth` are read by the
 /// processor from the request's client information and passed with the batch; `attribute` is
 /// read by the engine from each resource.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PartitionConfig {
     /// A client metadata key (a request header, from a receiver with `include_metadata: true`).
@@ -75,6 +75,20 @@ pub struct PartitionConfig {
     /// this partition, never dropped; the empty default is the partition an unpartitioned
     /// processor uses, whose ids carry no partition.
     pub default: String,
+    /// Most partitions processed with state at once. A partition seen within the TTL keeps its
+    /// place; one beyond the bound is identified by what its resources carry, with nothing
+    /// stored, pooled or linked, until a partition quiet for the TTL frees a place. So a client
+    /// that invents tenants cannot displace the tenants already served.
+    pub max_partitions: u64,
+}
+
+/// The most `partition.max_partitions` may be: partitions are counted in a table of this size.
+pub const MAX_PARTITIONS: u64 = 1 << 16;
+
+impl Default for PartitionConfig {
+    fn default() -> Self {
+        PartitionConfig { metadata: None, auth: None, attribute: None, default: String::new(), max_partitions: 1000 }
+    }
 }
 
 /// Where a partition comes from (the one source `PartitionConfig` names).
@@ -97,8 +111,14 @@ impl PartitionConfig {
         }
     }
 
-    /// Exactly one source, not empty; a default only with a source.
+    /// Exactly one source, not empty; a default only with a source; a bound in range.
     pub fn check(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_PARTITIONS).contains(&self.max_partitions) {
+            return Err(ConfigError(format!(
+                "invalid configuration at partition.max_partitions: it must be between 1 and {MAX_PARTITIONS}, not {}",
+                self.max_partitions
+            )));
+        }
         let set: Vec<(&str, &String)> =
             [("metadata", &self.metadata), ("auth", &self.auth), ("attribute", &self.attribute)]
                 .into_iter()
@@ -427,6 +447,7 @@ mod tests {
             ),
             (r#"{"partition":{"default":"x"}}"#, "default needs one of"),
             (r#"{"partition":{"attribute":""}}"#, "partition.attribute: it must not be empty"),
+            (r#"{"partition":{"metadata":"x","max_partitions":0}}"#, "partition.max_partitions: it must be between 1"),
             (r#"{"partition":{"header":"x"}}"#, "header"),
         ] {
             let err = parse_config(bad.as_bytes()).unwrap_err().0;

@@ -39,6 +39,7 @@ pub struct Engine {
     cache_hits: AtomicU64,
     merges: AtomicU64,
     filled: AtomicU64,
+    overflow: AtomicU64,
 }
 
 /// Counters of one batch, added to the engine's once per batch.
@@ -49,6 +50,7 @@ struct Tally {
     filled: u64,
     merges: u64,
     defaulted: u64,
+    overflow: u64,
 }
 
 impl Tally {
@@ -119,6 +121,7 @@ impl Engine {
             cache_hits: AtomicU64::new(0),
             merges: AtomicU64::new(0),
             filled: AtomicU64::new(0),
+            overflow: AtomicU64::new(0),
         })
     }
 
@@ -190,6 +193,9 @@ impl Engine {
         }
         if tally.merges > 0 {
             self.merges.fetch_add(tally.merges, Relaxed);
+        }
+        if tally.overflow > 0 {
+            self.overflow.fetch_add(tally.overflow, Relaxed);
         }
         result
     }
@@ -276,7 +282,12 @@ impl Engine {
         let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
         let provenance = self.process_resource(work, partition, now, out, &mut Quiet);
         tally.count(&provenance);
-        self.cache.put(key, out.answer(), provenance, now, &mut work.compact);
+        if partition.overflow {
+            // Answered from nothing stored: a cached copy would outlive the partition's wait.
+            tally.overflow += 1;
+        } else {
+            self.cache.put(key, out.answer(), provenance, now, &mut work.compact);
+        }
         out.end_resource();
         Ok(())
     }
@@ -339,7 +350,9 @@ impl Engine {
         provenance.defaulted = partition.defaulted;
         if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance, obs) {
             obs.entity(identity.id);
-            self.pool(&identity, &attrs, w, now, &mut provenance, obs);
+            if !partition.overflow {
+                self.pool(&identity, &attrs, w, now, &mut provenance, obs);
+            }
             self.mark(&identity, &attrs, w, out);
             provenance.filled = w.fill_spans.len() as u32;
         }
@@ -567,6 +580,9 @@ impl Engine {
         let r = &self.rules.rules[rule];
         let (first_alt, primary) = s.alternatives[0];
         let (mut id, mut effective) = (primary, rule);
+        if partition.overflow {
+            return (id, effective);
+        }
         if first_alt > 0 || r.promotable {
             // Read before resolving: a link created meanwhile then invalidates the answer.
             provenance.link_epoch = Some(self.state.freshness.link_epoch());
@@ -632,6 +648,7 @@ impl Engine {
                 variants
             },
             default_partition_resources: self.defaulted.load(Relaxed),
+            partition_overflow_resources: self.overflow.load(Relaxed),
             entity_changes_dropped: self.state.changes.dropped.load(Relaxed),
         }
     }

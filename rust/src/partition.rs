@@ -8,6 +8,13 @@
 //! A batch's partition comes from the caller (client metadata or auth, read by the processor)
 //! or from each resource's partition attribute. Data whose partition is absent or empty is
 //! processed in the configured default partition, and counted.
+//!
+//! Fairness between partitions is by admission: at most `partition.max_partitions` partitions are
+//! processed with state at once. A partition keeps its place while it sends data within the TTL;
+//! one that arrives when every place is taken is served statelessly (each resource identified by
+//! what it carries, nothing stored, pooled, linked or cached) until a place frees. A client that
+//! invents tenant names therefore takes at most the free places, never the places, entities or
+//! keys of the tenants already served. The default partition is always served with state.
 
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::config::{PartitionConfig, PartitionSource};
@@ -16,16 +23,14 @@ use crate::wire::{Attr, Value};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-/// At most this many partitions are counted live; the `partitions` gauge stops there.
-const MAX_COUNTED_PARTITIONS: usize = 1 << 16;
-
 /// The partition a resource is processed in: `key` is what its ids are mixed with (`None`: the
 /// unnamed partition, whose ids are plain), `defaulted` whether it is there because its own
-/// partition was absent.
+/// partition was absent, `overflow` whether it found no place and is served statelessly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Partition {
     pub key: Option<u128>,
     pub defaulted: bool,
+    pub overflow: bool,
 }
 
 impl Partition {
@@ -68,8 +73,8 @@ impl Partitions {
                 _ => None,
             },
             enabled: source != PartitionSource::None,
-            default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true },
-            live: Mutex::new(Clock::new(MAX_COUNTED_PARTITIONS, ttl_seconds.min(u32::MAX as u64) as u32)),
+            default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true, overflow: false },
+            live: Mutex::new(Clock::new(config.max_partitions as usize, ttl_seconds.min(u32::MAX as u64) as u32)),
             latest: AtomicU32::new(0),
         }
     }
@@ -98,27 +103,28 @@ impl Partitions {
         self.resolve(name.unwrap_or_default(), now)
     }
 
-    /// The partition named `name`, or the default one when it is empty; counted as seen.
+    /// The partition named `name`, or the default one when it is empty; counted as seen, and
+    /// marked `overflow` when it has no place.
     fn resolve(&self, name: &[u8], now: Stamp) -> Partition {
-        let partition = match Partition::named(name) {
-            Some(key) => Partition { key: Some(key), defaulted: false },
+        let mut partition = match Partition::named(name) {
+            Some(key) => Partition { key: Some(key), defaulted: false, overflow: false },
             None => self.default,
         };
-        self.seen(partition, now);
+        partition.overflow = !self.admit(partition, now);
         partition
     }
 
-    fn seen(&self, partition: Partition, now: Stamp) {
+    /// Whether `partition` has a place: it had one within the TTL, or a free one is left.
+    fn admit(&self, partition: Partition, now: Stamp) -> bool {
         self.latest.fetch_max(now, Relaxed);
         let key = partition.key.unwrap_or(0);
         let mut live = self.live.lock();
         let mut evicted = 0;
-        match live.get_live(key, now, &mut evicted) {
-            Some(seen) => seen.0.touch(now),
-            None => {
-                live.insert(key, Seen(Age::new(now)), now, &mut evicted);
-            }
+        if let Some(seen) = live.get_live(key, now, &mut evicted) {
+            seen.0.touch(now);
+            return true;
         }
+        live.insert_if_room(key, Seen(Age::new(now)), now, &mut evicted) || partition.defaulted
     }
 
     /// Partitions that sent data within the TTL before the latest data (0 when partitioning is
@@ -137,6 +143,26 @@ mod tests {
     #[test]
     fn the_partitions_metric_states_the_bound() {
         let spec = crate::stats::STATS.iter().find(|s| s.name == "partitions").unwrap();
-        assert!(spec.description.contains(&MAX_COUNTED_PARTITIONS.to_string()), "{}", spec.description);
+        assert!(spec.description.contains("partition.max_partitions"), "{}", spec.description);
+    }
+
+    fn partitions(max: u64, ttl: u64) -> Partitions {
+        let config = PartitionConfig { metadata: Some("tenant".into()), max_partitions: max, ..Default::default() };
+        Partitions::new(&config, ttl)
+    }
+
+    #[test]
+    fn a_partition_beyond_the_bound_waits_for_a_place_and_displaces_none() {
+        let p = partitions(2, 10);
+        let served = |name: &[u8], now| !p.of_batch(name, now).unwrap().overflow;
+        assert!(served(b"a", 0) && served(b"b", 0));
+        for t in 0..100u32 {
+            assert!(!served(format!("invented-{t}").as_bytes(), 1), "no place while a and b are live");
+        }
+        assert!(served(b"a", 5) && served(b"b", 5), "the tenants already served keep their places");
+        assert!(served(b"", 5), "the default partition is always served");
+        assert!(!served(b"c", 12), "a and b stay live until 15");
+        assert!(served(b"e", 16), "a place frees a TTL after a partition goes quiet");
+        assert_eq!(p.live(), 1, "only e sent data within the TTL");
     }
 }

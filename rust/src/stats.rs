@@ -23,6 +23,7 @@ pub struct Stats {
     pub attributes_not_pooled: u64,
     pub partitions: u64,
     pub default_partition_resources: u64,
+    pub partition_overflow_resources: u64,
     pub resource_variants: u64,
     pub entity_changes_dropped: u64,
 }
@@ -122,13 +123,19 @@ pub const STATS: &[StatSpec] = &[
         name: "partitions",
         metric: Some(MetricKind::Gauge),
         unit: "{partition}",
-        description: "Partitions (tenants) that sent data within the TTL, counted up to 65536; 0 when partitioning is off.",
+        description: "Partitions (tenants) served with state: those that sent data within the TTL, at most partition.max_partitions; 0 when partitioning is off.",
     },
     StatSpec {
         name: "default_partition_resources",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources processed in the default partition because their own partition was absent (e.g. metadata lost behind a batch processor).",
+    },
+    StatSpec {
+        name: "partition_overflow_resources",
+        metric: Some(MetricKind::Counter),
+        unit: "{resource}",
+        description: "Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored.",
     },
     StatSpec {
         name: "resource_variants",

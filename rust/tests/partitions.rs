@@ -116,3 +116,33 @@ fn partitions_and_defaulted_resources_are_counted() {
     assert_eq!(attribute.stats().partitions, 2);
     assert_eq!(Engine::from_json(b"{}").unwrap().stats().partitions, 0);
 }
+
+/// Issue 27 item 5: a client inventing tenant names (here 2,000 of them, 5 pods each, against a
+/// table of 2,000 entities) neither evicts a quiet tenant's entities nor its pooled values: the
+/// invented tenants beyond `partition.max_partitions` are identified and passed statelessly.
+#[test]
+fn a_flood_of_invented_tenants_leaves_a_quiet_tenant_pooled() {
+    let config = br#"{"partition": {"metadata": "x-scope-orgid", "max_partitions": 100}, "max_entities": 2000}"#;
+    let e = Engine::from_json(config).unwrap();
+    let pod = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    for i in 0..100 {
+        send(&e, "quiet", json!({"k8s.pod.uid": pod(i), "k8s.pod.name": format!("web-{i}"), "service.name": "shop"}));
+    }
+    for t in 0..2_000 {
+        for i in 0..5 {
+            let got = send(&e, &format!("invented-{t}"), json!({"k8s.pod.uid": pod(i), "service.name": "junk"}));
+            assert_eq!(
+                get_str(&got, "resource.type"),
+                Some("k8s.pod"),
+                "every tenant's resources are still identified"
+            );
+        }
+    }
+    let pooled = (0..100)
+        .filter(|&i| get_str(&send(&e, "quiet", json!({"k8s.pod.uid": pod(i)})), "service.name") == Some("shop"))
+        .count();
+    assert_eq!(pooled, 100, "the quiet tenant's sparse resources keep their pooled service.name");
+    let stats = e.stats();
+    assert!(stats.partitions <= 100, "{stats:?}");
+    assert!(stats.partition_overflow_resources >= 5 * (2_000 - 100), "{stats:?}");
+}

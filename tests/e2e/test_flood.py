@@ -153,3 +153,51 @@ def test_junk_key_flood_keeps_memory_bounded_and_pooling_for_everyone_else(colle
     assert pooled == 200
     assert peak[0] < bound, f"peak RSS {peak[0]:.0f} MiB over the bound {bound:.0f} MiB"
     assert refused > 0, "what the bounds refused is counted"
+
+
+# The tenant flood of issue 27: a client inventing tenant header values, 5 pods each, while a quiet
+# tenant waits. `make soak` runs the probe's size (40,000 tenants).
+TENANT_FLOOD = int(os.environ.get("TENANT_FLOOD", "3000"))
+
+
+def tenant_config(p, out) -> str:
+    return service_extensions(p) + f"""
+receivers:{otlp_receiver(p, include_metadata=True)}
+processors:
+  resourceequality:
+    max_entities: 10000
+    partition: {{metadata: x-scope-orgid}}
+exporters:
+  file:
+    path: {out}
+""" + service({"logs": (["otlp"], ["resourceequality"], ["file"])}, metrics_port=p["metrics"], log_level="warn")
+
+
+def test_tenant_flood_keeps_memory_bounded_and_the_quiet_tenant_pooled(collectors, tmp_path):
+    p = ports("grpc", "http")
+    p["metrics"] = free_port()
+    c = collectors("tenants", tenant_config(p, tmp_path / "tenants.json"), p)
+    quiet = {"x-scope-orgid": "quiet"}
+    post(p["http"], "logs", request("logs", [(f"rich-{n}", {"k8s.pod.uid": f"quiet-{n}", "service.name": f"svc-{n}"})
+                                             for n in range(100)]), quiet)
+    peak = 0.0
+    for t in range(TENANT_FLOOD):
+        pods = [(f"noise-{t}-{n}", {"k8s.pod.uid": f"noise-{n}", "service.name": "noise"}) for n in range(5)]
+        post(p["http"], "logs", request("logs", pods), {"x-scope-orgid": f"invented-{t}"})
+        if t % 100 == 0:
+            peak = max(peak, rss_mib(c.proc.pid))
+    post(p["http"], "logs", request("logs", [(f"sparse-{n}", {"k8s.pod.uid": f"quiet-{n}"}) for n in range(100)]), quiet)
+    peak = max(peak, rss_mib(c.proc.pid))
+    served = metric(p["metrics"], "otelcol_processor_resourceequality_partitions")
+    overflow = metric(p["metrics"], "otelcol_processor_resourceequality_partition_overflow_resources")
+    c.stop()
+    records = {r.label: r.resource for r in read_output(tmp_path / "tenants.json")}
+    pooled = sum(records[f"sparse-{n}"].get("service.name") == f"svc-{n}" for n in range(100))
+    identified = sum(bool(records[f"noise-{t}-0"].get("resource.id")) for t in range(TENANT_FLOOD))
+    bound = BASELINE_MIB + 10000 * PER_ENTITY_KIB / 1024
+    print(f"\ntenant flood: {TENANT_FLOOD} invented tenants x 5 pods: peak RSS {peak:.0f} MiB (bound {bound:.0f} MiB), "
+          f"tenants served {served:.0f}, overflow resources {overflow:.0f}, quiet tenant pooled {pooled}/100")
+    assert pooled == 100, "the quiet tenant keeps its pooled values"
+    assert identified == TENANT_FLOOD, "every invented tenant's resources still get an id"
+    assert peak < bound, f"peak RSS {peak:.0f} MiB over the bound {bound:.0f} MiB"
+    assert overflow >= 5 * (TENANT_FLOOD - 1000), "what found no place is counted"

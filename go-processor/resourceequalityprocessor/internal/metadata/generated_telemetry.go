@@ -25,27 +25,28 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                              metric.Meter
-	mu                                                 sync.Mutex
-	registrations                                      []metric.Registration
-	ProcessorResourceequalityAmbiguousAttributes       metric.Int64ObservableCounter
-	ProcessorResourceequalityAmbiguousLinks            metric.Int64ObservableCounter
-	ProcessorResourceequalityAttributesFilled          metric.Int64ObservableCounter
-	ProcessorResourceequalityAttributesNotPooled       metric.Int64ObservableCounter
-	ProcessorResourceequalityBatchDuration             metric.Float64Histogram
-	ProcessorResourceequalityCacheHits                 metric.Int64ObservableCounter
-	ProcessorResourceequalityCacheMisses               metric.Int64ObservableCounter
-	ProcessorResourceequalityContainersFull            metric.Int64ObservableCounter
-	ProcessorResourceequalityDefaultPartitionResources metric.Int64ObservableCounter
-	ProcessorResourceequalityEngineErrors              metric.Int64Counter
-	ProcessorResourceequalityEntities                  metric.Int64ObservableGauge
-	ProcessorResourceequalityEntitiesByType            metric.Int64ObservableGauge
-	ProcessorResourceequalityEvictions                 metric.Int64ObservableCounter
-	ProcessorResourceequalityLinks                     metric.Int64ObservableGauge
-	ProcessorResourceequalityMerges                    metric.Int64ObservableCounter
-	ProcessorResourceequalityPartitions                metric.Int64ObservableGauge
-	ProcessorResourceequalityResourceVariants          metric.Int64ObservableGauge
-	ProcessorResourceequalityResources                 metric.Int64Counter
+	meter                                               metric.Meter
+	mu                                                  sync.Mutex
+	registrations                                       []metric.Registration
+	ProcessorResourceequalityAmbiguousAttributes        metric.Int64ObservableCounter
+	ProcessorResourceequalityAmbiguousLinks             metric.Int64ObservableCounter
+	ProcessorResourceequalityAttributesFilled           metric.Int64ObservableCounter
+	ProcessorResourceequalityAttributesNotPooled        metric.Int64ObservableCounter
+	ProcessorResourceequalityBatchDuration              metric.Float64Histogram
+	ProcessorResourceequalityCacheHits                  metric.Int64ObservableCounter
+	ProcessorResourceequalityCacheMisses                metric.Int64ObservableCounter
+	ProcessorResourceequalityContainersFull             metric.Int64ObservableCounter
+	ProcessorResourceequalityDefaultPartitionResources  metric.Int64ObservableCounter
+	ProcessorResourceequalityEngineErrors               metric.Int64Counter
+	ProcessorResourceequalityEntities                   metric.Int64ObservableGauge
+	ProcessorResourceequalityEntitiesByType             metric.Int64ObservableGauge
+	ProcessorResourceequalityEvictions                  metric.Int64ObservableCounter
+	ProcessorResourceequalityLinks                      metric.Int64ObservableGauge
+	ProcessorResourceequalityMerges                     metric.Int64ObservableCounter
+	ProcessorResourceequalityPartitionOverflowResources metric.Int64ObservableCounter
+	ProcessorResourceequalityPartitions                 metric.Int64ObservableGauge
+	ProcessorResourceequalityResourceVariants           metric.Int64ObservableGauge
+	ProcessorResourceequalityResources                  metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -254,6 +255,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityMergesCallback
 	return nil
 }
 
+// RegisterProcessorResourceequalityPartitionOverflowResourcesCallback sets callback for observable ProcessorResourceequalityPartitionOverflowResources metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityPartitionOverflowResourcesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityPartitionOverflowResources, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityPartitionOverflowResources)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 // RegisterProcessorResourceequalityPartitionsCallback sets callback for observable ProcessorResourceequalityPartitions metric.
 func (builder *TelemetryBuilder) RegisterProcessorResourceequalityPartitionsCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
@@ -403,9 +419,15 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityPartitionOverflowResources, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_partition_overflow_resources",
+		metric.WithDescription("Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored. [Development]"),
+		metric.WithUnit("{resource}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityPartitions, err = builder.meter.Int64ObservableGauge(
 		"otelcol_processor_resourceequality_partitions",
-		metric.WithDescription("Partitions (tenants) that sent data within the TTL, counted up to 65536; 0 when partitioning is off. [Development]"),
+		metric.WithDescription("Partitions (tenants) served with state: those that sent data within the TTL, at most partition.max_partitions; 0 when partitioning is off. [Development]"),
 		metric.WithUnit("{partition}"),
 	)
 	errs = errors.Join(errs, err)

@@ -254,10 +254,26 @@ func AssertEqualProcessorResourceequalityMerges(t *testing.T, tt *componenttest.
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualProcessorResourceequalityPartitionOverflowResources(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_processor_resourceequality_partition_overflow_resources",
+		Description: "Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored. [Development]",
+		Unit:        "{resource}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_processor_resourceequality_partition_overflow_resources")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualProcessorResourceequalityPartitions(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_resourceequality_partitions",
-		Description: "Partitions (tenants) that sent data within the TTL, counted up to 65536; 0 when partitioning is off. [Development]",
+		Description: "Partitions (tenants) served with state: those that sent data within the TTL, at most partition.max_partitions; 0 when partitioning is off. [Development]",
 		Unit:        "{partition}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,
