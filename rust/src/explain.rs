@@ -15,7 +15,7 @@ use crate::wire::{ResourceView, WireError, any_value_json, for_each_resource, re
 use serde::Serialize;
 use serde_json::{Map, Value as J};
 use std::collections::{BTreeMap, HashMap};
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 /// The explanation of one distinct resource.
 #[derive(Debug, Clone, Serialize)]
@@ -158,13 +158,45 @@ struct Source {
     fate: Reported,
 }
 
+/// The values reported for one key of an entity, each once per resource.
+#[derive(Default)]
+struct Sources {
+    list: Vec<Source>,
+    /// (resource, hash of value) of `list` once it is long, so that a repeat is found in one
+    /// probe; a short list is searched (most keys have a few sources, and a set each would
+    /// cost more memory than the list).
+    seen: std::collections::HashSet<(usize, u64)>,
+}
+
+impl Sources {
+    const SEARCHED: usize = 8;
+
+    /// Adds the value `resource` reported, unless it reported it before.
+    fn add(&mut self, resource: usize, value: &[u8], fate: Reported) {
+        if self.list.len() < Self::SEARCHED {
+            if self.list.iter().any(|s| s.resource == resource && s.value == value) {
+                return;
+            }
+        } else {
+            if self.seen.is_empty() {
+                self.seen.extend(self.list.iter().map(|s| (s.resource, xxh3_64(&s.value))));
+            }
+            if !self.seen.insert((resource, xxh3_64(value))) {
+                return;
+            }
+        }
+        self.list.push(Source { value: value.to_vec(), resource, fate });
+    }
+}
+
 pub struct Explainer {
     engine: Engine,
     /// Distinct resources by hash of partition and bytes.
     numbers: HashMap<u128, usize>,
     explanations: Vec<Explanation>,
-    /// Per entity and key, every value its resources reported.
-    sources: HashMap<(EntityId, Vec<u8>), Vec<Source>>,
+    /// Per entity and key, every value its resources reported; ordered, so that explaining a
+    /// resource reads its own entity's keys as one range, not every entity's.
+    sources: BTreeMap<(EntityId, Vec<u8>), Sources>,
     fed: usize,
 }
 
@@ -174,7 +206,7 @@ impl Explainer {
             engine: Engine::from_json(config)?,
             numbers: HashMap::new(),
             explanations: Vec::new(),
-            sources: HashMap::new(),
+            sources: BTreeMap::new(),
             fed: 0,
         })
     }
@@ -219,16 +251,15 @@ impl Explainer {
     fn remember_sources(&mut self, resource: usize, rec: &Recording) {
         let Some(entity) = rec.entity else { return };
         for (key, value, fate) in &rec.reported {
-            let sources = self.sources.entry((entity, key.clone())).or_default();
-            if !sources.iter().any(|s| s.resource == resource && s.value == *value) {
-                sources.push(Source { value: value.clone(), resource, fate: *fate });
-            }
+            self.sources.entry((entity, key.clone())).or_default().add(resource, value, *fate);
         }
     }
 
     fn reportings(&self, entity: EntityId, key: &[u8], only: Option<&[u8]>) -> Vec<Reporting> {
-        let sources = self.sources.get(&(entity, key.to_vec())).map(Vec::as_slice).unwrap_or_default();
+        let sources = self.sources.get(&(entity, key.to_vec()));
         sources
+            .map(|s| s.list.as_slice())
+            .unwrap_or_default()
             .iter()
             .filter(|s| only.is_none_or(|v| s.value == v))
             .map(|s| Reporting { value: any_value_json(&s.value), from: s.resource })
@@ -315,11 +346,12 @@ impl Explainer {
             // Keys the entity's other resources reported that were never pooled.
             let mut never_pooled: Vec<(&[u8], &'static str)> = self
                 .sources
-                .iter()
-                .filter(|((e, key), _)| *e == entity && !told.contains(&key.as_slice()))
+                .range((entity, Vec::new())..)
+                .take_while(|((e, _), _)| *e == entity)
+                .filter(|((_, key), _)| !told.contains(&key.as_slice()))
                 .filter(|((_, key), _)| !attributes.contains_key(&lossy(key)))
                 .filter_map(|((_, key), sources)| {
-                    let reason = sources.iter().find_map(|s| match s.fate {
+                    let reason = sources.list.iter().find_map(|s| match s.fate {
                         Reported::OutOfScope => Some("out of scope"),
                         Reported::Excluded => Some("excluded by config"),
                         Reported::Blank => Some("blank value"),
