@@ -3,7 +3,7 @@
 //! id and type, and fills sparse resources with the attributes richer sources of the same entity
 //! reported.
 //!
-//! The core (`config`, `rules`, `matcher`, `id`, `pool`, `containers`, `partition`, `state`,
+//! The core (`config`, `rules`, `rule_index`, `matcher`, `id`, `pool`, `containers`, `partition`, `state`,
 //! `cache`, `snapshot`, `wire`, `engine`, `stats`) is safe Rust with no knowledge of C (`unsafe` is denied
 //! outside `ffi` and the `madvise` and prefetch calls of `memory`); `ffi` is the thin C ABI the Go
 //! processor calls. Only the engine, its
@@ -31,6 +31,7 @@ mod padded;
 pub(crate) mod partition;
 pub(crate) mod pool;
 pub(crate) mod resource;
+pub(crate) mod rule_index;
 pub(crate) mod rules;
 pub(crate) mod snapshot;
 pub(crate) mod state;

@@ -22,6 +22,8 @@ pub enum Outcome<'a> {
 pub struct MatchScratch<'a> {
     slots: Vec<Option<Value<'a>>>,
     touched: Vec<KeyId>,
+    /// The rules the current resource can match (`rule_index`), as a bit set.
+    candidates: Vec<u64>,
     pub derived: Vec<(KeyId, &'a [u8])>,
     /// The keys `derived` values were computed from.
     derived_from: Vec<KeyId>,
@@ -35,6 +37,7 @@ impl<'a> MatchScratch<'a> {
         MatchScratch {
             slots: vec![None; rules.keys.len()],
             touched: Vec::new(),
+            candidates: Vec::new(),
             derived: Vec::new(),
             derived_from: Vec::new(),
             alternatives: Vec::new(),
@@ -134,7 +137,23 @@ pub fn match_resource<'a>(
     if let Some(o) = match_entity_refs(rules, attrs, entity_refs, s) {
         return o;
     }
-    for (ri, rule) in rules.rules.iter().enumerate() {
+    rules.index.candidates(&s.touched, &mut s.candidates);
+    let candidates = std::mem::take(&mut s.candidates);
+    let outcome = match_rules(rules, &candidates, attrs, output_keys, s);
+    s.candidates = candidates;
+    outcome
+}
+
+/// The first of the candidate rules, in precedence order, that the resource matches.
+fn match_rules<'a>(
+    rules: &'a RuleSet,
+    candidates: &[u64],
+    attrs: &[Attr<'a>],
+    output_keys: &[&[u8]],
+    s: &mut MatchScratch<'a>,
+) -> Outcome<'a> {
+    for ri in crate::rule_index::set_bits(candidates) {
+        let rule = &rules.rules[ri];
         if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
             continue;
         }

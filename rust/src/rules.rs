@@ -237,6 +237,8 @@ pub struct RuleSet {
     pub unidentifying: Vec<(KeyId, Regex)>,
     /// Attributes the engine writes or partitions by: they describe no object of a resource.
     pub engine_keys: Vec<Box<[u8]>>,
+    /// Which rules a resource can match, by the keys it carries.
+    pub index: crate::rule_index::RuleIndex,
 }
 
 impl RuleSet {
@@ -320,7 +322,9 @@ impl RuleSet {
                 .filter(|k| !k.is_empty())
                 .map(|k| k.as_bytes().into())
                 .collect();
+        let index = crate::rule_index::RuleIndex::new(&rules, keys.len());
         Ok(RuleSet {
+            index,
             rules,
             keys,
             global_exclude: Scope::new(&[], &[], &config.pooling.exclude),
