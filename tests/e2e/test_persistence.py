@@ -2,9 +2,10 @@
 snapshot_interval. Learn a pod's rich resource, kill -9 the collector after the interval, start it
 again on the same storage, send only the sparse resource: it comes out enriched."""
 
+import subprocess
 import time
 
-from harness import SIGNALS, otlp_receiver, ports, post, read_output, request, service, service_extensions
+from harness import COLLECTOR, SIGNALS, otlp_receiver, ports, post, read_output, request, service, service_extensions
 
 RICH = {"k8s.pod.uid": "5e7f0000-0000-4000-8000-00000000abcd", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod",
         "service.name": "api", "k8s.node.name": "node-9", "k8s.deployment.name": "api"}
@@ -92,3 +93,19 @@ def test_a_damaged_storage_file_starts_empty_and_shuts_down_cleanly(collectors, 
         [out] = read_output(tmp_path / f"second-{how}.json")
         assert out.resource["resource.type"] == "k8s.pod"
         assert "service.name" not in out.resource, "started empty"
+
+
+def test_a_storage_extension_missing_from_the_service_stops_the_start_with_its_name(tmp_path):
+    """`storage: file_storage` without file_storage among the service's extensions is a configuration
+    error, not a storage fault: `otelcol validate` cannot see it (a component's check sees its own
+    settings only), so the start fails with a message that names the extension."""
+    p = ports("http")
+    path = tmp_path / "config.yaml"
+    path.write_text(config(p, tmp_path / "out.json", tmp_path / "storage").replace(
+        'extensions: [health_check, file_storage]', 'extensions: [health_check]'))
+    assert "extensions: [health_check]" in path.read_text()
+    validate = subprocess.run([COLLECTOR, "validate", "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert validate.returncode == 0, validate.stderr
+    run = subprocess.run([COLLECTOR, "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert 'storage extension "file_storage" is not configured in the service\'s extensions' in run.stderr, run.stderr
