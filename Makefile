@@ -157,7 +157,7 @@ SOAK ?= 5m
 soak: $(COLLECTOR) $(BIN)/loadgen $(VENV)/.installed $(ENGINE_LIB)
 	cd go-processor && RE_SOAK=$(SOAK) $(GO_ENV) go test -race -count=1 -timeout 30m -run TestSoakSharedEngine -v ./resourceequalityprocessor/ | grep -E 'soak:|^(ok|FAIL|---)'
 	cd tests/e2e && $(E2E_ENV) FLOOD_PODS=1000000 FLOOD_MAX_ENTITIES=100000 JUNK_A_REQUESTS=60 JUNK_A_KEYS=8000 \
-	  JUNK_B_REQUESTS=30 TENANT_FLOOD=40000 $(PYTHON) -m pytest -q -s -p no:cacheprovider test_flood.py
+	  JUNK_B_REQUESTS=30 TENANT_FLOOD=40000 RELOAD_PODS=260000 RELOADS=10 $(PYTHON) -m pytest -q -s -p no:cacheprovider test_flood.py
 
 # ---- benchmarks (not part of `make test`) ------------------------------------------------------
 bench: bench-engine bench-memory bench-go bench-load

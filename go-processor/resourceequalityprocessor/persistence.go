@@ -3,6 +3,7 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -89,12 +90,16 @@ func (p *persistence) restore(ctx context.Context) {
 	case data == nil:
 		p.logger.Info("No saved resourceequality state; starting empty")
 	default:
-		if err := p.engine.restore(data); err != nil {
-			p.logger.Warn("Saved resourceequality state is unusable; starting empty", zap.Error(err), zap.Int("bytes", len(data)))
+		n := len(data)
+		err := p.engine.restore(data)
+		data = nil // dead before the release, or the release keeps it
+		releaseSnapshot(n)
+		if err != nil {
+			p.logger.Warn("Saved resourceequality state is unusable; starting empty", zap.Error(err), zap.Int("bytes", n))
 			return
 		}
 		st, _ := p.engine.stats()
-		p.logger.Info("Restored resourceequality state", zap.Int64("entities", st["entities"]), zap.Int64("links", st["links"]), zap.Int("bytes", len(data)))
+		p.logger.Info("Restored resourceequality state", zap.Int64("entities", st["entities"]), zap.Int64("links", st["links"]), zap.Int("bytes", n))
 	}
 }
 
@@ -121,13 +126,28 @@ func (p *persistence) save(ctx context.Context) {
 	if err == nil {
 		err = p.client.Set(ctx, snapshotKey, data)
 	}
+	n := len(data)
+	data = nil // dead before the release, or the release keeps it
+	releaseSnapshot(n)
 	if err != nil {
 		p.failed("Could not save the resourceequality state", err)
 		return
 	}
 	if p.failing {
 		p.failing = false
-		p.logger.Info("Saved the resourceequality state again", zap.Int("bytes", len(data)))
+		p.logger.Info("Saved the resourceequality state again", zap.Int("bytes", n))
+	}
+}
+
+// releasedSnapshotBytes is the snapshot size from which its buffers are given back to the system
+// as soon as they are written or restored. A snapshot is copied whole between the engine, the Go
+// heap and the storage; without this the copies of a large state stayed in the process (the Go
+// runtime returns freed memory gradually), and RSS grew to several times the state's size.
+const releasedSnapshotBytes = 16 << 20
+
+func releaseSnapshot(n int) {
+	if n >= releasedSnapshotBytes {
+		debug.FreeOSMemory()
 	}
 }
 

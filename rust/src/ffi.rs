@@ -247,7 +247,8 @@ pub(crate) unsafe fn free_handle<T>(handle: *mut T) {
 /// `engine` is NULL or was returned by `re_engine_new` and not freed yet.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn re_engine_free(engine: *mut re_engine) {
-    unsafe { free_handle(engine) }
+    unsafe { free_handle(engine) };
+    crate::memory::release_free_memory();
 }
 
 /// Processes the resources of one batch.
@@ -373,7 +374,9 @@ pub unsafe extern "C" fn re_engine_restore(
         let Some(bytes) = (unsafe { input(snapshot, len) }) else {
             return re_status::NullParameter;
         };
-        match engine.engine.restore(bytes, now_unix()) {
+        let restored = engine.engine.restore(bytes, now_unix());
+        crate::memory::release_free_memory(); // what reading the snapshot took and let go
+        match restored {
             Ok(_) => re_status::Ok,
             Err(e) => {
                 unsafe { set_error(error_out, e.0) };
