@@ -5,6 +5,11 @@
 //! and a referenced entry that reaches the front of the queue is moved to the back instead of
 //! being evicted. Moving every hit to the back of a linked list would touch its cold neighbours,
 //! several cache misses per lookup on a large map.
+//!
+//! A fair clock also counts its entries per group (a partition): past capacity, an entry of a
+//! group that holds no more than its share (capacity / groups present) is passed over for one of
+//! a group over its share, so that one partition's churn evicts its own entries, not a quiet
+//! partition's.
 
 use hashlink::LinkedHashMap;
 use hashlink::linked_hash_map::Entry;
@@ -40,17 +45,52 @@ impl Age {
 
 pub trait Aging {
     fn age(&mut self) -> &mut Age;
+    /// The group the entry counts against in a fair clock.
+    fn group(&self) -> u32 {
+        0
+    }
 }
+
+/// Entries a fair clock passes over in one trim looking for a group over its share.
+const MAX_PASSED_OVER: usize = 64;
 
 pub struct Clock<V> {
     map: LinkedHashMap<u128, V, FastState>,
     capacity: usize,
     ttl: Stamp,
+    /// Entries per group, in a fair clock.
+    groups: Option<Groups>,
 }
 
 impl<V: Aging> Clock<V> {
     pub fn new(capacity: usize, ttl: Stamp) -> Self {
-        Clock { map: LinkedHashMap::with_hasher(FastState::default()), capacity: capacity.max(1), ttl }
+        Clock { map: LinkedHashMap::with_hasher(FastState::default()), capacity: capacity.max(1), ttl, groups: None }
+    }
+
+    /// A clock that shares its capacity fairly between the groups of its entries.
+    pub fn fair(capacity: usize, ttl: Stamp) -> Self {
+        Clock { groups: Some(Default::default()), ..Clock::new(capacity, ttl) }
+    }
+
+    fn counted_in(&mut self, v: &V) {
+        if let Some(groups) = &mut self.groups {
+            *groups.entry(v.group()).or_default() += 1;
+        }
+    }
+
+    fn counted_out(&mut self, v: &V) {
+        count_out(&mut self.groups, v);
+    }
+
+    fn pop_front(&mut self) {
+        if let Some((_, v)) = self.map.pop_front() {
+            self.counted_out(&v);
+        }
+    }
+
+    /// Whether the entry's group holds more than its share of the capacity (always, unfair).
+    fn over_share(&self, v: &V) -> bool {
+        self.groups.as_ref().is_none_or(|g| g.get(&v.group()).copied().unwrap_or(0) > self.capacity / g.len().max(1))
     }
 
     pub fn expired(&self, last_seen: Stamp, now: Stamp) -> bool {
@@ -62,7 +102,7 @@ impl<V: Aging> Clock<V> {
         match self.map.entry(key) {
             Entry::Occupied(mut o) => {
                 if now.saturating_sub(o.get_mut().age().last_seen) > self.ttl {
-                    o.remove();
+                    count_out(&mut self.groups, &o.remove());
                     *evicted += 1;
                     None
                 } else {
@@ -79,7 +119,10 @@ impl<V: Aging> Clock<V> {
         if !self.map.contains_key(&key) {
             *evicted += self.trim(now, 1);
         }
-        self.map.replace(key, value);
+        self.counted_in(&value);
+        if let Some(old) = self.map.replace(key, value) {
+            self.counted_out(&old);
+        }
         self.map.get_mut(&key).expect("just inserted")
     }
 
@@ -96,7 +139,7 @@ impl<V: Aging> Clock<V> {
             let Some((&front, _)) = self.map.front() else { break };
             let age = self.map.get_mut(&front).expect("front entry").age();
             if now.saturating_sub(age.last_seen) > self.ttl {
-                self.map.pop_front();
+                self.pop_front();
                 *evicted += 1;
             } else {
                 age.referenced = false;
@@ -106,7 +149,10 @@ impl<V: Aging> Clock<V> {
         if self.map.len() >= self.capacity {
             return false;
         }
-        self.map.replace(key, value);
+        self.counted_in(&value);
+        if let Some(old) = self.map.replace(key, value) {
+            self.counted_out(&old);
+        }
         true
     }
 
@@ -119,26 +165,45 @@ impl<V: Aging> Clock<V> {
         let limit = self.capacity.saturating_sub(incoming);
         let mut evicted = 0;
         let mut budget = 2 + self.map.len().saturating_sub(limit) * 2;
+        let mut passed_over = 0;
         while budget > 0 {
             let Some((&key, _)) = self.map.front() else { break };
             budget -= 1;
             let len = self.map.len();
-            let age = self.map.get_mut(&key).expect("front entry").age();
+            let entry = self.map.get_mut(&key).expect("front entry");
+            let age = entry.age();
             if now.saturating_sub(age.last_seen) > self.ttl {
-                self.map.pop_front();
+                self.pop_front();
                 evicted += 1;
             } else if std::mem::take(&mut age.referenced) {
                 self.map.to_back(&key);
             } else if len > limit {
-                self.map.pop_front();
+                let entry = self.map.get(&key).expect("front entry");
+                if passed_over < MAX_PASSED_OVER && !self.over_share(entry) {
+                    passed_over += 1;
+                    budget += 1;
+                    self.map.to_back(&key);
+                    continue;
+                }
+                self.pop_front();
                 evicted += 1;
             } else {
                 break;
             }
         }
-        // Every entry can have had its second chance already: evict by queue order.
+        // Every entry can have had its second chance already: evict by queue order, in a fair
+        // clock passing over the entries of groups within their share. Past capacity some group
+        // is over its share, so one turn of the queue finds one; the entries passed over go to
+        // the back, so the next trims do not look at them again.
+        let mut turn = self.map.len();
         while self.map.len() > limit {
-            self.map.pop_front();
+            let Some((&key, entry)) = self.map.front() else { break };
+            if turn > 0 && !self.over_share(entry) {
+                turn -= 1;
+                self.map.to_back(&key);
+                continue;
+            }
+            self.pop_front();
             evicted += 1;
         }
         evicted
@@ -164,6 +229,23 @@ impl<V: Aging> Clock<V> {
 
     pub fn clear(&mut self) {
         self.map.clear();
+        if let Some(groups) = &mut self.groups {
+            groups.clear();
+        }
+    }
+}
+
+type Groups = std::collections::HashMap<u32, usize, FastState>;
+
+/// Takes `v` out of its group's count (a free function, so that it borrows only the counts).
+fn count_out<V: Aging>(groups: &mut Option<Groups>, v: &V) {
+    if let Some(groups) = groups
+        && let std::collections::hash_map::Entry::Occupied(mut o) = groups.entry(v.group())
+    {
+        *o.get_mut() -= 1;
+        if *o.get() == 0 {
+            o.remove();
+        }
     }
 }
 
@@ -202,6 +284,33 @@ mod tests {
         assert_eq!(ev, 1);
         assert!(c.get_live(0, 1, &mut ev).is_some(), "the referenced entry had a second chance");
         assert!(c.get_live(1, 1, &mut ev).is_none(), "the oldest unreferenced entry went");
+    }
+
+    struct G(Age, u32);
+    impl Aging for G {
+        fn age(&mut self) -> &mut Age {
+            &mut self.0
+        }
+        fn group(&self) -> u32 {
+            self.1
+        }
+    }
+
+    #[test]
+    fn a_fair_clock_evicts_from_the_group_over_its_share() {
+        let mut c = Clock::fair(10, 100);
+        let mut ev = 0;
+        for k in 0..3 {
+            c.insert(k, G(Age::new(0), 1), 0, &mut ev);
+        }
+        for k in 100..200 {
+            c.insert(k, G(Age::new(1), 2), 1, &mut ev);
+        }
+        assert_eq!(c.len(), 10);
+        assert!((0..3).all(|k| c.peek(k).is_some()), "group 1 holds 3, under its share of 5");
+        assert_eq!(c.groups.as_ref().unwrap().get(&2), Some(&7));
+        c.clear();
+        assert!(c.groups.as_ref().unwrap().is_empty());
     }
 
     #[test]

@@ -65,6 +65,8 @@ impl Tally {
 /// the declared keys as scope) that decides what is pooled and how it is named.
 struct Identity<'a> {
     id: EntityId,
+    /// The partition's fairness group (`Partition::group`).
+    group: u32,
     rule: Option<usize>,
     entity_type: &'a str,
     ref_scope: Option<Scope>,
@@ -106,7 +108,10 @@ impl<'a> Work<'a> {
 impl Engine {
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
         let rules = RuleSet::compile(&config)?;
-        let state = State::new(config.max_entities, config.ttl_seconds);
+        let state = match config.partition.source() {
+            crate::config::PartitionSource::None => State::new(config.max_entities, config.ttl_seconds),
+            _ => State::fair(config.max_entities, config.ttl_seconds),
+        };
         let cache = ResultCache::new(config.max_entities, config.ttl_seconds, OutputKeys::of(&config));
         let partitions = Partitions::new(&config.partition, config.ttl_seconds);
         Ok(Engine {
@@ -388,7 +393,13 @@ impl Engine {
                         Some((String::from_utf8_lossy(k).into_owned(), id_value(a.value)?.text()))
                     }));
                 }
-                Some(Identity { id: partition.id(id), rule: None, entity_type, ref_scope: Some(scope) })
+                Some(Identity {
+                    id: partition.id(id),
+                    group: partition.group(),
+                    rule: None,
+                    entity_type,
+                    ref_scope: Some(scope),
+                })
             }
             Outcome::Rule { rule } => {
                 if O::ENABLED {
@@ -412,6 +423,7 @@ impl Engine {
                 }
                 Some(Identity {
                     id,
+                    group: partition.group(),
                     rule: Some(rule),
                     entity_type: &self.rules.rules[rule].entity_type,
                     ref_scope: None,
@@ -480,6 +492,7 @@ impl Engine {
             kind,
             variant: w.variant,
             identity: &w.identity_parts,
+            group: identity.group,
         };
         let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
         // Read before pooling: any change from here on changes the cell, and so invalidates
@@ -596,11 +609,11 @@ impl Engine {
         }
         let linked = effective as u16;
         for i in 1..s.alternatives.len() {
-            self.state.link(s.alternatives[i].1, id, linked, now);
+            self.state.link(s.alternatives[i].1, id, linked, partition.group(), now);
         }
         for &c in &self.rules.rules[effective].contained {
             if let Some(contained_id) = standalone_id(&self.rules, &self.rules.rules[c], attrs, s) {
-                self.state.link(partition.id(contained_id), id, linked, now);
+                self.state.link(partition.id(contained_id), id, linked, partition.group(), now);
             }
         }
         (id, effective)

@@ -38,6 +38,12 @@ impl Partition {
         (!name.is_empty()).then(|| partition_key(name))
     }
 
+    /// The group its entities and links count against for fairness (`clock`): 0 for the unnamed
+    /// partition (and for what a snapshot restored, whose partition the ids no longer tell).
+    pub fn group(&self) -> u32 {
+        self.key.map_or(0, |k| k as u32 | 1)
+    }
+
     /// `id` as stored in this partition.
     pub fn id(&self, id: crate::id::EntityId) -> crate::id::EntityId {
         match self.key {

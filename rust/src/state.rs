@@ -51,6 +51,8 @@ pub struct Entity {
     /// The identifying keys and values of the entity (its canonical identity alternative), kept
     /// only while entity events are published (`events`).
     pub identity: Option<Identity>,
+    /// The partition it counts against (`Partition::group`; 0 when restored from a snapshot).
+    pub group: u32,
 }
 
 /// Identifying keys and values.
@@ -65,6 +67,7 @@ impl Entity {
             kind: UNKNOWN,
             variants: Variants::default(),
             identity: None,
+            group: 0,
         }
     }
 }
@@ -72,6 +75,9 @@ impl Entity {
 impl Aging for Entity {
     fn age(&mut self) -> &mut Age {
         &mut self.age
+    }
+    fn group(&self) -> u32 {
+        self.group
     }
 }
 
@@ -82,17 +88,22 @@ pub struct Link {
     pub rule: u16,
     pub ambiguous: bool,
     pub age: Age,
+    /// The partition it counts against, as an entity's.
+    pub group: u32,
 }
 
 impl Link {
     pub fn new(target: EntityId, rule: u16, ambiguous: bool, last_seen: Stamp) -> Link {
-        Link { target, rule, ambiguous, age: Age::new(last_seen) }
+        Link { target, rule, ambiguous, age: Age::new(last_seen), group: 0 }
     }
 }
 
 impl Aging for Link {
     fn age(&mut self) -> &mut Age {
         &mut self.age
+    }
+    fn group(&self) -> u32 {
+        self.group
     }
 }
 
@@ -292,6 +303,8 @@ pub struct PoolRequest<'r> {
     /// The entity's identifying keys and values, when the resource showed its canonical
     /// identity and entity events are published; empty otherwise.
     pub identity: &'r [(String, String)],
+    /// The partition a new entity counts against (`Partition::group`).
+    pub group: u32,
 }
 
 /// Which container a resource speaks for, and which keys belong to one container.
@@ -395,6 +408,19 @@ impl Shard {
 
 impl State {
     pub fn new(max_entities: u64, ttl_seconds: u64) -> State {
+        State::build(max_entities, ttl_seconds, false)
+    }
+
+    /// A state whose entities and links are shared fairly between partitions: past the bound, a
+    /// partition over its share loses its own least recently seen first (`clock`).
+    pub fn fair(max_entities: u64, ttl_seconds: u64) -> State {
+        State::build(max_entities, ttl_seconds, true)
+    }
+
+    fn build(max_entities: u64, ttl_seconds: u64, fair: bool) -> State {
+        fn clock<V: Aging>(fair: bool, capacity: usize, ttl: Stamp) -> Clock<V> {
+            if fair { Clock::fair(capacity, ttl) } else { Clock::new(capacity, ttl) }
+        }
         let shards = shard_count(max_entities);
         let ttl = ttl_seconds.min(u32::MAX as u64) as u32;
         State {
@@ -402,8 +428,8 @@ impl State {
                 .map(|i| {
                     let capacity = shard_capacity(max_entities, shards, i);
                     CacheLine(Mutex::new(Shard {
-                        entities: Clock::new(capacity, ttl),
-                        links: Clock::new(capacity, ttl),
+                        entities: clock(fair, capacity, ttl),
+                        links: clock(fair, capacity, ttl),
                         keys: PoolKeys::new(MIN_KEYS_PER_SHARD.max(4 * capacity)),
                         present: Vec::new(),
                     }))
@@ -440,7 +466,7 @@ impl State {
     }
 
     /// Records that the identity `from` was seen on a resource of entity `target`.
-    pub fn link(&self, from: EntityId, target: EntityId, rule: u16, now: Stamp) {
+    pub fn link(&self, from: EntityId, target: EntityId, rule: u16, group: u32, now: Stamp) {
         if from == target {
             return;
         }
@@ -456,7 +482,7 @@ impl State {
                 l.age.touch(now);
             }
             None => {
-                shard.links.insert(from, Link::new(target, rule, false, now), now, &mut evicted);
+                shard.links.insert(from, Link { group, ..Link::new(target, rule, false, now) }, now, &mut evicted);
                 self.freshness.links_changed();
             }
         }
@@ -501,7 +527,7 @@ impl State {
             None => {
                 self.freshness.changed(id);
                 described = true;
-                shard.entities.insert(id, Entity::new(now), now, &mut evicted)
+                shard.entities.insert(id, Entity { group: req.group, ..Entity::new(now) }, now, &mut evicted)
             }
         };
         entity.age.touch(now);
@@ -910,6 +936,7 @@ mod tests {
                 kind: 0,
                 variant: 0,
                 identity: &[],
+                group: 0,
             };
             let mut filled = Vec::new();
             s.pool(1, &req, 0, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));
@@ -927,11 +954,11 @@ mod tests {
     #[test]
     fn links_resolve_until_two_targets_claim_them() {
         let s = State::new(100, 60);
-        s.link(1, 10, 0, 0);
+        s.link(1, 10, 0, 0, 0);
         assert_eq!(s.resolve(1, 1).map(|l| l.target), Some(10));
-        s.link(1, 10, 0, 2);
+        s.link(1, 10, 0, 0, 2);
         assert_eq!(s.resolve(1, 2).map(|l| l.target), Some(10));
-        s.link(1, 11, 0, 3);
+        s.link(1, 11, 0, 0, 3);
         assert_eq!(s.resolve(1, 3), None);
         assert_eq!(s.counters.ambiguous_links.load(Relaxed), 1);
     }
@@ -948,7 +975,7 @@ mod tests {
     #[test]
     fn entries_expire_after_ttl() {
         let s = State::new(100, 60);
-        s.link(1, 10, 0, 0);
+        s.link(1, 10, 0, 0, 0);
         assert!(s.resolve(1, 60).is_some());
         assert!(s.resolve(1, 121).is_none());
         assert_eq!(s.link_count(), 0);
@@ -966,6 +993,7 @@ mod tests {
             kind: 0,
             variant: 0,
             identity: &[],
+            group: 0,
         };
         for id in 0..10u128 {
             s.pool(id, &req, 0, &mut Quiet, |_, _| {});
@@ -975,8 +1003,16 @@ mod tests {
     }
 
     fn pool_in(s: &State, id: EntityId, attrs: &[(&[u8], &[u8])], scope: &Scope, now: Stamp) -> Vec<Vec<u8>> {
-        let req =
-            PoolRequest { attrs, scope, scope_index: Some(0), containers: None, kind: 0, variant: 0, identity: &[] };
+        let req = PoolRequest {
+            attrs,
+            scope,
+            scope_index: Some(0),
+            containers: None,
+            kind: 0,
+            variant: 0,
+            identity: &[],
+            group: 0,
+        };
         let mut filled = Vec::new();
         s.pool(id, &req, now, &mut Quiet, |k, _| filled.push(k.to_vec()));
         filled
@@ -1050,6 +1086,7 @@ mod tests {
                 kind: 0,
                 variant: 0,
                 identity: &[],
+                group: 0,
             },
             0,
             &mut Quiet,
@@ -1067,6 +1104,7 @@ mod tests {
                 kind: 0,
                 variant: 0,
                 identity: &[],
+                group: 0,
             },
             0,
             &mut Quiet,
@@ -1085,6 +1123,7 @@ mod tests {
                 kind: 0,
                 variant: 0,
                 identity: &[],
+                group: 0,
             },
             0,
             &mut Quiet,

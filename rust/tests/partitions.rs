@@ -146,3 +146,23 @@ fn a_flood_of_invented_tenants_leaves_a_quiet_tenant_pooled() {
     assert!(stats.partitions <= 100, "{stats:?}");
     assert!(stats.partition_overflow_resources >= 5 * (2_000 - 100), "{stats:?}");
 }
+
+/// Issue 27 item 5, the other half: one tenant with a place churning through ten times
+/// `max_entities` pods evicts its own least recently seen entities, not a quiet tenant's.
+#[test]
+fn a_tenant_churning_past_the_bound_evicts_its_own_entities() {
+    let config = br#"{"partition": {"metadata": "x-scope-orgid"}, "max_entities": 2000}"#;
+    let e = Engine::from_json(config).unwrap();
+    let pod = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    for i in 0..100 {
+        send(&e, "quiet", json!({"k8s.pod.uid": pod(i), "service.name": "shop"}));
+    }
+    for i in 0..20_000 {
+        send(&e, "churning", json!({"k8s.pod.uid": pod(1_000_000 + i), "service.name": "churn"}));
+    }
+    let pooled = (0..100)
+        .filter(|&i| get_str(&send(&e, "quiet", json!({"k8s.pod.uid": pod(i)})), "service.name") == Some("shop"))
+        .count();
+    assert_eq!(pooled, 100, "the quiet tenant's entities were not the ones evicted");
+    assert!(e.stats().entities <= 2000);
+}
