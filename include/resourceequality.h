@@ -61,6 +61,7 @@ typedef struct re_stats {
   uint64_t ambiguous_attributes;
   uint64_t containers_full;
   uint64_t attributes_not_pooled;
+  uint64_t identity_values_too_large;
   uint64_t partitions;
   uint64_t default_partition_resources;
   uint64_t partition_overflow_resources;

@@ -170,16 +170,17 @@ impl<V: Aging> Clock<V> {
             let Some((&key, _)) = self.map.front() else { break };
             budget -= 1;
             let len = self.map.len();
-            let entry = self.map.get_mut(&key).expect("front entry");
-            let age = entry.age();
+            let age = self.map.get_mut(&key).expect("front entry").age();
             if now.saturating_sub(age.last_seen) > self.ttl {
                 self.pop_front();
                 evicted += 1;
             } else if std::mem::take(&mut age.referenced) {
                 self.map.to_back(&key);
             } else if len > limit {
-                let entry = self.map.get(&key).expect("front entry");
-                if passed_over < MAX_PASSED_OVER && !self.over_share(entry) {
+                if self.groups.is_some()
+                    && passed_over < MAX_PASSED_OVER
+                    && !self.over_share(self.map.get(&key).expect("front entry"))
+                {
                     passed_over += 1;
                     budget += 1;
                     self.map.to_back(&key);
@@ -198,7 +199,7 @@ impl<V: Aging> Clock<V> {
         let mut turn = self.map.len();
         while self.map.len() > limit {
             let Some((&key, entry)) = self.map.front() else { break };
-            if turn > 0 && !self.over_share(entry) {
+            if self.groups.is_some() && turn > 0 && !self.over_share(entry) {
                 turn -= 1;
                 self.map.to_back(&key);
                 continue;

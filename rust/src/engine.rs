@@ -40,6 +40,7 @@ pub struct Engine {
     merges: AtomicU64,
     filled: AtomicU64,
     overflow: AtomicU64,
+    oversized: AtomicU64,
 }
 
 /// Counters of one batch, added to the engine's once per batch.
@@ -51,6 +52,7 @@ struct Tally {
     merges: u64,
     defaulted: u64,
     overflow: u64,
+    oversized: u64,
 }
 
 impl Tally {
@@ -127,6 +129,7 @@ impl Engine {
             merges: AtomicU64::new(0),
             filled: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
+            oversized: AtomicU64::new(0),
         })
     }
 
@@ -201,6 +204,9 @@ impl Engine {
         }
         if tally.overflow > 0 {
             self.overflow.fetch_add(tally.overflow, Relaxed);
+        }
+        if tally.oversized > 0 {
+            self.oversized.fetch_add(tally.oversized, Relaxed);
         }
         result
     }
@@ -287,6 +293,7 @@ impl Engine {
         let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
         let provenance = self.process_resource(work, partition, now, out, &mut Quiet);
         tally.count(&provenance);
+        tally.oversized += u64::from(work.scratch.oversized);
         if partition.overflow {
             // Answered from nothing stored: a cached copy would outlive the partition's wait.
             tally.overflow += 1;
@@ -654,6 +661,7 @@ impl Engine {
             ambiguous_attributes: c.ambiguous_attributes.load(Relaxed),
             containers_full: c.containers_full.load(Relaxed),
             attributes_not_pooled: c.attributes_not_pooled.load(Relaxed),
+            identity_values_too_large: self.oversized.load(Relaxed),
             partitions: self.partitions.live(),
             resource_variants: {
                 let mut variants = 0;

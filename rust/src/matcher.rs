@@ -2,6 +2,7 @@
 //! then the rules in precedence order; the first that matches decides the type.
 
 use crate::id::{EntityId, IdValue, exact_id, identity_id};
+use crate::pool::MAX_VALUE_BYTES;
 use crate::resource::{Attr, EntityRefView, Value};
 use crate::rules::{Alternative, CompiledRule, Condition, KeyId, Op, RuleSet};
 
@@ -22,6 +23,8 @@ pub enum Outcome<'a> {
 pub struct MatchScratch<'a> {
     slots: Vec<Option<Value<'a>>>,
     touched: Vec<KeyId>,
+    /// Values of rule keys on the current resource too long to identify (`id_value`).
+    pub oversized: u32,
     /// The rules the current resource can match (`rule_index`), as a bit set.
     candidates: Vec<u64>,
     pub derived: Vec<(KeyId, &'a [u8])>,
@@ -37,6 +40,7 @@ impl<'a> MatchScratch<'a> {
         MatchScratch {
             slots: vec![None; rules.keys.len()],
             touched: Vec::new(),
+            oversized: 0,
             candidates: Vec::new(),
             derived: Vec::new(),
             derived_from: Vec::new(),
@@ -58,6 +62,7 @@ impl<'a> MatchScratch<'a> {
         self.derived.clear();
         self.derived_from.clear();
         self.alternatives.clear();
+        self.oversized = 0;
     }
 
     fn set(&mut self, key: KeyId, value: Value<'a>) {
@@ -75,10 +80,11 @@ fn usable_str(s: &[u8]) -> bool {
 }
 
 /// The identity form of a value, if it has one. Doubles, booleans, bytes, arrays and maps
-/// never identify an entity; integers do, by their decimal form.
+/// never identify an entity; integers do, by their decimal form; strings do up to
+/// `MAX_VALUE_BYTES` (no real identity is near it, and a longer one is not pooled either).
 pub fn id_value(v: Value<'_>) -> Option<IdValue<'_>> {
     match v {
-        Value::Str(s) if usable_str(s) => Some(IdValue::Str(s)),
+        Value::Str(s) if s.len() <= MAX_VALUE_BYTES && usable_str(s) => Some(IdValue::Str(s)),
         Value::Int(i) => Some(IdValue::Int(i)),
         _ => None,
     }
@@ -132,6 +138,7 @@ pub fn match_resource<'a>(
     for a in attrs {
         if let Some(k) = rules.keys.get(a.key) {
             s.set(k, a.value);
+            s.oversized += u32::from(matches!(a.value, Value::Str(v) if v.len() > MAX_VALUE_BYTES));
         }
     }
     if let Some(o) = match_entity_refs(rules, attrs, entity_refs, s) {

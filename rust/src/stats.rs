@@ -21,6 +21,7 @@ pub struct Stats {
     pub ambiguous_attributes: u64,
     pub containers_full: u64,
     pub attributes_not_pooled: u64,
+    pub identity_values_too_large: u64,
     pub partitions: u64,
     pub default_partition_resources: u64,
     pub partition_overflow_resources: u64,
@@ -118,6 +119,12 @@ pub const STATS: &[StatSpec] = &[
         metric: Some(MetricKind::Counter),
         unit: "{attribute}",
         description: "In-scope attributes not pooled for a bound: a key over 256 bytes, a value over 4 KiB, an entity's pool full (128 keys or 16 KiB), or a key table full of keys that live entities use.",
+    },
+    StatSpec {
+        name: "identity_values_too_large",
+        metric: Some(MetricKind::Counter),
+        unit: "{attribute}",
+        description: "Values of keys the rules read that were over 4 KiB: they identify nothing and are not pooled (counted when a resource is computed, not when its answer is reused).",
     },
     StatSpec {
         name: "partitions",

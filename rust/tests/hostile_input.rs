@@ -22,8 +22,11 @@ fn str_attr(key: &str, value: &str) -> opentelemetry_proto::tonic::common::v1::K
     kv(key, AnyValue { value: Some(V::StringValue(value.into())) })
 }
 
+/// A value over 4 KiB identifies nothing (issue 27: a value over a documented size is neither
+/// identity nor pooled, and is counted): no real identity is near it, and matching patterns over
+/// a mebibyte per resource is work nobody asked for.
 #[test]
-fn one_mebibyte_value_is_an_identity_like_any_other() {
+fn one_mebibyte_value_identifies_nothing_and_is_counted() {
     let engine = Engine::from_json(b"{}").unwrap();
     let big = "u".repeat(1 << 20);
     let r = Resource {
@@ -32,9 +35,13 @@ fn one_mebibyte_value_is_an_identity_like_any_other() {
     };
     let a = one(&engine, r.clone());
     let b = one(&engine, Resource { attributes: vec![str_attr("k8s.pod.uid", &big)], ..Default::default() });
-    assert_eq!(get_str(&a, "resource.type"), Some("k8s.pod"));
-    assert_eq!(get_str(&a, "resource.id"), get_str(&b, "resource.id"));
-    assert_eq!(get_str(&b, "k8s.pod.name"), Some("p"));
+    assert_eq!(get_str(&a, "resource.type"), Some("resource"), "exact match, not a pod");
+    assert_ne!(get_str(&a, "resource.id"), get_str(&b, "resource.id"));
+    assert_eq!(get_str(&b, "k8s.pod.name"), None, "nothing pooled through it");
+    assert_eq!(engine.stats().identity_values_too_large, 2);
+    let at_bound =
+        one(&engine, Resource { attributes: vec![str_attr("k8s.pod.uid", &"u".repeat(4096))], ..Default::default() });
+    assert_eq!(get_str(&at_bound, "resource.type"), Some("k8s.pod"), "4 KiB itself still identifies");
 }
 
 #[test]

@@ -41,6 +41,7 @@ type TelemetryBuilder struct {
 	ProcessorResourceequalityEntities                   metric.Int64ObservableGauge
 	ProcessorResourceequalityEntitiesByType             metric.Int64ObservableGauge
 	ProcessorResourceequalityEvictions                  metric.Int64ObservableCounter
+	ProcessorResourceequalityIdentityValuesTooLarge     metric.Int64ObservableCounter
 	ProcessorResourceequalityLinks                      metric.Int64ObservableGauge
 	ProcessorResourceequalityMerges                     metric.Int64ObservableCounter
 	ProcessorResourceequalityPartitionOverflowResources metric.Int64ObservableCounter
@@ -216,6 +217,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityEvictionsCallb
 		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityEvictions, obs: o})
 		return nil
 	}, builder.ProcessorResourceequalityEvictions)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityIdentityValuesTooLargeCallback sets callback for observable ProcessorResourceequalityIdentityValuesTooLarge metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityIdentityValuesTooLargeCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityIdentityValuesTooLarge, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityIdentityValuesTooLarge)
 	if err != nil {
 		return err
 	}
@@ -405,6 +421,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_resourceequality_evictions",
 		metric.WithDescription("Entities and links forgotten because of the TTL or the size limit. [Development]"),
 		metric.WithUnit("{entry}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityIdentityValuesTooLarge, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_identity_values_too_large",
+		metric.WithDescription("Values of keys the rules read that were over 4 KiB: they identify nothing and are not pooled (counted when a resource is computed, not when its answer is reused). [Development]"),
+		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityLinks, err = builder.meter.Int64ObservableGauge(
