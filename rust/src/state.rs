@@ -910,6 +910,20 @@ mod tests {
     use super::*;
     use crate::observe::Quiet;
 
+    /// A request for an entity with no containers, as rule 0 decided it.
+    fn plain_request<'r>(attrs: &'r [(&'r [u8], &'r [u8])], scope: &'r Scope) -> PoolRequest<'r> {
+        PoolRequest {
+            attrs,
+            scope,
+            scope_index: Some(0),
+            containers: None,
+            kind: 0,
+            variant: 0,
+            identity: &[],
+            group: 0,
+        }
+    }
+
     fn scope_all() -> Scope {
         crate::rules::Scope::of_keys([&b"k"[..], b"j"], &Scope::default())
     }
@@ -985,16 +999,7 @@ mod tests {
     fn size_limit_evicts_least_recently_seen() {
         let s = State::new(4, 3600);
         let scope = scope_all();
-        let req = PoolRequest {
-            attrs: &[(b"k", b"v")],
-            scope: &scope,
-            scope_index: Some(0),
-            containers: None,
-            kind: 0,
-            variant: 0,
-            identity: &[],
-            group: 0,
-        };
+        let req = plain_request(&[(b"k", b"v")], &scope);
         for id in 0..10u128 {
             s.pool(id, &req, 0, &mut Quiet, |_, _| {});
         }
@@ -1003,16 +1008,7 @@ mod tests {
     }
 
     fn pool_in(s: &State, id: EntityId, attrs: &[(&[u8], &[u8])], scope: &Scope, now: Stamp) -> Vec<Vec<u8>> {
-        let req = PoolRequest {
-            attrs,
-            scope,
-            scope_index: Some(0),
-            containers: None,
-            kind: 0,
-            variant: 0,
-            identity: &[],
-            group: 0,
-        };
+        let req = plain_request(attrs, scope);
         let mut filled = Vec::new();
         s.pool(id, &req, now, &mut Quiet, |k, _| filled.push(k.to_vec()));
         filled
@@ -1076,59 +1072,14 @@ mod tests {
         let s = State::new(100, 3600);
         let scope = scope_all();
         let rich = [(&b"k"[..], &b"1"[..]), (b"j", b"2"), (b"out", b"3")];
-        s.pool(
-            5,
-            &PoolRequest {
-                attrs: &rich,
-                scope: &scope,
-                scope_index: Some(0),
-                containers: None,
-                kind: 0,
-                variant: 0,
-                identity: &[],
-                group: 0,
-            },
-            0,
-            &mut Quiet,
-            |_, _| {},
-        );
+        s.pool(5, &plain_request(&rich, &scope), 0, &mut Quiet, |_, _| {});
         let mut filled = Vec::new();
         let sparse = [(&b"j"[..], &b"own"[..])];
-        s.pool(
-            5,
-            &PoolRequest {
-                attrs: &sparse,
-                scope: &scope,
-                scope_index: Some(0),
-                containers: None,
-                kind: 0,
-                variant: 0,
-                identity: &[],
-                group: 0,
-            },
-            0,
-            &mut Quiet,
-            |k, v| filled.push((k.to_vec(), v.to_vec())),
-        );
+        s.pool(5, &plain_request(&sparse, &scope), 0, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));
         // `j` is now ambiguous (2 vs own), `out` is out of scope, `k` is filled.
         assert_eq!(filled, vec![(b"k".to_vec(), b"1".to_vec())]);
         let mut filled = Vec::new();
-        s.pool(
-            5,
-            &PoolRequest {
-                attrs: &[],
-                scope: &scope,
-                scope_index: Some(0),
-                containers: None,
-                kind: 0,
-                variant: 0,
-                identity: &[],
-                group: 0,
-            },
-            0,
-            &mut Quiet,
-            |k, _| filled.push(k.to_vec()),
-        );
+        s.pool(5, &plain_request(&[], &scope), 0, &mut Quiet, |k, _| filled.push(k.to_vec()));
         assert_eq!(filled, vec![b"k".to_vec()]);
     }
 }

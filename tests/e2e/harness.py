@@ -105,6 +105,14 @@ extensions:
 """
 
 
+def file_storage(directory) -> str:
+    """The file_storage extension's section (under `extensions:`), keeping its files in `directory`."""
+    return f"""  file_storage:
+    directory: {directory}
+    create_directory: true
+"""
+
+
 def otlp_receiver(p: dict, include_metadata: bool = False, auth: str | None = None) -> str:
     """The otlp receiver on the ports of `p` that are named grpc and http; with
     `include_metadata`, requests' headers become client metadata; with `auth`, that

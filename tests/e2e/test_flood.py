@@ -13,8 +13,8 @@ import threading
 import time
 import urllib.request
 
-from harness import (ROOT, free_port, otlp_receiver, ports, post, read_output, request, service, service_extensions,
-                     wait_for)
+from harness import (ROOT, file_storage, free_port, otlp_receiver, ports, post, read_output, request, service,
+                     service_extensions, wait_for)
 
 LOADGEN = os.environ.get("LOADGEN", str(ROOT / ".tools" / "bin" / "loadgen"))
 PODS = int(os.environ.get("FLOOD_PODS", "100000"))
@@ -108,17 +108,22 @@ JUNK_B_KEYS = int(os.environ.get("JUNK_B_KEYS", "1000"))
 KEY_TABLE_MIB = 16 * 4096 * 400 / 2**20
 
 
-def junk_config(p, out) -> str:
+def logs_to_file(p, out, processor: str, include_metadata: bool = False) -> str:
+    """A logs pipeline from the otlp receiver through resourceequality (`processor`: its settings,
+    indented as under it) to the file exporter."""
     return service_extensions(p) + f"""
-receivers:{otlp_receiver(p)}
+receivers:{otlp_receiver(p, include_metadata=include_metadata)}
 processors:
   resourceequality:
-    max_entities: 10000
-    ttl: 30s
+{processor}
 exporters:
   file:
     path: {out}
 """ + service({"logs": (["otlp"], ["resourceequality"], ["file"])}, metrics_port=p["metrics"], log_level="warn")
+
+
+def junk_config(p, out) -> str:
+    return logs_to_file(p, out, "    max_entities: 10000\n    ttl: 30s")
 
 
 def test_junk_key_flood_keeps_memory_bounded_and_pooling_for_everyone_else(collectors, tmp_path):
@@ -163,16 +168,7 @@ TENANT_FLOOD = int(os.environ.get("TENANT_FLOOD", "3000"))
 
 
 def tenant_config(p, out) -> str:
-    return service_extensions(p) + f"""
-receivers:{otlp_receiver(p, include_metadata=True)}
-processors:
-  resourceequality:
-    max_entities: 10000
-    partition: {{metadata: x-scope-orgid}}
-exporters:
-  file:
-    path: {out}
-""" + service({"logs": (["otlp"], ["resourceequality"], ["file"])}, metrics_port=p["metrics"], log_level="warn")
+    return logs_to_file(p, out, "    max_entities: 10000\n    partition: {metadata: x-scope-orgid}", include_metadata=True)
 
 
 def test_tenant_flood_keeps_memory_bounded_and_the_quiet_tenant_pooled(collectors, tmp_path):
@@ -212,11 +208,7 @@ RELOADS = int(os.environ.get("RELOADS", "4"))
 
 
 def reload_config(p, storage) -> str:
-    return service_extensions(p) + f"""
-  file_storage:
-    directory: {storage}
-    create_directory: true
-receivers:{otlp_receiver(p)}
+    return service_extensions(p) + file_storage(storage) + f"""receivers:{otlp_receiver(p)}
 processors:
   resourceequality:
     max_entities: {RELOAD_PODS * 5 // 4}

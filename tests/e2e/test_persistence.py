@@ -5,7 +5,8 @@ again on the same storage, send only the sparse resource: it comes out enriched.
 import subprocess
 import time
 
-from harness import COLLECTOR, SIGNALS, otlp_receiver, ports, post, read_output, request, service, service_extensions
+from harness import (COLLECTOR, SIGNALS, file_storage, otlp_receiver, ports, post, read_output, request, service,
+                     service_extensions)
 
 RICH = {"k8s.pod.uid": "5e7f0000-0000-4000-8000-00000000abcd", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod",
         "service.name": "api", "k8s.node.name": "node-9", "k8s.deployment.name": "api"}
@@ -13,11 +14,7 @@ SPARSE = {"k8s.pod.uid": RICH["k8s.pod.uid"]}
 
 
 def config(p, out, storage) -> str:
-    return service_extensions(p) + f"""
-  file_storage:
-    directory: {storage}
-    create_directory: true
-receivers:{otlp_receiver(p)}
+    return service_extensions(p) + file_storage(storage) + f"""receivers:{otlp_receiver(p)}
 processors:
   resourceequality:
     storage: file_storage
