@@ -208,7 +208,18 @@ impl<'a> Value<'a> {
 /// An encoded `AnyValue` as JSON, for explanations: strings, numbers and booleans as such,
 /// arrays and key-value lists as arrays and objects, bytes as lowercase hex.
 pub fn any_value_json(raw: &[u8]) -> serde_json::Value {
+    any_value_json_at(raw, 0)
+}
+
+/// How deep `any_value_json` follows arrays and maps; deeper values are shown as `null`, so that
+/// a hostile value of 30,000 nested maps neither exhausts the stack nor fills the output.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+fn any_value_json_at(raw: &[u8], depth: usize) -> serde_json::Value {
     use serde_json::Value as J;
+    if depth > MAX_JSON_DEPTH {
+        return J::Null;
+    }
     match read_any_value(raw) {
         Ok(Value::Str(s)) => J::String(String::from_utf8_lossy(s).into_owned()),
         Ok(Value::Bool(b)) => J::Bool(b),
@@ -220,7 +231,7 @@ pub fn any_value_json(raw: &[u8]) -> serde_json::Value {
             let mut fields = Fields::new(a);
             while let Ok(Some((tag, field))) = fields.next_field() {
                 if let (1, Field::Len(v)) = (tag, field) {
-                    items.push(any_value_json(v));
+                    items.push(any_value_json_at(v, depth + 1));
                 }
             }
             J::Array(items)
@@ -232,7 +243,7 @@ pub fn any_value_json(raw: &[u8]) -> serde_json::Value {
             J::Object(
                 view.attrs
                     .iter()
-                    .map(|a| (String::from_utf8_lossy(a.key).into_owned(), any_value_json(a.raw_value)))
+                    .map(|a| (String::from_utf8_lossy(a.key).into_owned(), any_value_json_at(a.raw_value, depth + 1)))
                     .collect(),
             )
         }
@@ -448,6 +459,44 @@ mod tests {
 
     fn kv(key: &str, v: V) -> KeyValue {
         KeyValue { key: key.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
+    }
+
+    /// An AnyValue of `levels` maps, each holding the next under key "n", written back to front
+    /// (prost's encoder would recurse as deep).
+    fn nested_maps(levels: usize) -> Vec<u8> {
+        fn prepend(rev: &mut Vec<u8>, tag: u8, len: usize) {
+            let mut header = vec![tag];
+            prost::encoding::encode_varint(len as u64, &mut header);
+            rev.extend(header.iter().rev());
+        }
+        let mut rev: Vec<u8> = b"x".to_vec();
+        prepend(&mut rev, 0x0a, 1); // AnyValue.string_value = "x"
+        for _ in 0..levels {
+            let value = rev.len();
+            prepend(&mut rev, 0x12, value); // KeyValue.value
+            rev.extend(b"n".iter().rev());
+            prepend(&mut rev, 0x0a, 1); // KeyValue.key = "n"
+            let kv = rev.len();
+            prepend(&mut rev, 0x0a, kv); // KeyValueList.values
+            let list = rev.len();
+            prepend(&mut rev, 0x32, list); // AnyValue.kvlist_value
+        }
+        rev.reverse();
+        rev
+    }
+
+    #[test]
+    fn json_of_a_deeply_nested_value_stops_at_the_depth_bound() {
+        let shallow = any_value_json(&nested_maps(2));
+        assert_eq!(shallow, serde_json::json!({"n": {"n": "x"}}));
+        let deep = any_value_json(&nested_maps(30_000));
+        let mut depth = 0;
+        let mut at = &deep;
+        while let Some(next) = at.get("n") {
+            depth += 1;
+            at = next;
+        }
+        assert_eq!((depth, at), (MAX_JSON_DEPTH + 1, &serde_json::Value::Null));
     }
 
     fn sample() -> LogsData {
