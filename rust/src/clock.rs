@@ -88,9 +88,10 @@ impl<V: Aging> Clock<V> {
         }
     }
 
-    /// Whether the entry's group holds more than its share of the capacity (always, unfair).
-    fn over_share(&self, v: &V) -> bool {
-        self.groups.as_ref().is_none_or(|g| g.get(&v.group()).copied().unwrap_or(0) > self.capacity / g.len().max(1))
+    /// Whether the entry's group holds more than its share of `limit` entries (always, unfair).
+    /// With more than `limit` entries, some group always does.
+    fn over_share(&self, v: &V, limit: usize) -> bool {
+        self.groups.as_ref().is_none_or(|g| g.get(&v.group()).copied().unwrap_or(0) > limit / g.len().max(1))
     }
 
     pub fn expired(&self, last_seen: Stamp, now: Stamp) -> bool {
@@ -179,7 +180,7 @@ impl<V: Aging> Clock<V> {
             } else if len > limit {
                 if self.groups.is_some()
                     && passed_over < MAX_PASSED_OVER
-                    && !self.over_share(self.map.get(&key).expect("front entry"))
+                    && !self.over_share(self.map.get(&key).expect("front entry"), limit)
                 {
                     passed_over += 1;
                     budget += 1;
@@ -193,13 +194,13 @@ impl<V: Aging> Clock<V> {
             }
         }
         // Every entry can have had its second chance already: evict by queue order, in a fair
-        // clock passing over the entries of groups within their share. Past capacity some group
-        // is over its share, so one turn of the queue finds one; the entries passed over go to
+        // clock passing over the entries of groups within their share. Past the limit some group
+        // is over its share of it, so one turn of the queue finds one; the entries passed over go to
         // the back, so the next trims do not look at them again.
         let mut turn = self.map.len();
         while self.map.len() > limit {
             let Some((&key, entry)) = self.map.front() else { break };
-            if self.groups.is_some() && turn > 0 && !self.over_share(entry) {
+            if self.groups.is_some() && turn > 0 && !self.over_share(entry, limit) {
                 turn -= 1;
                 self.map.to_back(&key);
                 continue;
@@ -312,6 +313,20 @@ mod tests {
         assert_eq!(c.groups.as_ref().unwrap().get(&2), Some(&7));
         c.clear();
         assert!(c.groups.as_ref().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_fair_clock_with_one_group_keeps_the_clock_order() {
+        let mut c = Clock::fair(3, 100);
+        let mut ev = 0;
+        for k in 0..3 {
+            c.insert(k, G(Age::new(0), 1), 0, &mut ev);
+        }
+        c.get_live(0, 1, &mut ev).unwrap().age().touch(1);
+        c.insert(3, G(Age::new(1), 1), 1, &mut ev);
+        assert_eq!(ev, 1);
+        assert!(c.peek(0).is_some(), "the referenced entry had a second chance");
+        assert!(c.peek(1).is_none(), "the oldest unreferenced entry went, as in an unfair clock");
     }
 
     #[test]

@@ -360,6 +360,11 @@ impl Engine {
         let attrs = std::mem::take(&mut w.view.attrs);
         let mut provenance = Provenance::at(now);
         provenance.defaulted = partition.defaulted;
+        // What `pool` gives this resource; emptied here, not in `pool`, because a resource of a
+        // partition without a place is not pooled and must not keep the previous resource's.
+        w.derived_values.clear();
+        w.fills.clear();
+        w.fill_spans.clear();
         if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance, obs) {
             obs.entity(identity.id);
             if !partition.overflow {
@@ -450,9 +455,6 @@ impl Engine {
         provenance: &mut Provenance,
         obs: &mut O,
     ) {
-        w.derived_values.clear();
-        w.fills.clear();
-        w.fill_spans.clear();
         let rule = identity.rule;
         let scope = match (&identity.ref_scope, rule) {
             (Some(s), _) => s,

@@ -166,3 +166,22 @@ fn a_tenant_churning_past_the_bound_evicts_its_own_entities() {
     assert_eq!(pooled, 100, "the quiet tenant's entities were not the ones evicted");
     assert!(e.stats().entities <= 2000);
 }
+
+/// A resource of a partition without a place, right after one that was given pooled values in
+/// the same batch, is given nothing of them (the working memory of the batch is shared).
+#[test]
+fn a_resource_without_a_place_keeps_nothing_of_the_resource_before_it() {
+    let e = Engine::from_json(br#"{"partition": {"attribute": "tenant", "max_partitions": 1}}"#).unwrap();
+    let uid = json!(UID);
+    let rich = resource(json!({"tenant": "a", "k8s.pod.uid": uid, "service.name": "a-secret"}).as_object().unwrap());
+    e.process(&batch([rich]), NOW).unwrap();
+    let a = resource(json!({"tenant": "a", "k8s.pod.uid": uid}).as_object().unwrap());
+    let b = resource(json!({"tenant": "b", "k8s.pod.uid": uid}).as_object().unwrap());
+    let out = e.process(&batch([a.clone(), b.clone()]), NOW).unwrap();
+    let answers = upserts(&out);
+    assert_eq!(get_str(&apply(&a, &answers[0]), "service.name"), Some("a-secret"));
+    let got = apply(&b, &answers[1]);
+    assert_eq!(get_str(&got, "service.name"), None, "b has no place and gets nothing, least of all a's");
+    assert_eq!(get_str(&got, "resource.type"), Some("k8s.pod"));
+    assert_eq!(e.stats().partition_overflow_resources, 1);
+}
