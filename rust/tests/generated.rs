@@ -1,6 +1,7 @@
 //! Files generated from one definition, checked here so that a stale copy fails the tests:
 //! the README's rule table (from `rust/rules/builtin.json`), and the README's engine-metrics
-//! table and the Go component's engine metrics in `metadata.yaml` (from `rust/src/stats.rs`).
+//! table and the Go component's engine metrics in `metadata.yaml` (from `rust/src/stats.rs`), and
+//! the engine defaults the README's configuration examples state (from `rust/src/config.rs`).
 //! `make generate` renews them (`RE_UPDATE_GENERATED=1 cargo test --test generated`), and then
 //! the header and mdatagen's code.
 
@@ -123,4 +124,45 @@ fn versions_match_the_crate() {
             .any(|l| l.trim().split(" #").next() == Some(&format!("version: {version}"))),
         "collector-builder.yaml's dist version is not {version}"
     );
+}
+
+/// The README's configuration examples state the engine's defaults: for every scalar default of
+/// `EngineConfig` (and of `partition`), a README line `key: value` whose value the engine reads as
+/// that default (`ttl: 1h` is 3600 seconds), so that a default changed in `rust/src/config.rs`
+/// fails here until the README says it too.
+#[test]
+fn readme_states_the_engines_defaults() {
+    use serde_json::{Value as J, json};
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let defaults = serde_json::to_value(resourceequality::EngineConfig::default()).unwrap();
+    let scalars = |v: &J| v.as_object().unwrap().clone().into_iter().filter(|(_, v)| !v.is_object() && !v.is_array());
+    let top = scalars(&defaults).map(|(k, v)| (k, v, None));
+    let partition = scalars(&defaults["partition"]).map(|(k, v)| (k, v, Some("partition")));
+    for (key, default, section) in top.chain(partition) {
+        let stated: Vec<J> = readme
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim_start().trim_start_matches("# ").strip_prefix(&format!("{key}: "))?;
+                let token = rest.split_whitespace().next()?;
+                Some(serde_json::from_str::<J>(token).unwrap_or_else(|_| J::String(token.into())))
+            })
+            .collect();
+        let reads_as_default = |value: &J| {
+            let config = match section {
+                Some(s) => json!({s: {key.as_str(): value}}),
+                None => json!({key.as_str(): value}),
+            };
+            let Ok(read) = resourceequality::parse_config(config.to_string().as_bytes()) else { return false };
+            let read = serde_json::to_value(read).unwrap();
+            let read = match section {
+                Some(s) => &read[s][&key],
+                None => &read[&key],
+            };
+            *read == default
+        };
+        assert!(
+            stated.iter().any(reads_as_default),
+            "README.md states {key}: {stated:?}, none of them the default {default}"
+        );
+    }
 }
