@@ -84,10 +84,15 @@ fn usable_str(s: &[u8]) -> bool {
 /// `MAX_VALUE_BYTES` (no real identity is near it, and a longer one is not pooled either).
 pub fn id_value(v: Value<'_>) -> Option<IdValue<'_>> {
     match v {
-        Value::Str(s) if s.len() <= MAX_VALUE_BYTES && usable_str(s) => Some(IdValue::Str(s)),
+        Value::Str(s) if !too_long_to_identify(v) && usable_str(s) => Some(IdValue::Str(s)),
         Value::Int(i) => Some(IdValue::Int(i)),
         _ => None,
     }
+}
+
+/// A string over `MAX_VALUE_BYTES`: it identifies nothing (and is counted where it is read).
+fn too_long_to_identify(v: Value<'_>) -> bool {
+    matches!(v, Value::Str(s) if s.len() > MAX_VALUE_BYTES)
 }
 
 /// Whether a value counts as present: set, and not an empty or blank string.
@@ -138,7 +143,7 @@ pub fn match_resource<'a>(
     for a in attrs {
         if let Some(k) = rules.keys.get(a.key) {
             s.set(k, a.value);
-            s.oversized += u32::from(matches!(a.value, Value::Str(v) if v.len() > MAX_VALUE_BYTES));
+            s.oversized += u32::from(too_long_to_identify(a.value));
         }
     }
     if let Some(o) = match_entity_refs(rules, attrs, entity_refs, s) {

@@ -15,6 +15,9 @@
 //! what it carries, nothing stored, pooled, linked or cached) until a place frees. A client that
 //! invents tenant names therefore takes at most the free places, never the places, entities or
 //! keys of the tenants already served. The default partition is always served with state.
+//! Among the partitions served, `max_entities` is shared by eviction: past it, a partition over
+//! its share loses its own least recently seen entities and links first (`Partition::group`,
+//! `clock`'s fair clock).
 
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::config::{PartitionConfig, PartitionSource};
