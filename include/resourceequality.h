@@ -67,6 +67,7 @@ typedef struct re_stats {
   uint64_t partition_overflow_resources;
   uint64_t resource_variants;
   uint64_t entity_changes_dropped;
+  uint64_t routes_mismatched;
 } re_stats;
 
 // Checks a JSON configuration exactly as `re_engine_new` would, without creating an engine, and

@@ -9,9 +9,10 @@ import (
 	"go.opentelemetry.io/collector/component"
 )
 
-// Config configures the processor. Every key but mode, storage and snapshot_interval belongs to
-// the engine and passes to it as the user wrote it: the engine (rust/src/config.rs) owns those keys'
-// defaults, ranges and messages, so they are stated once. The README lists every key.
+// Config configures the processor. Every key but storage and snapshot_interval belongs to the
+// engine and passes to it as the user wrote it: the engine (rust/src/config.rs) owns those keys'
+// defaults, ranges and messages (mode among them), so they are stated once. The README lists
+// every key.
 type Config struct {
 	// Engine holds the engine's keys (id_attribute, pooling, rules, max_entities, ttl, ...) as
 	// written; unset keys take the engine's defaults.
@@ -20,24 +21,25 @@ type Config struct {
 	Storage *component.ID `mapstructure:"storage"`
 	// SnapshotInterval is how often the state is written to Storage (also written at shutdown).
 	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
-	// Mode is enrich (write ids and pooled attributes) or observe (run the engine on every
-	// batch, report what it would do in the metrics, and change no resource).
-	Mode string `mapstructure:"mode"`
-
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
 
 func createDefaultConfig() component.Config {
-	return &Config{SnapshotInterval: time.Minute, Mode: modeEnrich}
+	return &Config{SnapshotInterval: time.Minute}
 }
 
 var errSnapshotInterval = errors.New("snapshot_interval must be positive when storage is set")
 
+// The engine's modes the processor acts on (the engine owns the list: rust/src/config.rs).
 const (
-	modeEnrich  = "enrich"
+	// modeObserve: the engine answers as in enrich mode; the processor applies nothing.
 	modeObserve = "observe"
+	// modeRoute: the engine keeps no state, so there is nothing to store.
+	modeRoute = "route"
 )
+
+var errStorageInRouteMode = errors.New("storage has no use in mode route: a router keeps no state; remove storage, or use it on the collectors the routers send to")
 
 // Validate checks the configuration: the processor's own keys here, the engine's by the engine
 // itself (without building its state), so that `otelcol validate` rejects a bad rule with the
@@ -46,15 +48,22 @@ func (c *Config) Validate() error {
 	if c.Storage != nil && c.SnapshotInterval <= 0 {
 		return errSnapshotInterval
 	}
-	if c.Mode != modeEnrich && c.Mode != modeObserve {
-		return fmt.Errorf("mode must be %s or %s, not %q", modeEnrich, modeObserve, c.Mode)
-	}
 	cfg, err := c.engineConfig()
 	if err != nil {
 		return err
 	}
-	_, err = checkEngineConfig(cfg)
-	return err
+	effective, err := checkEngineConfig(cfg)
+	if err != nil {
+		return err
+	}
+	e, err := parseEffectiveConfig(effective)
+	if err != nil {
+		return err
+	}
+	if c.Storage != nil && e.Mode == modeRoute {
+		return errStorageInRouteMode
+	}
+	return nil
 }
 
 // engineConfig is the JSON the engine takes: the engine's keys as written.
@@ -76,6 +85,9 @@ type effectiveConfig struct {
 	TypeAttribute string          `json:"type_attribute"`
 	NameAttribute string          `json:"name_attribute"`
 	RuleAttribute string          `json:"rule_attribute"`
+	// RouteAttribute is written by the engine in mode route, an output key like the others.
+	RouteAttribute string          `json:"route_attribute"`
+	Mode           string          `json:"mode"`
 	Partition     partitionConfig `json:"partition"`
 }
 

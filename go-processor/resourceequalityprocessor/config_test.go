@@ -39,10 +39,10 @@ func TestLoadConfig(t *testing.T) {
 					}},
 					"max_entities": 5000,
 					"ttl":          "10m",
+					"mode":         "observe",
 				},
 				Storage:          &storage,
 				SnapshotInterval: 30 * time.Second,
-				Mode:             modeObserve,
 			},
 		},
 		{id: component.NewIDWithName(metadata.Type, "bad_rule_unknown_key"), errText: "rules[0].colour: unknown field `colour`"},
@@ -53,7 +53,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_max_entities"), errText: "max_entities must be between 1 and 4294967295, got 0"},
 		{id: component.NewIDWithName(metadata.Type, "unknown_key"), errText: "unknown field `colour`"},
 		{id: component.NewIDWithName(metadata.Type, "bad_pattern"), errText: "pooling.include[0]"},
-		{id: component.NewIDWithName(metadata.Type, "bad_mode"), errText: `mode must be enrich or observe, not "dry-run"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_mode"), errText: "invalid configuration at mode: unknown variant `dry-run`, expected one of `enrich`, `observe`, `route`, `identify`, `pool`"},
+		{id: component.NewIDWithName(metadata.Type, "storage_in_route_mode"), errText: "storage has no use in mode route"},
 		{id: component.NewIDWithName(metadata.Type, "bad_partition"), errText: "partition: set exactly one of metadata, auth or attribute, not metadata and attribute"},
 	}
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))

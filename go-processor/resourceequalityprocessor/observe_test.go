@@ -27,7 +27,7 @@ func TestObserveModeChangesNothingAndCounts(t *testing.T) {
 	set := metadatatest.NewSettings(tel)
 	set.ID = component.NewIDWithName(metadata.Type, "observe")
 	cfg := createDefaultConfig().(*Config)
-	cfg.Mode = modeObserve
+	cfg.Engine = map[string]any{"mode": modeObserve}
 	sink := new(consumertest.LogsSink)
 	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
 	require.NoError(t, err)

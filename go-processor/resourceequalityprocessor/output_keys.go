@@ -2,7 +2,7 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 
 import "go.opentelemetry.io/collector/pdata/pcommon"
 
-// outputKeys are the attributes the processor writes: id, type, name and rule. A resource leaves
+// outputKeys are the attributes the processor writes: id, type, name, rule and route. A resource leaves
 // the processor with one occurrence of each, the one the answer upserted: a resource sent with two
 // `resource.id` keys would otherwise keep the second, and a consumer that reads the last
 // occurrence would read a spoof.
@@ -15,7 +15,7 @@ type outputKeys struct {
 
 func newOutputKeys(e effectiveConfig) *outputKeys {
 	o := &outputKeys{}
-	for _, k := range []string{e.IDAttribute, e.TypeAttribute, e.NameAttribute, e.RuleAttribute} {
+	for _, k := range []string{e.IDAttribute, e.TypeAttribute, e.NameAttribute, e.RuleAttribute, e.RouteAttribute} {
 		if k != "" {
 			o.keys = append(o.keys, k)
 			o.first[k[0]] = true

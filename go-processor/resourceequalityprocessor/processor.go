@@ -60,7 +60,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		typeKey:   shared.Unwrap().effective.TypeAttribute,
 		output:    newOutputKeys(shared.Unwrap().effective),
 		partition: shared.Unwrap().effective.Partition,
-		observe:   cfg.Mode == modeObserve,
+		observe:   shared.Unwrap().effective.Mode == modeObserve,
 		keys:      newKeyInterner(),
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
 		process:   shared.Unwrap().engine.process,

@@ -92,6 +92,7 @@ struct Slot {
     filled: u16,
     merged: bool,
     defaulted: bool,
+    misrouted: bool,
     answer: Answer,
 }
 
@@ -108,6 +109,7 @@ impl Slot {
             filled: p.filled.min(u16::MAX as u32) as u16,
             merged: p.merged,
             defaulted: p.defaulted,
+            misrouted: p.misrouted,
             answer,
         }
     }
@@ -120,6 +122,7 @@ impl Slot {
             filled: self.filled as u32,
             merged: self.merged,
             defaulted: self.defaulted,
+            misrouted: self.misrouted,
         }
     }
 }
@@ -286,7 +289,15 @@ mod tests {
     }
 
     fn prov(t: Stamp) -> Provenance {
-        Provenance { entity: None, link_epoch: None, computed: t, filled: 0, merged: false, defaulted: false }
+        Provenance {
+            entity: None,
+            link_epoch: None,
+            computed: t,
+            filled: 0,
+            merged: false,
+            defaulted: false,
+            misrouted: false,
+        }
     }
 
     /// The answer `get` hands out, read back from its entry.

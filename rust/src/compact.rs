@@ -39,10 +39,10 @@ pub fn compact(answer: &[u8], keys: &OutputKeys, out: &mut Vec<u8>, check: &mut 
     out.push(0);
     let mut rest = answer;
     if let Some((value, after)) = leading_str_attr(rest, &keys.id)
-        && let Some(id) = parse_hex_id(value)
+        && let Some(id) = crate::id::from_hex(value)
     {
         out[0] |= ID;
-        out.extend_from_slice(&id);
+        out.extend_from_slice(&id.to_be_bytes());
         rest = after;
     }
     for (flag, key) in [(TYPE, &keys.entity_type), (NAME, &keys.name)] {
@@ -85,24 +85,6 @@ pub fn expand(compact: &[u8], keys: &OutputKeys, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(rest);
-}
-
-fn parse_hex_id(hex: &[u8]) -> Option<[u8; 16]> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut id = [0u8; 16];
-    for (i, pair) in hex.chunks_exact(2).enumerate() {
-        id[i] = digit(pair[0])? << 4 | digit(pair[1])?;
-    }
-    Some(id)
 }
 
 #[cfg(test)]

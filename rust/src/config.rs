@@ -19,6 +19,11 @@ pub struct EngineConfig {
     /// declared entity reference), so that decisions can be queried in the backend; empty (the
     /// default) disables it.
     pub rule_attribute: String,
+    /// Attribute that carries a resource's route key through a fleet: the routers (`mode: route`)
+    /// write it, the load_balancing exporter routes by it, and the collectors behind read it.
+    pub route_attribute: String,
+    /// What the engine does with each resource: everything (`enrich`), or one stage of a fleet.
+    pub mode: Mode,
     /// Declare the matched entity on each resource as an OTLP entity reference (type, identifying
     /// keys, descriptive keys), for components that read `Resource.entity_refs`; off by default.
     pub entity_refs: bool,
@@ -44,6 +49,8 @@ impl Default for EngineConfig {
             type_attribute: "resource.type".into(),
             name_attribute: "resource.name".into(),
             rule_attribute: String::new(),
+            route_attribute: "resource.route".into(),
+            mode: Mode::Enrich,
             entity_refs: false,
             pooling: PoolingConfig::default(),
             disabled_rules: Vec::new(),
@@ -52,6 +59,38 @@ impl Default for EngineConfig {
             ttl_seconds: 3600,
             partition: PartitionConfig::default(),
         }
+    }
+}
+
+/// What an engine does with each resource. One collector enriches; a fleet splits the work in
+/// three stages so that it answers as one collector does (README, Scaling): routers write a route
+/// key, a pure function of the resource, by which every resource that may make, follow or contest
+/// a link meets on one collector, which identifies; the identified resources then meet by their
+/// id on the collector that pools.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Identify, link, pool and mark: the whole decision, on all the data.
+    #[default]
+    Enrich,
+    /// As `Enrich`; the processor keeps the answers from the data and only reports them.
+    Observe,
+    /// Write only the route key (`route_attribute`): no id, no state.
+    Route,
+    /// Write the id and type, from links learnt among the resources routed here; pool nothing.
+    Identify,
+    /// Pool each resource into the entity whose id and type the identify stage wrote, and mark
+    /// it (name, derived values, pooled attributes) as one collector would.
+    Pool,
+}
+
+impl EngineConfig {
+    /// The attributes the engine writes, in the order the engine's answers index them: id, type,
+    /// name, rule and route (name and rule may be empty: not written). Resources' own values of
+    /// them are ignored for identity and pooling.
+    pub fn output_attributes(&self) -> impl Iterator<Item = &String> {
+        [&self.id_attribute, &self.type_attribute, &self.name_attribute, &self.rule_attribute, &self.route_attribute]
+            .into_iter()
     }
 }
 

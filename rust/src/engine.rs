@@ -3,12 +3,12 @@
 use crate::cache::{CompactScratch, Provenance, ResultCache};
 use crate::clock::{Stamp, stamp};
 use crate::compact::OutputKeys;
-use crate::config::{ConfigError, EngineConfig, parse_config};
+use crate::config::{ConfigError, EngineConfig, Mode, parse_config};
 use crate::events::Reporter;
 use crate::fragmentation::{DECLARED, Kind, UNKNOWN};
 use crate::id::{EntityId, container_tag, to_hex};
 use crate::matcher::{
-    MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, standalone_id,
+    MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, route_id, standalone_id,
 };
 use crate::observe::{LinkKind, Matched, Observer, Quiet};
 use crate::partition::{Partition, Partitions};
@@ -41,6 +41,19 @@ pub struct Engine {
     filled: AtomicU64,
     overflow: AtomicU64,
     oversized: AtomicU64,
+    misrouted: AtomicU64,
+}
+
+/// Which links a resource may follow (`Engine::follow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Follow {
+    /// Every link: the engine sees all the data (no router in front).
+    All,
+    /// Alias links within its type: a router sent it here by its rule's route keys.
+    Aliases,
+    /// None: a router sent it by its own identity (`misrouted: false`), or by a key this engine
+    /// would not compute (`misrouted: true`: the tiers are configured differently).
+    Nothing { misrouted: bool },
 }
 
 /// Counters of one batch, added to the engine's once per batch.
@@ -53,6 +66,7 @@ struct Tally {
     defaulted: u64,
     overflow: u64,
     oversized: u64,
+    misrouted: u64,
 }
 
 impl Tally {
@@ -60,6 +74,7 @@ impl Tally {
         self.filled += u64::from(p.filled);
         self.merges += u64::from(p.merged);
         self.defaulted += u64::from(p.defaulted);
+        self.misrouted += u64::from(p.misrouted);
     }
 }
 
@@ -115,7 +130,7 @@ impl Engine {
             _ => State::fair(config.max_entities, config.ttl_seconds),
         };
         let cache = ResultCache::new(config.max_entities, config.ttl_seconds, OutputKeys::of(&config));
-        let partitions = Partitions::new(&config.partition, config.ttl_seconds);
+        let partitions = Partitions::new(&config.partition, config.ttl_seconds, config.mode != Mode::Route);
         Ok(Engine {
             config,
             rules,
@@ -130,6 +145,7 @@ impl Engine {
             filled: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
             oversized: AtomicU64::new(0),
+            misrouted: AtomicU64::new(0),
         })
     }
 
@@ -207,6 +223,9 @@ impl Engine {
         }
         if tally.oversized > 0 {
             self.oversized.fetch_add(tally.oversized, Relaxed);
+        }
+        if tally.misrouted > 0 {
+            self.misrouted.fetch_add(tally.misrouted, Relaxed);
         }
         result
     }
@@ -291,7 +310,11 @@ impl Engine {
         read_resource(resource, &mut work.view)?;
         work.variant = hash as u32;
         let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
-        let provenance = self.process_resource(work, partition, now, out, &mut Quiet);
+        let provenance = if self.config.mode == Mode::Route {
+            self.route_resource(work, partition, now, out)
+        } else {
+            self.process_resource(work, partition, now, out, &mut Quiet)
+        };
         tally.count(&provenance);
         tally.oversized += u64::from(work.scratch.oversized);
         if partition.overflow {
@@ -337,13 +360,97 @@ impl Engine {
     /// The attributes the engine writes: id, type, name and rule. A resource's own values of
     /// them are ignored for identity and pooling, so that a resource seen again after a
     /// processor marked it is recognised the same.
-    fn output_keys(&self) -> [&[u8]; 4] {
+    fn output_keys(&self) -> [&[u8]; 5] {
         [
             self.config.id_attribute.as_bytes(),
             self.config.type_attribute.as_bytes(),
             self.config.name_attribute.as_bytes(),
             self.config.rule_attribute.as_bytes(),
+            self.config.route_attribute.as_bytes(),
         ]
+    }
+
+    /// Writes the resource's route key (`Mode::Route`): a pure function of the resource and its
+    /// partition, so that a fleet's routers need no state and agree with each other.
+    fn route_resource<'a>(
+        &'a self,
+        w: &mut Work<'a>,
+        partition: Partition,
+        now: Stamp,
+        out: &mut ResultWriter,
+    ) -> Provenance {
+        let attrs = std::mem::take(&mut w.view.attrs);
+        let (route, _) = self.route(&attrs, w);
+        let key = self.config.route_attribute.as_bytes();
+        let hex = to_hex(partition.id(route));
+        if !attrs.iter().any(|a| a.key == key && a.value == Value::Str(&hex)) {
+            out.attr_str(key, &hex);
+        }
+        w.view.attrs = attrs;
+        let mut provenance = Provenance::at(now);
+        provenance.defaulted = partition.defaulted;
+        provenance
+    }
+
+    /// The key a fleet routes a resource by, before its partition is mixed in, and whether it is
+    /// its rule's route keys (`CompiledRule::route`); otherwise it is the resource's own first
+    /// identity (or its declared entity's), so that it meets at least every resource of that
+    /// identity. Matches the resource; the rule's scratch is left for the caller.
+    fn route<'a>(&'a self, attrs: &[Attr<'a>], w: &mut Work<'a>) -> (EntityId, bool) {
+        match match_resource(&self.rules, attrs, &w.view.entity_refs, &self.output_keys(), &mut w.scratch) {
+            Outcome::Unmatched => (0, false),
+            Outcome::EntityRef { id, .. } => (id, false),
+            Outcome::Rule { rule } => self.rule_route(rule, &mut w.scratch),
+        }
+    }
+
+    /// `route` for a resource matched by `rule`, whose alternatives are in `s`.
+    fn rule_route<'a>(&'a self, rule: usize, s: &mut MatchScratch<'a>) -> (EntityId, bool) {
+        match route_id(&self.rules, &self.rules.rules[rule], s) {
+            Some(id) => (id, true),
+            None => (s.alternatives[0].1, false),
+        }
+    }
+
+    /// Which links a resource matched by `rule` may follow. One that a fleet's router sent here
+    /// (it carries a route key) follows only the alias links of a rule whose links every claimant
+    /// reached this collector with (`CompiledRule::links_in_fleet`), and only when it was routed
+    /// by its rule's route keys; never a promotion, whose claimants (the containing entity's
+    /// resources) were routed by the containing entity's keys to any collector. So a collector
+    /// that sees part of the data never takes a partial view for the whole: what it cannot know,
+    /// the resource keeps as its own identity. Call before the alternatives are partitioned.
+    fn follow<'a>(&'a self, attrs: &[Attr<'a>], rule: usize, partition: Partition, s: &mut MatchScratch<'a>) -> Follow {
+        let key = self.config.route_attribute.as_bytes();
+        let Some(carried) = attrs.iter().find(|a| a.key == key) else {
+            return Follow::All;
+        };
+        let (route, by_keys) = self.rule_route(rule, s);
+        if carried.value != Value::Str(&to_hex(partition.id(route))) {
+            return Follow::Nothing { misrouted: true };
+        }
+        if by_keys && self.rules.rules[rule].links_in_fleet {
+            Follow::Aliases
+        } else {
+            Follow::Nothing { misrouted: false }
+        }
+    }
+
+    /// In the pooling stage of a fleet (`Mode::Pool`), the id the identify stage wrote on a
+    /// resource matched by `rule`, when it wrote one of the rule's type. Otherwise the resource
+    /// is identified here (as the identify stage would, from what reached this collector).
+    fn carried_id(&self, attrs: &[Attr<'_>], rule: usize, partition: Partition, w: &Work<'_>) -> Option<EntityId> {
+        if self.config.mode != Mode::Pool || partition.overflow {
+            return None;
+        }
+        let text = |key: &str| match attrs.iter().find(|a| a.key == key.as_bytes())?.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        };
+        let entity_type = text(&self.config.type_attribute)?;
+        if entity_type != self.rules.rules[rule].entity_type.as_bytes() || w.scratch.alternatives.is_empty() {
+            return None;
+        }
+        crate::id::from_hex(text(&self.config.id_attribute)?)
     }
 
     /// Identifies, pools and marks one resource; returns what the answer was computed from.
@@ -367,7 +474,7 @@ impl Engine {
         w.fill_spans.clear();
         if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance, obs) {
             obs.entity(identity.id);
-            if !partition.overflow {
+            if !partition.overflow && self.config.mode != Mode::Identify {
                 self.pool(&identity, &attrs, w, now, &mut provenance, obs);
             }
             self.mark(&identity, &attrs, w, out);
@@ -413,6 +520,29 @@ impl Engine {
                     ref_scope: Some(scope),
                 })
             }
+            Outcome::Rule { rule } if let Some(id) = self.carried_id(attrs, rule, partition, w) => {
+                // The pooling stage of a fleet: the identify stage, which saw every resource that
+                // could link to this one, decided the id. Its own identity is the entity's
+                // unless the id came through a link.
+                w.identity_parts.clear();
+                if (self.state.changes.enabled() || self.config.entity_refs)
+                    && partition.id(w.scratch.alternatives[0].1) == id
+                {
+                    w.identity_parts = identity_parts(&self.rules, rule, w.scratch.alternatives[0].0, &w.scratch);
+                }
+                if O::ENABLED {
+                    let alternative = w.scratch.alternatives[0].0;
+                    let parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
+                    obs.matched(Matched::Rule { rule, alternative, parts }, &[]);
+                }
+                Some(Identity {
+                    id,
+                    group: partition.group(),
+                    rule: Some(rule),
+                    entity_type: &self.rules.rules[rule].entity_type,
+                    ref_scope: None,
+                })
+            }
             Outcome::Rule { rule } => {
                 if O::ENABLED {
                     let alternative = w.scratch.alternatives[0].0;
@@ -421,6 +551,8 @@ impl Engine {
                         w.scratch.derived.iter().map(|(k, v)| (self.rules.keys.name(*k).as_bytes(), *v)).collect();
                     obs.matched(Matched::Rule { rule, alternative, parts }, &derived);
                 }
+                let follow = self.follow(attrs, rule, partition, &mut w.scratch);
+                provenance.misrouted = matches!(follow, Follow::Nothing { misrouted: true });
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
@@ -429,7 +561,8 @@ impl Engine {
                     let alternative = w.scratch.alternatives[0].0;
                     w.identity_parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
                 }
-                let (id, rule) = self.resolve_and_link(rule, attrs, partition, now, &mut w.scratch, provenance, obs);
+                let (id, rule) =
+                    self.resolve_and_link(rule, attrs, partition, follow, now, &mut w.scratch, provenance, obs);
                 if provenance.merged {
                     w.identity_parts.clear(); // the entity is another one's: its identity is not this resource's
                 }
@@ -528,6 +661,10 @@ impl Engine {
         if has(output_keys[1]) != Some(Value::Str(identity.entity_type.as_bytes())) {
             out.attr_str(output_keys[1], identity.entity_type.as_bytes());
         }
+        if self.config.mode == Mode::Identify {
+            // The pooling stage names, derives, fills and declares, as one collector would.
+            return;
+        }
         if !self.config.name_attribute.is_empty()
             && has(output_keys[2]).is_none()
             && let Some(name) = self.display_name(identity.rule, w)
@@ -594,6 +731,7 @@ impl Engine {
         rule: usize,
         attrs: &[Attr<'a>],
         partition: Partition,
+        follow: Follow,
         now: Stamp,
         s: &mut MatchScratch<'a>,
         provenance: &mut Provenance,
@@ -605,10 +743,19 @@ impl Engine {
         if partition.overflow {
             return (id, effective);
         }
-        if first_alt > 0 || r.promotable {
+        let may_follow = match follow {
+            Follow::All => first_alt > 0 || r.promotable,
+            Follow::Aliases => first_alt > 0,
+            Follow::Nothing { .. } => false,
+        };
+        if may_follow {
             // Read before resolving: a link created meanwhile then invalidates the answer.
             provenance.link_epoch = Some(self.state.freshness.link_epoch());
-            if let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(primary, now) {
+            let found = self.state.resolve(primary, now);
+            // Behind a router, only a link to the resource's own type is an alias.
+            let found = found
+                .filter(|l| follow == Follow::All || self.rules.rules[l.rule as usize].entity_type == r.entity_type);
+            if let Some(Link { target, rule: target_rule, .. }) = found {
                 id = target;
                 effective = target_rule as usize;
                 provenance.merged = true;
@@ -673,6 +820,7 @@ impl Engine {
             default_partition_resources: self.defaulted.load(Relaxed),
             partition_overflow_resources: self.overflow.load(Relaxed),
             entity_changes_dropped: self.state.changes.dropped.load(Relaxed),
+            routes_mismatched: self.misrouted.load(Relaxed),
         }
     }
 

@@ -40,12 +40,22 @@ pub struct Provenance {
     pub merged: bool,
     /// Processed in the default partition because its own was absent.
     pub defaulted: bool,
+    /// Came with a route key other than the one this engine computes for it (`Follow`).
+    pub misrouted: bool,
 }
 
 impl Provenance {
     /// An answer computed at `now` from nothing yet.
     pub fn at(now: Stamp) -> Provenance {
-        Provenance { entity: None, link_epoch: None, computed: now, filled: 0, merged: false, defaulted: false }
+        Provenance {
+            entity: None,
+            link_epoch: None,
+            computed: now,
+            filled: 0,
+            merged: false,
+            defaulted: false,
+            misrouted: false,
+        }
     }
 }
 

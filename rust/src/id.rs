@@ -146,6 +146,25 @@ pub fn to_hex(id: EntityId) -> [u8; 32] {
     out
 }
 
+/// The id `to_hex` wrote, or `None` when `hex` is not 32 lowercase hex digits.
+pub fn from_hex(hex: &[u8]) -> Option<EntityId> {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        id[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(EntityId::from_be_bytes(id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use crate::id::{EntityId, IdValue, exact_id, identity_id};
 use crate::pool::MAX_VALUE_BYTES;
 use crate::resource::{Attr, EntityRefView, Value};
-use crate::rules::{Alternative, CompiledRule, Condition, KeyId, Op, RuleSet};
+use crate::rules::{Alternative, CompiledRule, Condition, Group, KeyId, Op, RuleSet};
 
 /// What a resource was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -270,11 +270,7 @@ fn collect_alternatives<'a>(
                 s.parts.clear();
                 let mut complete = true;
                 for g in groups {
-                    match g
-                        .keys
-                        .iter()
-                        .find_map(|k| s.slot(*k).and_then(id_value).filter(|v| identifies(rules, rule, *k, *v)))
-                    {
+                    match group_value(rules, rule, g, s) {
                         Some(v) => s.parts.push((g.canonical.as_bytes(), v)),
                         None if g.optional => {}
                         None => {
@@ -290,6 +286,25 @@ fn collect_alternatives<'a>(
             }
         }
     }
+}
+
+/// The value a group of an identity reads: its first spelling present whose value identifies.
+fn group_value<'a>(rules: &RuleSet, rule: &CompiledRule, g: &Group, s: &MatchScratch<'a>) -> Option<IdValue<'a>> {
+    g.keys.iter().find_map(|k| s.slot(*k).and_then(id_value).filter(|v| identifies(rules, rule, *k, *v)))
+}
+
+/// The id of the matched rule's route keys (`CompiledRule::route`) on the current resource, when
+/// it carries all of them.
+pub fn route_id<'a>(rules: &RuleSet, rule: &'a CompiledRule, s: &mut MatchScratch<'a>) -> Option<EntityId> {
+    if rule.route.is_empty() {
+        return None;
+    }
+    s.parts.clear();
+    for g in &rule.route {
+        let v = group_value(rules, rule, g, s)?;
+        s.parts.push((g.canonical.as_bytes(), v));
+    }
+    Some(identity_id(rule.entity_type.as_bytes(), &mut s.parts))
 }
 
 /// The keys and values of identity alternative `alternative` of `rule` on the current resource,

@@ -67,6 +67,9 @@ impl Aging for Seen {
 pub struct Partitions {
     attribute: Option<Box<[u8]>>,
     enabled: bool,
+    /// Whether partitions are admitted (counted against `max_partitions`); not for a router
+    /// (`Mode::Route`), which stores nothing and so gives every partition the same service.
+    admits: bool,
     default: Partition,
     live: Mutex<Clock<Seen>>,
     /// The latest time a partition was seen, against which `live` counts.
@@ -74,7 +77,7 @@ pub struct Partitions {
 }
 
 impl Partitions {
-    pub fn new(config: &PartitionConfig, ttl_seconds: u64) -> Partitions {
+    pub fn new(config: &PartitionConfig, ttl_seconds: u64, admits: bool) -> Partitions {
         let source = config.source();
         Partitions {
             attribute: match source {
@@ -82,6 +85,7 @@ impl Partitions {
                 _ => None,
             },
             enabled: source != PartitionSource::None,
+            admits,
             default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true, overflow: false },
             live: Mutex::new(Clock::new(config.max_partitions as usize, ttl_seconds.min(u32::MAX as u64) as u32)),
             latest: AtomicU32::new(0),
@@ -119,7 +123,7 @@ impl Partitions {
             Some(key) => Partition { key: Some(key), defaulted: false, overflow: false },
             None => self.default,
         };
-        partition.overflow = !self.admit(partition, now);
+        partition.overflow = self.admits && !self.admit(partition, now);
         partition
     }
 
@@ -157,7 +161,7 @@ mod tests {
 
     fn partitions(max: u64, ttl: u64) -> Partitions {
         let config = PartitionConfig { metadata: Some("tenant".into()), max_partitions: max, ..Default::default() };
-        Partitions::new(&config, ttl)
+        Partitions::new(&config, ttl, true)
     }
 
     #[test]

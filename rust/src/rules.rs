@@ -66,7 +66,7 @@ pub struct Condition {
 }
 
 /// One element of an identity alternative: the first present of `keys`, identified as `canonical`.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub keys: Vec<KeyId>,
     pub canonical: Box<str>,
@@ -209,6 +209,12 @@ pub struct CompiledRule {
     pub own_keys: Vec<KeyId>,
     pub containers: Option<Containers>,
     pub relationships: Vec<Relationship>,
+    /// The keys a fleet routes the rule's resources by (`route_of`); empty: by their own id.
+    pub route: Vec<Group>,
+    /// Whether a collector behind a fleet's routers may follow this rule's alias links: every
+    /// rule of its type routes by the same nonempty `route`, so every resource that claims or
+    /// follows one of its links reached the same collector.
+    pub links_in_fleet: bool,
 }
 
 /// A relationship of a rule's entity (see `RelationshipSpec`).
@@ -293,6 +299,14 @@ impl RuleSet {
                 .map(|(j, _)| j)
                 .collect();
         }
+        for rule in &mut rules {
+            rule.route = route_of(&rule.identity);
+        }
+        for i in 0..rules.len() {
+            let same_type = rules.iter().filter(|o| o.entity_type == rules[i].entity_type);
+            rules[i].links_in_fleet =
+                !rules[i].route.is_empty() && same_type.into_iter().all(|o| o.route == rules[i].route);
+        }
         if !pooling {
             for r in &mut rules {
                 r.scope = Scope::default();
@@ -315,13 +329,12 @@ impl RuleSet {
                 unidentifying.push((keys.intern(k)?, re));
             }
         }
-        let engine_keys =
-            [&config.id_attribute, &config.type_attribute, &config.name_attribute, &config.rule_attribute]
-                .into_iter()
-                .chain(&config.partition.attribute)
-                .filter(|k| !k.is_empty())
-                .map(|k| k.as_bytes().into())
-                .collect();
+        let engine_keys = config
+            .output_attributes()
+            .chain(&config.partition.attribute)
+            .filter(|k| !k.is_empty())
+            .map(|k| k.as_bytes().into())
+            .collect();
         let index = crate::rule_index::RuleIndex::new(&rules, keys.len());
         Ok(RuleSet {
             index,
@@ -343,6 +356,31 @@ impl RuleSet {
     }
 }
 
+/// The keys a fleet's routers route a rule's resources by: the required keys that every identity
+/// alternative but the first carries. Links lead from those later alternatives to the first, so
+/// every resource that makes a link (it carries the first and a later one) and every resource that
+/// follows one (it carries a later one) carries these keys, with the values of its entity: routed
+/// by them, all of them meet on one collector, and so do two entities that claim one name. Empty
+/// when the rule has a single alternative (its resources need no link: each routes by its own id)
+/// or its later alternatives share no key.
+fn route_of(identity: &[Alternative]) -> Vec<Group> {
+    let mut later = identity.iter().skip(1).map(|a| match a {
+        Alternative::Keys(groups) => Some(groups.iter().filter(|g| !g.optional).collect::<Vec<_>>()),
+        Alternative::AllAttributes => None,
+    });
+    let Some(Some(first)) = later.next() else {
+        return Vec::new();
+    };
+    let mut route: Vec<Group> = first.into_iter().cloned().collect();
+    for other in later {
+        let Some(other) = other else {
+            return Vec::new();
+        };
+        route.retain(|g| other.contains(&g));
+    }
+    route
+}
+
 fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
     if c.id_attribute.is_empty() {
         return Err(ConfigError("id_attribute must not be empty".into()));
@@ -350,10 +388,14 @@ fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
     if c.type_attribute.is_empty() {
         return Err(ConfigError("type_attribute must not be empty".into()));
     }
-    let written = [&c.id_attribute, &c.type_attribute, &c.name_attribute, &c.rule_attribute];
-    let set: Vec<&&String> = written.iter().filter(|k| !k.is_empty()).collect();
+    if c.route_attribute.is_empty() {
+        return Err(ConfigError("route_attribute must not be empty".into()));
+    }
+    let set: Vec<&String> = c.output_attributes().filter(|k| !k.is_empty()).collect();
     if (1..set.len()).any(|i| set[..i].contains(&set[i])) {
-        return Err(ConfigError("id_attribute, type_attribute, name_attribute and rule_attribute must differ".into()));
+        return Err(ConfigError(
+            "id_attribute, type_attribute, name_attribute, rule_attribute and route_attribute must differ".into(),
+        ));
     }
     if c.max_entities == 0 || c.max_entities > u32::MAX as u64 {
         return Err(ConfigError(format!("max_entities must be between 1 and {}, got {}", u32::MAX, c.max_entities)));
@@ -373,6 +415,7 @@ fn check_output_attributes_are_not_read(c: &EngineConfig, keys: &RuleKeys) -> Re
         ("type_attribute", &c.type_attribute, &d.type_attribute),
         ("name_attribute", &c.name_attribute, &d.name_attribute),
         ("rule_attribute", &c.rule_attribute, &d.rule_attribute),
+        ("route_attribute", &c.route_attribute, &d.route_attribute),
     ];
     for (what, key, default) in written {
         if !key.is_empty() && keys.get(key.as_bytes()).is_some() {
@@ -552,6 +595,8 @@ fn compile_rule(
         own_keys,
         containers,
         relationships,
+        route: Vec::new(),
+        links_in_fleet: false,
     })
 }
 

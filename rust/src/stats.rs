@@ -27,6 +27,7 @@ pub struct Stats {
     pub partition_overflow_resources: u64,
     pub resource_variants: u64,
     pub entity_changes_dropped: u64,
+    pub routes_mismatched: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +156,12 @@ pub const STATS: &[StatSpec] = &[
         metric: None,
         unit: "{entity}",
         description: "Entity changes the entity events queue had no room for (the periodic report repairs them; the entity events receiver reports this).",
+    },
+    StatSpec {
+        name: "routes_mismatched",
+        metric: Some(MetricKind::Counter),
+        unit: "{resource}",
+        description: "Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links.",
     },
 ];
 

@@ -48,6 +48,7 @@ type TelemetryBuilder struct {
 	ProcessorResourceequalityPartitions                 metric.Int64ObservableGauge
 	ProcessorResourceequalityResourceVariants           metric.Int64ObservableGauge
 	ProcessorResourceequalityResources                  metric.Int64Counter
+	ProcessorResourceequalityRoutesMismatched           metric.Int64ObservableCounter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -316,6 +317,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityResourceVarian
 	return nil
 }
 
+// RegisterProcessorResourceequalityRoutesMismatchedCallback sets callback for observable ProcessorResourceequalityRoutesMismatched metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityRoutesMismatchedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityRoutesMismatched, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityRoutesMismatched)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 type observerInt64 struct {
 	embedded.Int64Observer
 	inst metric.Int64Observable
@@ -462,6 +478,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ProcessorResourceequalityResources, err = builder.meter.Int64Counter(
 		"otelcol_processor_resourceequality_resources",
 		metric.WithDescription("Resources processed, by the entity type they were recognised as (attribute entity_type, none when no rule matched). [Development]"),
+		metric.WithUnit("{resource}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityRoutesMismatched, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_routes_mismatched",
+		metric.WithDescription("Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links. [Development]"),
 		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)
