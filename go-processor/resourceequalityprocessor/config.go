@@ -81,14 +81,14 @@ func (c *Config) engineConfig() ([]byte, error) {
 // effectiveConfig is the part of the engine's effective configuration (every default filled
 // in) that the processor reads.
 type effectiveConfig struct {
-	IDAttribute   string          `json:"id_attribute"`
-	TypeAttribute string          `json:"type_attribute"`
-	NameAttribute string          `json:"name_attribute"`
-	RuleAttribute string          `json:"rule_attribute"`
+	IDAttribute   string `json:"id_attribute"`
+	TypeAttribute string `json:"type_attribute"`
+	NameAttribute string `json:"name_attribute"`
+	RuleAttribute string `json:"rule_attribute"`
 	// RouteAttribute is written by the engine in mode route, an output key like the others.
 	RouteAttribute string          `json:"route_attribute"`
 	Mode           string          `json:"mode"`
-	Partition     partitionConfig `json:"partition"`
+	Partition      partitionConfig `json:"partition"`
 }
 
 func parseEffectiveConfig(b []byte) (effectiveConfig, error) {
