@@ -38,6 +38,12 @@ pub struct EngineConfig {
     /// `90m`, `1h30m`), held in whole seconds (rounded up).
     #[serde(rename = "ttl", deserialize_with = "duration::deserialize", serialize_with = "duration::serialize")]
     pub ttl_seconds: u64,
+    /// In `mode: identify`, how long after it starts a collector follows no link: time for every
+    /// source to report once, so that a new replica, whose route keys moved to it from others,
+    /// has seen every claimant of a name before it joins anything by it. A duration, at most the
+    /// TTL; ignored in the other modes.
+    #[serde(rename = "warmup", deserialize_with = "duration::deserialize", serialize_with = "duration::serialize")]
+    pub warmup_seconds: u64,
     /// Where a batch's tenant comes from; unset, all data is one partition.
     pub partition: PartitionConfig,
 }
@@ -57,6 +63,7 @@ impl Default for EngineConfig {
             rules: Vec::new(),
             max_entities: 100_000,
             ttl_seconds: 3600,
+            warmup_seconds: 60,
             partition: PartitionConfig::default(),
         }
     }

@@ -19,7 +19,7 @@ pub use crate::stats::Stats;
 use crate::wire::{
     Attr, ResourceView, ResultWriter, Value, WireError, for_each_resource, read_any_value, read_resource,
 };
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use xxhash_rust::xxh3::xxh3_128;
 
 /// How many resources of a batch are hashed, and their cache sets asked for, before they are
@@ -42,6 +42,8 @@ pub struct Engine {
     overflow: AtomicU64,
     oversized: AtomicU64,
     misrouted: AtomicU64,
+    /// When the engine first processed data (`warmup`); 0 before.
+    started: AtomicU32,
 }
 
 /// Which links a resource may follow (`Engine::follow`).
@@ -146,6 +148,7 @@ impl Engine {
             overflow: AtomicU64::new(0),
             oversized: AtomicU64::new(0),
             misrouted: AtomicU64::new(0),
+            started: AtomicU32::new(0),
         })
     }
 
@@ -204,6 +207,7 @@ impl Engine {
         // their cache line between the cores of concurrent callers.
         let mut tally = Tally::default();
         let now = stamp(now);
+        let _ = self.started.compare_exchange(0, now, Relaxed, Relaxed);
         let partition = self.partitions.of_batch(partition, now);
         let result = self.process_batch(batch, partition, now, &mut writer, &mut tally);
         *out = writer.finish();
@@ -320,6 +324,8 @@ impl Engine {
         if partition.overflow {
             // Answered from nothing stored: a cached copy would outlive the partition's wait.
             tally.overflow += 1;
+        } else if self.warming_up(now) {
+            // Answered without links: a cached copy would outlive the warm-up.
         } else {
             self.cache.put(key, out.answer(), provenance, now, &mut work.compact);
         }
@@ -451,6 +457,12 @@ impl Engine {
             return None;
         }
         crate::id::from_hex(text(&self.config.id_attribute)?)
+    }
+
+    /// Whether an identify stage is in its warm-up (`EngineConfig::warmup_seconds`).
+    fn warming_up(&self, now: Stamp) -> bool {
+        self.config.mode == Mode::Identify
+            && now < self.started.load(Relaxed).saturating_add(self.config.warmup_seconds.min(u32::MAX as u64) as u32)
     }
 
     /// Identifies, pools and marks one resource; returns what the answer was computed from.
@@ -743,7 +755,8 @@ impl Engine {
         if partition.overflow {
             return (id, effective);
         }
-        let may_follow = match follow {
+        let may_follow = !self.warming_up(now)
+            && match follow {
             Follow::All => first_alt > 0 || r.promotable,
             Follow::Aliases => first_alt > 0,
             Follow::Nothing { .. } => false,

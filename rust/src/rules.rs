@@ -403,6 +403,12 @@ fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
     if c.ttl_seconds == 0 || c.ttl_seconds > 10 * 365 * 86_400 {
         return Err(ConfigError(format!("ttl must be between 1s and 87600h, got {}s", c.ttl_seconds)));
     }
+    if c.warmup_seconds > c.ttl_seconds {
+        return Err(ConfigError(format!(
+            "warmup must be at most the ttl ({}s), got {}s",
+            c.ttl_seconds, c.warmup_seconds
+        )));
+    }
     Ok(())
 }
 

@@ -23,6 +23,8 @@ fn config(vector: &J, mode: &str) -> Vec<u8> {
     c["mode"] = J::String(mode.into());
     // Small engines: a vector holds a few entities, and this test makes thousands of engines.
     c["max_entities"] = J::from(1000);
+    // Every collector of this fleet has seen every source (`warmup_...` below tests the warm-up).
+    c["warmup"] = J::from("0s");
     c.to_string().into_bytes()
 }
 
@@ -180,4 +182,40 @@ fn a_fleet_answers_every_vector_like_one_collector() {
          known only by a container.id, which keep their own identity: {limits:?}",
         limits.len()
     );
+}
+
+/// A new identify stage (a replica just added, to which route keys moved) follows no link for
+/// `warmup`: by then every claimant of a name has reported, so it never joins a name to the first
+/// of two hosts that claim it. Before, the name keeps its own identity; after, it joins as one
+/// collector joins it.
+#[test]
+fn a_new_identify_stage_follows_no_link_during_its_warm_up() {
+    let identify = Engine::from_json(br#"{"mode":"identify","warmup":"1m"}"#).unwrap();
+    let router = Engine::from_json(br#"{"mode":"route"}"#).unwrap();
+    let host = |attrs: &[(&str, &str)]| {
+        let map: serde_json::Map<String, J> = attrs.iter().map(|(k, v)| (k.to_string(), J::from(*v))).collect();
+        let r = resource(&map);
+        let mut routed = Answers::new();
+        process(&router, "", &[("r".into(), r.clone())], &mut routed);
+        Resource { attributes: routed.remove("r").unwrap(), ..r }
+    };
+    let vm_a = host(&[("host.id", "vm-a"), ("host.name", "web-01")]);
+    let vm_b = host(&[("host.id", "vm-b"), ("host.name", "web-01")]);
+    let db = host(&[("host.id", "vm-c"), ("host.name", "db-01")]);
+    let by_name = |name| host(&[("host.name", name)]);
+    let id = |now: u64, r: &Resource| {
+        let mut out = Answers::new();
+        let request = batch([r.clone()]);
+        let answer = upserts(&identify.process(&request, now).unwrap());
+        out.insert("r".into(), apply(r, &answer[0]));
+        get_str(&out["r"], "resource.id").unwrap().to_owned()
+    };
+    // A replica starts, and sees one claimant of web-01 and the name alone before the other.
+    let vm_a_id = id(NOW, &vm_a);
+    let db_id = id(NOW, &db);
+    assert_ne!(id(NOW + 1, &by_name("web-01")), vm_a_id, "no link is followed during the warm-up");
+    assert_ne!(id(NOW + 59, &by_name("db-01")), db_id, "not even one no other host claims");
+    id(NOW + 30, &vm_b);
+    assert_ne!(id(NOW + 61, &by_name("web-01")), vm_a_id, "after it, two claimants: web-01 joins neither");
+    assert_eq!(id(NOW + 61, &by_name("db-01")), db_id, "after it, a name one host claims joins that host");
 }
