@@ -106,3 +106,102 @@ def test_a_fleet_answers_every_vector_like_one_collector(collectors, tmp_path):
     assert len(layouts) > len(groups), "the layouts put resources on different tier-2 collectors"
     print(f"{compared} resource answers compared over {LAYOUTS} layouts: all equal one collector's, "
           f"but those of {len(limits)} resource(s) known only by a container.id: {sorted(limits)}")
+
+
+MEMBERSHIP = ["azure_vms_and_an_onprem_host_with_one_name", "neg_k8s_events_never_their_reporting_node",
+              "hosts_every_detector", "k8s_pod_every_source"]
+WARMUP = 2.0  # seconds: in this test every source reports every cycle, well within it
+
+
+def test_adding_a_tier2_replica_while_data_flows(collectors, tmp_path):
+    """Sources report every cycle. A third tier-2 collector joins (it starts, the others restart
+    with it in their pool list, new routers list it and take over): route keys and entities move.
+    At no time does any resource get another entity's id, and every answer converges to one
+    collector's within the warm-up and a cycle."""
+    import threading
+    import time
+
+    from fleet import new_tier2, start_router, start_tier2
+
+    vectors = [(stem, json.loads((ROOT / "tests" / "field" / f"{stem}.json").read_text())) for stem in MEMBERSHIP]
+    # One collector's steady answers: its second pass, as sources report again and again.
+    twice = [(f"{n}|{stem}", v) for n in (0, 1) for stem, v in vectors]
+    reference = {label.split("|", 1)[1].replace("|", ":", 0): r
+                 for label, r in one_collector(collectors, tmp_path, "one", {}, twice).items() if label.startswith("1|")}
+    truth = {label: r["resource.id"] for label, r in reference.items()}
+    sources = [(f"{stem}:{r['label']}", r.get("source", r["label"]), r["attributes"], r.get("entity_refs"), SIGNALS[i % 3])
+               for stem, v in vectors for i, b in enumerate(v["batches"]) for r in b]
+
+    fleet = start_fleet(collectors, tmp_path, warmup=f"{WARMUP}s")
+    routers = [p for _, p in fleet.routers]
+    cycle, stop, started = [0], threading.Event(), {}
+
+    def report():
+        while not stop.is_set():
+            started[cycle[0]] = time.monotonic()
+            for label, source, attrs, refs, signal in sources:
+                try:
+                    post(routers[zlib.crc32(source.encode()) % len(routers)]["http"], signal,
+                         request(signal, [(f"{cycle[0]}|{label}", attrs, refs)]))
+                except OSError:
+                    pass  # a router being replaced: the source reports again next cycle
+            cycle[0] += 1
+            time.sleep(0.2)
+
+    sender = threading.Thread(target=report)
+    sender.start()
+    try:
+        time.sleep(WARMUP + 2)
+        joined = cycle[0]
+        c = new_tier2(tmp_path, "tier2-c")
+        everyone = fleet.tier2 + [c]
+        start_tier2(collectors, tmp_path, c, everyone, None, f"{WARMUP}s")
+        earlier = []
+        for t in fleet.tier2:
+            t.collector.stop()
+            earlier.append(read_output(t.out))  # a file exporter starts its file afresh
+            t.out = t.out.with_name("out-after.json")
+            start_tier2(collectors, tmp_path, t, everyone, None, f"{WARMUP}s")
+        new_routers = [start_router(collectors, f"tier1-{n}-3", everyone, None) for n in "ab"]
+        routers[:] = [p for _, p in new_routers]
+        for r, _ in fleet.routers:
+            r.stop()
+        switched = cycle[0]
+        time.sleep(WARMUP + 6)
+    finally:
+        stop.set()
+        sender.join()
+    time.sleep(1)
+    for r, _ in new_routers:
+        r.stop()
+    fleet.routers = []
+    fleet.tier2 = everyone
+    fleet.stop()
+
+    by_cycle: dict = {}
+    for records in earlier + fleet.outputs():
+        for rec in records:
+            n, label = rec.label.split("|", 1)
+            by_cycle.setdefault(int(n), {})[label] = rec.resource
+    assert any(rec.label for rec in fleet.outputs()[2]), "the new replica pools a share"
+    # Never another entity's id: an id one collector gives only to other resources.
+    owner = {}
+    for label, i in truth.items():
+        owner.setdefault(i, set()).add(label)
+    false_merges = [(n, label, r["resource.id"]) for n, answers in by_cycle.items() for label, r in answers.items()
+                    if r["resource.id"] in owner and label not in owner[r["resource.id"]]]
+    assert not false_merges, f"false merges: {false_merges[:5]}"
+    # Converged: from some cycle on, every answer is one collector's.
+    def equal(answers):
+        return len(answers) == len(reference) and all(
+            {k: v for k, v in answers[label].items() if k != "resource.route"} == reference[label] for label in reference)
+    complete = sorted(n for n in by_cycle if n < cycle[0] - 1)
+    if not any(equal(by_cycle[n]) for n in complete if n < joined):
+        n = complete[len([m for m in complete if m < joined]) - 1]
+        diff = {label: (by_cycle[n].get(label), reference[label]) for label in reference
+                if {k: v for k, v in by_cycle[n].get(label, {}).items() if k != "resource.route"} != reference[label]}
+        raise AssertionError(f"cycle {n} differs from one collector: {diff}")
+    converged = next(n for n in complete if n >= switched and all(equal(by_cycle[m]) for m in complete if m >= n))
+    print(f"a third tier-2 collector joined at cycle {joined}, routers switched at cycle {switched}: answers equal "
+          f"one collector's again from cycle {converged}, {started[converged] - started[switched]:.1f}s after the "
+          f"switch (warm-up {WARMUP}s); no false merge in {sum(len(a) for a in by_cycle.values())} answers")

@@ -1,40 +1,16 @@
-"""Scale-out on stock components, with the shipped examples/two-tier configs: two tier-1
-collectors write ids and route by them through the load_balancing exporter (static resolver) to
-two tier-2 collectors, which pool. A pod's spans sent to tier-1 A and its sparse logs sent to
-tier-1 B meet on one tier-2 collector, and the logs come out enriched."""
+"""Scale-out on stock components, with the shipped examples/two-tier configs: two tier-1 routers
+route by route key through the load_balancing exporter (static resolver) to two tier-2
+collectors, which identify and then pool by id. A pod's spans sent to router A and its sparse
+logs sent to router B meet on one tier-2 collector, and the logs come out enriched."""
 
-from harness import ROOT, free_port, ports, post, read_entity_events, read_output, request, wait_for
-
-TIER1 = (ROOT / "examples" / "two-tier" / "tier1.yaml").read_text()
-TIER2 = (ROOT / "examples" / "two-tier" / "tier2.yaml").read_text()
+from fleet import start_fleet
+from harness import post, read_entity_events, read_output, request, wait_for
 
 
-def start_fleet(collectors, tmp_path):
-    tier2 = []
-    for name in ("tier2-a", "tier2-b"):
-        p = ports("grpc")
-        env = {
-            "HEALTH_ENDPOINT": f"127.0.0.1:{p['health']}",
-            "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['grpc']}",
-            "STORAGE_DIR": str(tmp_path / name / "storage"),
-            "OUTPUT_FILE": str(tmp_path / name / "out.json"),
-            "ENTITIES_FILE": str(tmp_path / name / "entities.json"),
-            "METRICS_PORT": str(free_port()),
-        }
-        tier2.append((collectors(name, TIER2, p, env), p, tmp_path / name / "out.json"))
-    tier1 = []
-    for name in ("tier1-a", "tier1-b"):
-        p = ports("grpc", "http")
-        env = {
-            "HEALTH_ENDPOINT": f"127.0.0.1:{p['health']}",
-            "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{p['grpc']}",
-            "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{p['http']}",
-            "TIER2_A": f"127.0.0.1:{tier2[0][1]['grpc']}",
-            "TIER2_B": f"127.0.0.1:{tier2[1][1]['grpc']}",
-            "METRICS_PORT": str(free_port()),
-        }
-        tier1.append((collectors(name, TIER1, p, env), p))
-    return tier1, tier2
+def start(collectors, tmp_path):
+    """The fleet as the tests below use it: (router ports), (collector, ports, output) per tier 2."""
+    fleet = start_fleet(collectors, tmp_path)
+    return fleet.routers, [(t.collector, t.ports, t.out) for t in fleet.tier2]
 
 
 def pod(i: int) -> dict:
@@ -49,7 +25,7 @@ def pod(i: int) -> dict:
 
 
 def test_two_tiers_route_by_id_and_pool(collectors, tmp_path):
-    tier1, tier2 = start_fleet(collectors, tmp_path)
+    tier1, tier2 = start(collectors, tmp_path)
     (_, pa), (_, pb) = tier1
     outs = [out for _, _, out in tier2]
     everything = lambda: [r for out in outs for r in read_output(out)]  # noqa: E731
@@ -120,7 +96,7 @@ def test_two_tenants_stay_apart_across_both_tiers(collectors, tmp_path):
     """Two tenants (X-Scope-OrgID) report the same pod; each one's spans enter through one tier-1
     collector and its sparse logs through the other. Tier 1 forwards the header with the stock
     headers_setter extension, so on tier 2 each tenant's logs gain that tenant's values only."""
-    tier1, tier2 = start_fleet(collectors, tmp_path)
+    tier1, tier2 = start(collectors, tmp_path)
     (_, pa), (_, pb) = tier1
     outs = [out for _, _, out in tier2]
     everything = lambda: [r for out in outs for r in read_output(out)]  # noqa: E731
