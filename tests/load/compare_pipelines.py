@@ -24,6 +24,11 @@ attributes C writes: pdata decodes the load generator's pod resource (15 attribu
 attribute slice with room for 17, so B's third attribute reallocates the slice where C's two do
 not, and N shows what that costs (`--pipelines ABCN`).
 
+And the stages of a fleet (README, Scaling): R, a router (`mode: route`, tier 1), and T, both
+stages of a tier-2 collector in one pipeline (`mode: identify`, then `mode: pool`, which pools by
+the ids identify wrote), so that T/A is tier 2's processing without the hop between its stages
+(the hop is one more OTLP export and receive: about A) (`--pipelines ART`).
+
 The load is offered at a fixed rate per workload (open loop, about half of what pipeline B takes
 at most on the development machine), so that every pipeline does the same work at the same pace:
 driven flat out, a slower pipeline also runs at a lower throughput, where the collector's fixed
@@ -57,6 +62,8 @@ PROCESSORS = {
     "C": "[transform, batch]",
     TENANTS: "[resourceequality/tenants, batch]",
     "N": "[resourceequality/noname, batch]",
+    "R": "[resourceequality/route, batch]",
+    "T": "[resourceequality/identify, resourceequality/pool, batch]",
 }
 
 WORKLOADS = {
@@ -95,6 +102,13 @@ processors:
   resourceequality:
   resourceequality/noname:
     name_attribute: ""
+  resourceequality/route:
+    mode: route
+  resourceequality/identify:
+    mode: identify
+    warmup: 0s
+  resourceequality/pool:
+    mode: pool
   resourceequality/tenants:
     partition:
       metadata: x-scope-orgid
@@ -172,7 +186,8 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
 
 
 # The table's columns after the workload: a pipeline's median CPU per item, or the ratio of two.
-COLUMNS = ["A", "B", "C", ("B", "A"), ("C", "A"), ("B", "C"), TENANTS, (TENANTS, "A"), "N", ("N", "A"), ("N", "C")]
+COLUMNS = ["A", "B", "C", ("B", "A"), ("C", "A"), ("B", "C"), TENANTS, (TENANTS, "A"), "N", ("N", "A"), ("N", "C"),
+           "R", ("R", "A"), "T", ("T", "A"), ("T", "B")]
 
 
 def ratio(per: dict, x: str, y: str) -> float:
@@ -210,7 +225,7 @@ def main() -> int:
     ap.add_argument("--loadgen", default=str(ROOT / ".tools" / "bin" / "loadgen"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workloads", default="abcd")
-    ap.add_argument("--pipelines", default="ABC", help="of A, B, C, B' (written B') and N")
+    ap.add_argument("--pipelines", default="ABC", help="of A, B, C, B' (written B'), N, R and T")
     ap.add_argument("--check", type=float, help="fail when B/C on the first workload exceeds this")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply item counts (shorter or longer runs)")
     ap.add_argument("--rate-scale", type=float, default=1.0, help="multiply offered rates (0: flat out)")
