@@ -757,10 +757,10 @@ impl Engine {
         }
         let may_follow = !self.warming_up(now)
             && match follow {
-            Follow::All => first_alt > 0 || r.promotable,
-            Follow::Aliases => first_alt > 0,
-            Follow::Nothing { .. } => false,
-        };
+                Follow::All => first_alt > 0 || r.promotable,
+                Follow::Aliases => first_alt > 0,
+                Follow::Nothing { .. } => false,
+            };
         if may_follow {
             // Read before resolving: a link created meanwhile then invalidates the answer.
             provenance.link_epoch = Some(self.state.freshness.link_epoch());
