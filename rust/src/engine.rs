@@ -363,7 +363,7 @@ impl Engine {
         &self.config
     }
 
-    /// The attributes the engine writes: id, type, name and rule. A resource's own values of
+    /// The attributes the engine writes: id, type, name, rule and route. A resource's own values of
     /// them are ignored for identity and pooling, so that a resource seen again after a
     /// processor marked it is recognised the same.
     fn output_keys(&self) -> [&[u8]; 5] {
