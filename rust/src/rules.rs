@@ -403,9 +403,10 @@ fn check_output_attributes(c: &EngineConfig) -> Result<(), ConfigError> {
     if c.ttl_seconds == 0 || c.ttl_seconds > 10 * 365 * 86_400 {
         return Err(ConfigError(format!("ttl must be between 1s and 87600h, got {}s", c.ttl_seconds)));
     }
-    if c.warmup_seconds > c.ttl_seconds {
+    // Only an identify stage warms up (links it would follow must outlive the warm-up).
+    if c.mode == crate::config::Mode::Identify && c.warmup_seconds > c.ttl_seconds {
         return Err(ConfigError(format!(
-            "warmup must be at most the ttl ({}s), got {}s",
+            "warmup (default 1m) must be at most the ttl ({}s) in mode identify, got {}s",
             c.ttl_seconds, c.warmup_seconds
         )));
     }
@@ -791,6 +792,11 @@ mod tests {
             ),
             (r#"{"max_entities":0}"#, "max_entities"),
             (r#"{"ttl":"0s"}"#, "ttl must be between 1s"),
+            (r#"{"mode":"identify","ttl":"30s"}"#, "warmup (default 1m) must be at most the ttl (30s)"),
+            (r#"{"mode":"dry-run"}"#, "unknown variant `dry-run`"),
+            (r#"{"route_attribute":""}"#, "route_attribute must not be empty"),
+            (r#"{"route_attribute":"resource.id"}"#, "and route_attribute must differ"),
+            (r#"{"route_attribute":"k8s.pod.name"}"#, "route_attribute"),
             (r#"{"pooling":{"exclude":["a.*b"]}}"#, "pooling.exclude[0]"),
             (
                 r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"derive":[{"attribute":"k","from":"x","capture":"("}]}]}"#,
