@@ -444,7 +444,7 @@ impl Engine {
     /// In the pooling stage of a fleet (`Mode::Pool`), the id the identify stage wrote on a
     /// resource matched by `rule`, when it wrote one of the rule's type. Otherwise the resource
     /// is identified here (as the identify stage would, from what reached this collector).
-    fn carried_id(&self, attrs: &[Attr<'_>], rule: usize, partition: Partition, w: &Work<'_>) -> Option<EntityId> {
+    fn carried_id(&self, attrs: &[Attr<'_>], rule: usize, partition: Partition) -> Option<EntityId> {
         if self.config.mode != Mode::Pool || partition.overflow {
             return None;
         }
@@ -453,7 +453,7 @@ impl Engine {
             _ => None,
         };
         let entity_type = text(&self.config.type_attribute)?;
-        if entity_type != self.rules.rules[rule].entity_type.as_bytes() || w.scratch.alternatives.is_empty() {
+        if entity_type != self.rules.rules[rule].entity_type.as_bytes() {
             return None;
         }
         crate::id::from_hex(text(&self.config.id_attribute)?)
@@ -532,29 +532,6 @@ impl Engine {
                     ref_scope: Some(scope),
                 })
             }
-            Outcome::Rule { rule } if let Some(id) = self.carried_id(attrs, rule, partition, w) => {
-                // The pooling stage of a fleet: the identify stage, which saw every resource that
-                // could link to this one, decided the id. Its own identity is the entity's
-                // unless the id came through a link.
-                w.identity_parts.clear();
-                if (self.state.changes.enabled() || self.config.entity_refs)
-                    && partition.id(w.scratch.alternatives[0].1) == id
-                {
-                    w.identity_parts = identity_parts(&self.rules, rule, w.scratch.alternatives[0].0, &w.scratch);
-                }
-                if O::ENABLED {
-                    let alternative = w.scratch.alternatives[0].0;
-                    let parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
-                    obs.matched(Matched::Rule { rule, alternative, parts }, &[]);
-                }
-                Some(Identity {
-                    id,
-                    group: partition.group(),
-                    rule: Some(rule),
-                    entity_type: &self.rules.rules[rule].entity_type,
-                    ref_scope: None,
-                })
-            }
             Outcome::Rule { rule } => {
                 if O::ENABLED {
                     let alternative = w.scratch.alternatives[0].0;
@@ -563,8 +540,14 @@ impl Engine {
                         w.scratch.derived.iter().map(|(k, v)| (self.rules.keys.name(*k).as_bytes(), *v)).collect();
                     obs.matched(Matched::Rule { rule, alternative, parts }, &derived);
                 }
-                let follow = self.follow(attrs, rule, partition, &mut w.scratch);
-                provenance.misrouted = matches!(follow, Follow::Nothing { misrouted: true });
+                // The pooling stage of a fleet takes the id the identify stage decided, having
+                // seen every resource that could link to this one; otherwise it is decided here.
+                let carried = self.carried_id(attrs, rule, partition);
+                let follow = match carried {
+                    Some(_) => Follow::All, // unused: no link is resolved
+                    None => self.follow(attrs, rule, partition, &mut w.scratch),
+                };
+                provenance.misrouted = follow == Follow::Nothing { misrouted: true };
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
@@ -573,9 +556,15 @@ impl Engine {
                     let alternative = w.scratch.alternatives[0].0;
                     w.identity_parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
                 }
-                let (id, rule) =
-                    self.resolve_and_link(rule, attrs, partition, follow, now, &mut w.scratch, provenance, obs);
-                if provenance.merged {
+                let (id, rule, linked) = match carried {
+                    Some(id) => (id, rule, id != w.scratch.alternatives[0].1),
+                    None => {
+                        let (id, rule) =
+                            self.resolve_and_link(rule, attrs, partition, follow, now, &mut w.scratch, provenance, obs);
+                        (id, rule, provenance.merged)
+                    }
+                };
+                if linked {
                     w.identity_parts.clear(); // the entity is another one's: its identity is not this resource's
                 }
                 Some(Identity {

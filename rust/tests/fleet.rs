@@ -134,14 +134,16 @@ fn promotion_only(vector: &J, label: &str, single: &[KeyValue], fleet: &[KeyValu
         &mut own,
     );
     let own = &own[label];
-    let promoted = matches!(get_str(single, "resource.type"), Some("k8s.pod" | "aws.ecs.task"));
-    let own_type =
-        get_str(own, "resource.type") == Some("container") || get_str(own, "resource.type") == Some("service.instance");
+    // A promotion, as the rules declare them: from a rule with `promote_to` into one of its types.
+    let promoted = resourceequality::builtin_rules().iter().any(|r| {
+        get_str(own, "resource.type") == Some(r.entity_type.as_str())
+            && r.promote_to.iter().any(|t| get_str(single, "resource.type") == Some(t.as_str()))
+    });
     let fleet_is_own = ["resource.id", "resource.type", "resource.name"].iter().all(|k| get(fleet, k) == get(own, k));
     let nothing_else = fleet
         .iter()
         .all(|a| ["resource.id", "resource.type", "resource.name"].contains(&a.key.as_str()) || single.contains(a));
-    promoted && own_type && fleet_is_own && nothing_else
+    promoted && fleet_is_own && nothing_else
 }
 
 #[test]

@@ -5,10 +5,12 @@ attributes one collector gives it, but for the README's one limit: a resource kn
 container.id keeps its own identity (rust/tests/fleet.rs checks that answer exactly)."""
 
 import json
+import threading
+import time
 import zlib
 from pathlib import Path
 
-from fleet import start_fleet
+from fleet import new_tier2, start_fleet, start_router, start_tier2
 from harness import ROOT, SIGNALS, otlp_receiver, ports, post, read_output, request, service, service_extensions, wait_for
 
 VECTORS = sorted((ROOT / "tests" / "scenarios").glob("*.json")) + sorted(
@@ -18,6 +20,9 @@ LAYOUTS = 3  # ring layouts (each fleet's ports differ) for the vectors without 
 CONFIG_LAYOUTS = 2  # and for each group of vectors that sets engine keys
 HEADER = "x-scope-orgid"  # the example's tenant header; vectors that name partitions use it too
 OWN = {"resource.id", "resource.type", "resource.name"}
+# Promotions as the rules declare them: (a contained type, a type it is promoted into).
+PROMOTIONS = {(r["type"], t) for r in json.loads((ROOT / "rust" / "rules" / "builtin.json").read_text())
+              for t in r.get("promote_to", [])}
 
 
 def engine_of(vector: dict) -> dict:
@@ -96,8 +101,8 @@ def test_a_fleet_answers_every_vector_like_one_collector(collectors, tmp_path):
                 differs = {k for k in set(got) | set(want) if got.get(k) != want.get(k)}
                 # The limit: its own id, type and name where one collector gives its pod's, and
                 # nothing else the fleet gives that one collector does not.
-                promoted = want.get("resource.type") in ("k8s.pod", "aws.ecs.task")
-                if promoted and got.get("resource.type") == "container" and {k for k in differs if k in got} <= OWN:
+                promoted = (got.get("resource.type"), want.get("resource.type")) in PROMOTIONS
+                if promoted and {k for k in differs if k in got} <= OWN:
                     limits.add(label)
                     continue
                 failures.append(f"{label} (layout {layout}): " + ", ".join(
@@ -118,15 +123,10 @@ def test_adding_a_tier2_replica_while_data_flows(collectors, tmp_path):
     with it in their pool list, new routers list it and take over): route keys and entities move.
     At no time does any resource get another entity's id, and every answer converges to one
     collector's within the warm-up and a cycle."""
-    import threading
-    import time
-
-    from fleet import new_tier2, start_router, start_tier2
-
     vectors = [(stem, json.loads((ROOT / "tests" / "field" / f"{stem}.json").read_text())) for stem in MEMBERSHIP]
     # One collector's steady answers: its second pass, as sources report again and again.
     twice = [(f"{n}|{stem}", v) for n in (0, 1) for stem, v in vectors]
-    reference = {label.split("|", 1)[1].replace("|", ":", 0): r
+    reference = {label.split("|", 1)[1]: r
                  for label, r in one_collector(collectors, tmp_path, "one", {}, twice).items() if label.startswith("1|")}
     truth = {label: r["resource.id"] for label, r in reference.items()}
     sources = [(f"{stem}:{r['label']}", r.get("source", r["label"]), r["attributes"], r.get("entity_refs"), SIGNALS[i % 3])
