@@ -3,38 +3,27 @@
 //! id and type, and fills sparse resources with the attributes richer sources of the same entity
 //! reported.
 //!
-//! The core (`config`, `rules`, `rule_index`, `matcher`, `id`, `pool`, `containers`, `partition`, `state`,
-//! `cache`, `snapshot`, `wire`, `engine`, `stats`) is safe Rust with no knowledge of C (`unsafe` is denied
-//! outside `ffi` and the `madvise` and prefetch calls of `memory`); `ffi` is the thin C ABI the Go
-//! processor calls. Only the engine, its
-//! configuration and stats, and the wire reader (for fuzzing) are public.
+//! The modules follow the data path. A request is read by `wire` into `resource` views; `rules`
+//! decide which entity each describes (`id` names it); `state` pools what its sources reported;
+//! `answers` keep the result for resources seen again; `engine` runs the batch through them and
+//! writes the answer (and the entity `events`). Beside the path: `config` (the one rule schema),
+//! `clock` (the bounded map with expiry that state, answers and partitions use), `stats`,
+//! `observe` (the hooks `explain` listens on) and `capi`, the thin C ABI the Go processor calls.
+//! The core is safe Rust with no knowledge of C: `unsafe` is denied outside `capi` and
+//! `answers::memory`.
 #![deny(unsafe_code)]
 
-pub(crate) mod cache;
-pub(crate) mod clock;
-pub(crate) mod compact;
+mod answers;
+pub mod capi;
+mod clock;
 pub mod config;
-pub(crate) mod containers;
 pub mod engine;
-pub(crate) mod events;
 pub mod explain;
-pub mod ffi;
-pub mod ffi_explain;
-pub(crate) mod fragmentation;
-pub(crate) mod freshness;
-pub(crate) mod id;
-pub(crate) mod matcher;
-mod memory;
-pub(crate) mod objects;
-pub(crate) mod observe;
-mod padded;
-pub(crate) mod partition;
-pub(crate) mod pool;
-pub(crate) mod resource;
-pub(crate) mod rule_index;
-pub(crate) mod rules;
-pub(crate) mod snapshot;
-pub(crate) mod state;
+mod id;
+mod observe;
+mod resource;
+mod rules;
+mod state;
 pub mod stats;
 pub mod wire;
 

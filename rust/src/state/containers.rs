@@ -13,8 +13,8 @@
 //! belongs to a container.
 
 #[cfg(test)]
-use crate::pool::PoolKey;
-use crate::pool::{MAX_CONTAINER_POOL_BYTES, Pool};
+use crate::state::pool::PoolKey;
+use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, Pool};
 
 /// Most tags one entity remembers across its containers.
 pub const MAX_TAGS: usize = 32;

@@ -20,10 +20,10 @@
 //! huge pages (`memory`), so memory is bounded
 //! by construction and a hit does not also miss the TLB.
 
+use crate::answers::compact::{OutputKeys, compact, expand};
+pub use crate::answers::freshness::Provenance;
+use crate::answers::freshness::{NO_EPOCH, NO_STAMP};
 use crate::clock::Stamp;
-use crate::compact::{OutputKeys, compact, expand};
-pub use crate::freshness::Provenance;
-use crate::freshness::{NO_EPOCH, NO_STAMP};
 use crate::id::EntityId;
 use crate::wire::ResultWriter;
 use parking_lot::Mutex;
@@ -198,7 +198,7 @@ impl ResultCache {
         if let Some(set) = self.set(key) {
             let at = set as *const Mutex<Set> as *const u8;
             for line in 0..3 {
-                crate::memory::prefetch(at.wrapping_add(line * 64));
+                crate::answers::memory::prefetch(at.wrapping_add(line * 64));
             }
         }
     }
@@ -210,8 +210,8 @@ impl ResultCache {
             let set = set.lock();
             if let Some(way) = set.way(key) {
                 let at = &set.slots[way] as *const Option<Slot> as *const u8;
-                crate::memory::prefetch(at);
-                crate::memory::prefetch(at.wrapping_add(64));
+                crate::answers::memory::prefetch(at);
+                crate::answers::memory::prefetch(at.wrapping_add(64));
             }
         }
     }
@@ -254,7 +254,8 @@ impl ResultCache {
     }
 
     pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp, scratch: &mut CompactScratch) {
-        let sets = self.sets.get_or_init(|| crate::memory::vec_on_huge_pages(self.set_count, Default::default));
+        let sets =
+            self.sets.get_or_init(|| crate::answers::memory::vec_on_huge_pages(self.set_count, Default::default));
         let mut set = sets[self.index(key)].lock();
         let set = &mut *set;
         let way = set.way(key).filter(|w| set.slots[*w].is_some()).unwrap_or_else(|| {

@@ -4,10 +4,10 @@
 // The C ABI is the one place that needs `unsafe` (the crate denies it elsewhere).
 #![allow(unsafe_code)]
 
-use crate::explain::Explainer;
-use crate::ffi::{
+use crate::capi::{
     boundary, free_handle, input, new_handle, now_unix, optional_input, re_buffer, re_status, set_error, to_buffer,
 };
+use crate::explain::Explainer;
 use parking_lot::Mutex;
 
 /// An explainer: an engine that records why it decided what it did. Opaque.
@@ -118,7 +118,7 @@ mod tests {
             assert_eq!(re_explainer_new(b"{}".as_ptr(), 2, null_mut(), null_mut()), re_status::NullParameter);
             let mut err = zero();
             assert_eq!(re_explainer_new(b"{\"x\":1}".as_ptr(), 7, &mut e, &mut err), re_status::InvalidConfig);
-            crate::ffi::re_buffer_free(&mut err);
+            crate::capi::re_buffer_free(&mut err);
             assert_eq!(re_explainer_new(b"{}".as_ptr(), 2, &mut e, null_mut()), re_status::Ok);
             assert_eq!(re_explainer_add(null(), null(), 0, b"".as_ptr(), 0, null_mut()), re_status::NullParameter);
             assert_eq!(re_explainer_add(e, null(), 0, null(), 0, null_mut()), re_status::NullParameter);
@@ -126,14 +126,14 @@ mod tests {
             let mut err = zero();
             assert_eq!(re_explainer_add(e, null(), 0, [0x0a, 0xff].as_ptr(), 2, &mut err), re_status::InvalidInput);
             assert!(!err.ptr.is_null());
-            crate::ffi::re_buffer_free(&mut err);
+            crate::capi::re_buffer_free(&mut err);
             let mut out = zero();
             assert_eq!(re_explainer_report(null(), &mut out, null_mut()), re_status::NullParameter);
             assert_eq!(re_explainer_report(e, null_mut(), null_mut()), re_status::NullParameter);
             assert_eq!(re_explainer_report(e, &mut out, null_mut()), re_status::Ok);
             let json = std::slice::from_raw_parts(out.ptr, out.len);
             assert!(serde_json::from_slice::<serde_json::Value>(json).unwrap()["summary"].is_object());
-            crate::ffi::re_buffer_free(&mut out);
+            crate::capi::re_buffer_free(&mut out);
             re_explainer_free(e);
             re_explainer_free(null_mut());
         }

@@ -10,7 +10,7 @@
 //! one of them changes. The link epoch changes whenever a link is created, replaced, made
 //! ambiguous or forgotten wholesale.
 
-use crate::cache::Hit;
+use crate::answers::cache::Hit;
 use crate::clock::Stamp;
 use crate::id::EntityId;
 use std::sync::atomic::{
@@ -89,7 +89,7 @@ impl Freshness {
 
     /// Asks the CPU to load entity `id`'s cell, which a cache hit will read.
     pub fn prefetch(&self, id: EntityId) {
-        crate::memory::prefetch(&self.cells[self.cell(id)] as *const AtomicU64 as *const u8);
+        crate::answers::memory::prefetch(&self.cells[self.cell(id)] as *const AtomicU64 as *const u8);
     }
 
     /// Records that entity `id`'s pool changed.

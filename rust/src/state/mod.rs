@@ -10,16 +10,23 @@
 //! becomes ambiguous and resolves to nothing: that is the case where joining would risk a false
 //! merge (a recreated StatefulSet pod reusing a name, a container id seen in two pods).
 
+pub(crate) mod containers;
+pub(crate) mod fragmentation;
+mod padded;
+pub(crate) mod partitions;
+pub(crate) mod pool;
+pub(crate) mod snapshot;
+
+use crate::answers::freshness::Freshness;
 use crate::clock::{Age, Aging, Clock, Stamp};
-use crate::containers::{Container, Containers};
-use crate::fragmentation::{Kind, UNKNOWN, Variants};
-use crate::freshness::Freshness;
 use crate::id::EntityId;
 use crate::observe::{Observer, Offer, Reported};
-use crate::padded::CacheLine;
-use crate::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, MAX_VALUE_BYTES, Pool, PoolKey};
 use crate::rules::Scope;
-use crate::snapshot::{AttrRecords, EntityRecord};
+use crate::state::containers::{Container, Containers};
+use crate::state::fragmentation::{Kind, UNKNOWN, Variants};
+use crate::state::padded::CacheLine;
+use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, MAX_VALUE_BYTES, Pool, PoolKey};
+use crate::state::snapshot::{AttrRecords, EntityRecord};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -543,7 +550,7 @@ impl State {
         let names_container = req.containers.as_ref().is_some_and(|c| c.names_container);
         let mut not_pooled = 0u64;
         // New keys a resource may add to the table: no more than its entity's pool can take.
-        let mut new_keys = crate::pool::MAX_POOL_KEYS.saturating_sub(entity.pool.len());
+        let mut new_keys = crate::state::pool::MAX_POOL_KEYS.saturating_sub(entity.pool.len());
         for (key, value) in req.attrs {
             let k = match shard.keys.get(key) {
                 Some(k) => k,
@@ -956,7 +963,7 @@ mod tests {
             s.pool(1, &req, 0, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));
             filled
         };
-        for tag in 0..crate::containers::MAX_TAGS as u64 {
+        for tag in 0..crate::state::containers::MAX_TAGS as u64 {
             pool(tag, b"v");
         }
         assert_eq!(s.counters.containers_full.load(Relaxed), 0);
@@ -1045,7 +1052,7 @@ mod tests {
         let capacity = s.shards[0].lock().keys.capacity;
         // Fill the key table with the junk keys of entities that stay live.
         let junk: Vec<Vec<u8>> = (0..capacity).map(|i| format!("junk.{i}").into_bytes()).collect();
-        for (i, chunk) in junk.chunks(crate::pool::MAX_POOL_KEYS).enumerate() {
+        for (i, chunk) in junk.chunks(crate::state::pool::MAX_POOL_KEYS).enumerate() {
             let attrs: Vec<(&[u8], &[u8])> = chunk.iter().map(|k| (&k[..], &b"x"[..])).collect();
             pool_in(&s, 1000 + i as EntityId, &attrs, &scope, 0);
         }
@@ -1060,7 +1067,7 @@ mod tests {
         // swept when it is full), with nothing refused.
         let refused = s.counters.attributes_not_pooled.load(Relaxed);
         let fresh: Vec<Vec<u8>> = (0..capacity - 1).map(|i| format!("fresh.{i}").into_bytes()).collect();
-        for (i, chunk) in fresh.chunks(crate::pool::MAX_POOL_KEYS).enumerate() {
+        for (i, chunk) in fresh.chunks(crate::state::pool::MAX_POOL_KEYS).enumerate() {
             let attrs: Vec<(&[u8], &[u8])> = chunk.iter().map(|k| (&k[..], &b"x"[..])).collect();
             pool_in(&s, 5000 + i as EntityId, &attrs, &scope, 100);
         }

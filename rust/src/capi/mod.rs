@@ -16,6 +16,8 @@
 // The C ABI is the one place that needs `unsafe` (the crate denies it elsewhere).
 #![allow(unsafe_code)]
 
+pub mod explain;
+
 use crate::engine::Engine;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -248,7 +250,7 @@ pub(crate) unsafe fn free_handle<T>(handle: *mut T) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn re_engine_free(engine: *mut re_engine) {
     unsafe { free_handle(engine) };
-    crate::memory::release_free_memory();
+    crate::answers::memory::release_free_memory();
 }
 
 /// Processes the resources of one batch.
@@ -375,7 +377,7 @@ pub unsafe extern "C" fn re_engine_restore(
             return re_status::NullParameter;
         };
         let restored = engine.engine.restore(bytes, now_unix());
-        crate::memory::release_free_memory(); // what reading the snapshot took and let go
+        crate::answers::memory::release_free_memory(); // what reading the snapshot took and let go
         match restored {
             Ok(_) => re_status::Ok,
             Err(e) => {

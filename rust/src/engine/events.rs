@@ -15,9 +15,9 @@
 //! unambiguous) and `entity.report.interval`.
 
 use crate::clock::{STAMP_EPOCH_UNIX, Stamp};
-use crate::fragmentation::DECLARED;
 use crate::id::{EntityId, to_hex};
 use crate::rules::RuleSet;
+use crate::state::fragmentation::DECLARED;
 use crate::state::{Description, State};
 use crate::wire::{put_bytes_field, put_str_attr};
 use std::collections::HashMap;
@@ -72,7 +72,7 @@ pub fn relationships(rules: &RuleSet, d: &Description) -> Vec<Related> {
         }
         // A pooled value names a target as it would identify it (`matcher::id_value`).
         let (_, raw) = d.attributes.iter().find(|(k, _)| k == key.as_bytes())?;
-        Some(crate::matcher::id_value(crate::wire::read_any_value(raw).ok()?)?.text())
+        Some(crate::rules::matcher::id_value(crate::wire::read_any_value(raw).ok()?)?.text())
     };
     let mut out = Vec::new();
     'relationships: for r in &rule.relationships {

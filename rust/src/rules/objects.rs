@@ -44,7 +44,7 @@ impl Objects {
     /// The registry of `rules/entities.json`.
     pub fn registry() -> &'static Objects {
         static REGISTRY: once_cell::sync::Lazy<Objects> = once_cell::sync::Lazy::new(|| {
-            let file: RegistryFile = serde_json::from_str(include_str!("../rules/entities.json"))
+            let file: RegistryFile = serde_json::from_str(include_str!("../../rules/entities.json"))
                 .expect("rules/entities.json is valid (tested)");
             Objects::new(file.entities.iter().map(|(t, e)| (t.as_str(), e.identifying.iter().chain(&e.other))))
         });

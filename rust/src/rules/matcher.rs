@@ -2,9 +2,9 @@
 //! then the rules in precedence order; the first that matches decides the type.
 
 use crate::id::{EntityId, IdValue, exact_id, identity_id};
-use crate::pool::MAX_VALUE_BYTES;
 use crate::resource::{Attr, EntityRefView, Value};
 use crate::rules::{Alternative, CompiledRule, Condition, Group, KeyId, Op, RuleSet};
+use crate::state::pool::MAX_VALUE_BYTES;
 
 /// What a resource was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,7 +164,7 @@ fn match_rules<'a>(
     output_keys: &[&[u8]],
     s: &mut MatchScratch<'a>,
 ) -> Outcome<'a> {
-    for ri in crate::rule_index::set_bits(candidates) {
+    for ri in crate::rules::index::set_bits(candidates) {
         let rule = &rules.rules[ri];
         if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
             continue;
@@ -191,10 +191,10 @@ fn describes_only_its_own(rules: &RuleSet, rule: &CompiledRule, attrs: &[Attr<'_
     let Some(beside) = &rule.claims_beside else {
         return true;
     };
-    let registry = crate::objects::Objects::registry();
+    let registry = crate::rules::objects::Objects::registry();
     let derived_from = || s.derived_from.iter().flat_map(|k| registry.of(rules.keys.name(*k).as_bytes()));
     let allowed = |object: &[u8]| {
-        beside.iter().any(|t| crate::objects::is_under(object, t)) || derived_from().any(|o| o == object)
+        beside.iter().any(|t| crate::rules::objects::is_under(object, t)) || derived_from().any(|o| o == object)
     };
     attrs.iter().all(|a| {
         if blank(a.value)

@@ -1,6 +1,10 @@
 //! Compiles rule specs (built-in and user, one schema) into the form the matcher evaluates, and
 //! validates them: a user rule is checked exactly as strictly as a built-in one.
 
+pub(crate) mod index;
+pub(crate) mod matcher;
+pub(crate) mod objects;
+
 use crate::config::{
     ConditionSpec, ConfigError, ContainersSpec, DerivationSpec, EngineConfig, RelationshipSpec, RuleSpec, builtin_rules,
 };
@@ -244,7 +248,7 @@ pub struct RuleSet {
     /// Attributes the engine writes or partitions by: they describe no object of a resource.
     pub engine_keys: Vec<Box<[u8]>>,
     /// Which rules a resource can match, by the keys it carries.
-    pub index: crate::rule_index::RuleIndex,
+    pub index: crate::rules::index::RuleIndex,
 }
 
 impl RuleSet {
@@ -335,7 +339,7 @@ impl RuleSet {
             .filter(|k| !k.is_empty())
             .map(|k| k.as_bytes().into())
             .collect();
-        let index = crate::rule_index::RuleIndex::new(&rules, keys.len());
+        let index = crate::rules::index::RuleIndex::new(&rules, keys.len());
         Ok(RuleSet {
             index,
             rules,
@@ -563,7 +567,7 @@ fn compile_rule(
         std::iter::once(&spec.entity_type)
             .chain(types)
             .map(|t| t.as_bytes().into())
-            .chain(crate::objects::AMBIENT.iter().map(|t| t.as_bytes().into()))
+            .chain(crate::rules::objects::AMBIENT.iter().map(|t| t.as_bytes().into()))
             .collect()
     });
     for (i, t) in spec.alongside.iter().flatten().enumerate() {

@@ -1,19 +1,21 @@
 //! The engine: for every resource of a batch, identify (rules), mark (id, type, name) and pool.
 
-use crate::cache::{CompactScratch, Provenance, ResultCache};
+pub(crate) mod events;
+
+use crate::answers::cache::{CompactScratch, Provenance, ResultCache};
+use crate::answers::compact::OutputKeys;
 use crate::clock::{Stamp, stamp};
-use crate::compact::OutputKeys;
 use crate::config::{ConfigError, EngineConfig, Mode, parse_config};
-use crate::events::Reporter;
-use crate::fragmentation::{DECLARED, Kind, UNKNOWN};
+use crate::engine::events::Reporter;
 use crate::id::{EntityId, container_tag, to_hex};
-use crate::matcher::{
+use crate::observe::{LinkKind, Matched, Observer, Quiet};
+use crate::rules::matcher::{
     MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, route_id, standalone_id,
 };
-use crate::observe::{LinkKind, Matched, Observer, Quiet};
-use crate::partition::{Partition, Partitions};
 use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
-use crate::snapshot::{self, SnapshotError};
+use crate::state::fragmentation::{DECLARED, Kind, UNKNOWN};
+use crate::state::partitions::{Partition, Partitions};
+use crate::state::snapshot::{self, SnapshotError};
 use crate::state::{ContainerRequest, Link, PoolRequest, State};
 pub use crate::stats::Stats;
 use crate::wire::{
