@@ -99,6 +99,45 @@ impl EngineConfig {
         [&self.id_attribute, &self.type_attribute, &self.name_attribute, &self.rule_attribute, &self.route_attribute]
             .into_iter()
     }
+
+    /// The checks of single values and of values against each other (rules are checked as they
+    /// compile, `rules::compile`).
+    pub(crate) fn check_ranges(&self) -> Result<(), ConfigError> {
+        let c = self;
+        if c.id_attribute.is_empty() {
+            return Err(ConfigError("id_attribute must not be empty".into()));
+        }
+        if c.type_attribute.is_empty() {
+            return Err(ConfigError("type_attribute must not be empty".into()));
+        }
+        if c.route_attribute.is_empty() {
+            return Err(ConfigError("route_attribute must not be empty".into()));
+        }
+        let set: Vec<&String> = c.output_attributes().filter(|k| !k.is_empty()).collect();
+        if (1..set.len()).any(|i| set[..i].contains(&set[i])) {
+            return Err(ConfigError(
+                "id_attribute, type_attribute, name_attribute, rule_attribute and route_attribute must differ".into(),
+            ));
+        }
+        if c.max_entities == 0 || c.max_entities > u32::MAX as u64 {
+            return Err(ConfigError(format!(
+                "max_entities must be between 1 and {}, got {}",
+                u32::MAX,
+                c.max_entities
+            )));
+        }
+        if c.ttl_seconds == 0 || c.ttl_seconds > 10 * 365 * 86_400 {
+            return Err(ConfigError(format!("ttl must be between 1s and 87600h, got {}s", c.ttl_seconds)));
+        }
+        // Only an identify stage warms up (links it would follow must outlive the warm-up).
+        if c.mode == Mode::Identify && c.warmup_seconds > c.ttl_seconds {
+            return Err(ConfigError(format!(
+                "warmup (default 1m) must be at most the ttl ({}s) in mode identify, got {}s",
+                c.ttl_seconds, c.warmup_seconds
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Partitions (tenants): entities, links, pooled values and cached answers of one partition

@@ -40,3 +40,7 @@ pub struct ResourceView<'a> {
     pub attrs: Vec<Attr<'a>>,
     pub entity_refs: Vec<EntityRefView<'a>>,
 }
+
+/// Longest encoded value that identifies or is pooled: no real identity is near it, and a
+/// longer one is neither matched on nor kept.
+pub const MAX_VALUE_BYTES: usize = 4096;

@@ -21,8 +21,7 @@
 //! by construction and a hit does not also miss the TLB.
 
 use crate::answers::compact::{OutputKeys, compact, expand};
-pub use crate::answers::freshness::Provenance;
-use crate::answers::freshness::{NO_EPOCH, NO_STAMP};
+use crate::answers::freshness::{Hit, NO_EPOCH, NO_STAMP, Provenance};
 use crate::clock::Stamp;
 use crate::id::EntityId;
 use crate::wire::ResultWriter;
@@ -144,15 +143,6 @@ impl Set {
     fn way(&self, key: u128) -> Option<usize> {
         self.keys.iter().position(|k| *k == key)
     }
-}
-
-/// A cached answer that was handed out, and what the caller must check before relying on it.
-pub struct Hit {
-    pub provenance: Provenance,
-    /// Whether the caller must tell the answer's entity that it is still seen, and drop the
-    /// answer if the entity is gone (`Freshness::still_valid`): due at the answer's first use in
-    /// each `touch_every` seconds.
-    pub touch: bool,
 }
 
 pub struct ResultCache {

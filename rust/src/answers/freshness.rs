@@ -10,7 +10,6 @@
 //! one of them changes. The link epoch changes whenever a link is created, replaced, made
 //! ambiguous or forgotten wholesale.
 
-use crate::answers::cache::Hit;
 use crate::clock::Stamp;
 use crate::id::EntityId;
 use std::sync::atomic::{
@@ -42,6 +41,15 @@ pub struct Provenance {
     pub defaulted: bool,
     /// Came with a route key other than the one this engine computes for it (`Follow`).
     pub misrouted: bool,
+}
+
+/// A cached answer that was handed out, and what the caller must check before relying on it.
+pub struct Hit {
+    pub provenance: Provenance,
+    /// Whether the caller must tell the answer's entity that it is still seen, and drop the
+    /// answer if the entity is gone (`still_valid`): due at the answer's first use in
+    /// each `touch_every` seconds.
+    pub touch: bool,
 }
 
 impl Provenance {
@@ -110,7 +118,7 @@ impl Freshness {
     /// Whether a cached answer still holds: its entity's cell and, where its id came through a
     /// link, the link epoch are as they were. That the entity is still in memory (an evicted one
     /// changes no cell) is checked by `touch`, which also marks it seen, when the hit says a
-    /// touch is due (`cache::Hit::touch`).
+    /// touch is due (`Hit::touch`).
     pub fn still_valid(&self, hit: &Hit, touch: impl FnOnce(EntityId) -> bool) -> bool {
         let seen = &hit.provenance;
         seen.link_epoch.is_none_or(|epoch| epoch == self.link_epoch())

@@ -2,8 +2,9 @@
 
 pub(crate) mod events;
 
-use crate::answers::cache::{CompactScratch, Provenance, ResultCache};
+use crate::answers::cache::{CompactScratch, ResultCache};
 use crate::answers::compact::OutputKeys;
+use crate::answers::freshness::Provenance;
 use crate::clock::{Stamp, stamp};
 use crate::config::{ConfigError, EngineConfig, Mode, parse_config};
 use crate::engine::events::Reporter;
@@ -12,7 +13,7 @@ use crate::observe::{LinkKind, Matched, Observer, Quiet};
 use crate::rules::matcher::{
     MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, route_id, standalone_id,
 };
-use crate::rules::{CompiledRule, Containers, RuleSet, Scope};
+use crate::rules::{CompiledRule, ContainerScope, RuleSet, Scope};
 use crate::state::fragmentation::{DECLARED, Kind, UNKNOWN};
 use crate::state::partitions::{Partition, Partitions};
 use crate::state::snapshot::{self, SnapshotError};
@@ -885,7 +886,7 @@ impl Engine {
 fn container_tags(
     rules: &RuleSet,
     rule: &CompiledRule,
-    c: &Containers,
+    c: &ContainerScope,
     s: &MatchScratch<'_>,
     tags: &mut Vec<u64>,
 ) -> bool {

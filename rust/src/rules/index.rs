@@ -8,7 +8,7 @@
 //! candidates are then tried in precedence order, exactly as before, so the index changes which
 //! rules are looked at, never which one wins.
 
-use crate::rules::{Alternative, CompiledRule, KeyId};
+use crate::rules::keys::KeyId;
 
 #[derive(Debug)]
 pub struct RuleIndex {
@@ -19,13 +19,14 @@ pub struct RuleIndex {
 }
 
 impl RuleIndex {
-    pub fn new(rules: &[CompiledRule], key_count: usize) -> RuleIndex {
-        let words = rules.len().div_ceil(64);
+    /// The index of rules whose triggers (`CompiledRule::triggers`) are these, in precedence order.
+    pub fn new(triggers: &[Option<Vec<KeyId>>], key_count: usize) -> RuleIndex {
+        let words = triggers.len().div_ceil(64);
         let mut index = RuleIndex { by_key: vec![Vec::new(); key_count], always: vec![0; words] };
-        for (ri, rule) in rules.iter().enumerate() {
-            match triggers(rule) {
+        for (ri, triggers) in triggers.iter().enumerate() {
+            match triggers {
                 Some(keys) => {
-                    for k in keys {
+                    for &k in keys {
                         let list = &mut index.by_key[k as usize];
                         if list.last() != Some(&(ri as u32)) {
                             list.push(ri as u32);
@@ -48,24 +49,6 @@ impl RuleIndex {
             }
         }
     }
-}
-
-/// The rule's triggers, or `None` when it is always tried. Sorted and deduplicated.
-fn triggers(rule: &CompiledRule) -> Option<Vec<KeyId>> {
-    let mut keys = Vec::new();
-    for alt in &rule.identity {
-        match alt {
-            Alternative::AllAttributes => return None,
-            Alternative::Keys(groups) => match groups.iter().find(|g| !g.optional) {
-                Some(g) => keys.extend(&g.keys),
-                None => return None,
-            },
-        }
-    }
-    keys.extend(rule.derive.iter().flat_map(|d| &d.from));
-    keys.sort_unstable();
-    keys.dedup();
-    Some(keys)
 }
 
 /// The indices of the bits set, in increasing order.

@@ -2,9 +2,8 @@
 //! then the rules in precedence order; the first that matches decides the type.
 
 use crate::id::{EntityId, IdValue, exact_id, identity_id};
-use crate::resource::{Attr, EntityRefView, Value};
+use crate::resource::{Attr, EntityRefView, MAX_VALUE_BYTES, Value};
 use crate::rules::{Alternative, CompiledRule, Condition, Group, KeyId, Op, RuleSet};
-use crate::state::pool::MAX_VALUE_BYTES;
 
 /// What a resource was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -21,12 +21,12 @@ use crate::answers::freshness::Freshness;
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::id::EntityId;
 use crate::observe::{Observer, Offer, Reported};
+use crate::resource::MAX_VALUE_BYTES;
 use crate::rules::Scope;
 use crate::state::containers::{Container, Containers};
 use crate::state::fragmentation::{Kind, UNKNOWN, Variants};
 use crate::state::padded::CacheLine;
-use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, MAX_VALUE_BYTES, Pool, PoolKey};
-use crate::state::snapshot::{AttrRecords, EntityRecord};
+use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -764,69 +764,6 @@ impl State {
         let entity_bytes = |e: &Entity| e.pool.heap_bytes() + e.containers.heap_bytes();
         self.shards.iter().map(|s| s.lock().entities.iter().map(|(_, e)| entity_bytes(e) as u64).sum::<u64>()).sum()
     }
-
-    /// Calls `entity` with every live entity (and a function naming its pool keys) and `link`
-    /// with every live link.
-    pub fn export(
-        &self,
-        now: Stamp,
-        mut entity: impl FnMut(EntityId, &Entity, &dyn Fn(PoolKey) -> Vec<u8>),
-        mut link: impl FnMut(EntityId, &Link),
-    ) {
-        for shard in self.shards.iter() {
-            let shard = shard.lock();
-            let names = |k: PoolKey| shard.keys.name(k).to_vec();
-            for (id, e) in shard.entities.iter().filter(|(_, e)| !shard.entities.expired(e.age.last_seen, now)) {
-                entity(*id, e, &names);
-            }
-            for (from, l) in shard.links.iter().filter(|(_, l)| !shard.links.expired(l.age.last_seen, now)) {
-                link(*from, l);
-            }
-        }
-    }
-
-    /// Inserts a restored entity; entries already expired are skipped.
-    pub fn import_entity(&self, record: &EntityRecord, now: Stamp) {
-        let (id, last_seen, attrs, containers) = record;
-        let mut guard = self.shard(*id).lock();
-        let shard = &mut *guard;
-        if shard.entities.expired(*last_seen, now) {
-            return;
-        }
-        let mut entity = Entity::new(*last_seen);
-        entity.pool = restore_pool(&mut shard.keys, attrs);
-        for (tags, attrs) in containers {
-            entity.containers.restore(Container { tags: tags.clone(), pool: restore_pool(&mut shard.keys, attrs) });
-        }
-        self.freshness.changed(*id);
-        let mut evicted = 0;
-        shard.entities.insert(*id, entity, now, &mut evicted);
-        drop(guard);
-        self.count_evictions(evicted);
-    }
-
-    /// Inserts a restored link; links already expired are skipped.
-    pub fn import_link(&self, from: EntityId, link: Link, now: Stamp) {
-        let mut shard = self.shard(from).lock();
-        if shard.links.expired(link.age.last_seen, now) {
-            return;
-        }
-        let mut evicted = 0;
-        shard.links.insert(from, link, now, &mut evicted);
-        drop(shard);
-        self.freshness.links_changed();
-        self.count_evictions(evicted);
-    }
-
-    /// Forgets everything (used when a snapshot is restored into a used engine).
-    pub fn clear(&self) {
-        for shard in self.shards.iter() {
-            let mut s = shard.lock();
-            s.entities.clear();
-            s.links.clear();
-        }
-        self.freshness.links_changed();
-    }
 }
 
 fn describe(shard: &Shard, e: &Entity) -> Option<Description> {
@@ -900,16 +837,6 @@ pub struct Description {
     /// Agreed pooled attributes: key and encoded value (ambiguous ones left out).
     pub attributes: Vec<(Vec<u8>, Vec<u8>)>,
     pub last_seen: Stamp,
-}
-
-fn restore_pool(keys: &mut PoolKeys, attrs: &AttrRecords) -> Pool {
-    let mut pool = Pool::default();
-    for (key, value) in attrs {
-        if let Some(k) = keys.intern(key) {
-            pool.push(k, value.as_deref());
-        }
-    }
-    pool
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::config::{PartitionConfig, PartitionSource};
 use crate::id::partition_key;
-use crate::wire::{Attr, Value};
+use crate::resource::{Attr, Value};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 

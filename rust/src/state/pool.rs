@@ -18,8 +18,7 @@ const VALUE: u8 = 0;
 const AMBIGUOUS: u8 = 1;
 const HEADER: usize = 9;
 
-/// Longest encoded value that is pooled.
-pub const MAX_VALUE_BYTES: usize = 4096;
+use crate::resource::MAX_VALUE_BYTES;
 /// Most keys one pool holds (a pod's sources report a few dozen pooled keys).
 pub const MAX_POOL_KEYS: usize = 128;
 /// Most bytes one entity's pool grows to by adding keys.

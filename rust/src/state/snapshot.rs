@@ -12,7 +12,9 @@
 use crate::clock::Stamp;
 use crate::id::EntityId;
 use crate::rules::RuleSet;
-use crate::state::{Link, State};
+use crate::state::containers::Container;
+use crate::state::pool::{Pool, PoolKey};
+use crate::state::{Entity, Link, PoolKeys, State};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"RESQSNAP";
@@ -274,6 +276,83 @@ pub fn load(state: &State, rules: &RuleSet, bytes: &[u8], now: Stamp) -> Result<
         }
     }
     Ok(entities.len() as u64)
+}
+
+/// Moving entities and links into and out of the state: here, beside the format, so that the
+/// state needs nothing of it.
+impl State {
+    /// Calls `entity` with every live entity (and a function naming its pool keys) and `link`
+    /// with every live link.
+    fn export(
+        &self,
+        now: Stamp,
+        mut entity: impl FnMut(EntityId, &Entity, &dyn Fn(PoolKey) -> Vec<u8>),
+        mut link: impl FnMut(EntityId, &Link),
+    ) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            let names = |k: PoolKey| shard.keys.name(k).to_vec();
+            for (id, e) in shard.entities.iter().filter(|(_, e)| !shard.entities.expired(e.age.last_seen, now)) {
+                entity(*id, e, &names);
+            }
+            for (from, l) in shard.links.iter().filter(|(_, l)| !shard.links.expired(l.age.last_seen, now)) {
+                link(*from, l);
+            }
+        }
+    }
+
+    /// Inserts a restored entity; entries already expired are skipped.
+    fn import_entity(&self, record: &EntityRecord, now: Stamp) {
+        let (id, last_seen, attrs, containers) = record;
+        let mut guard = self.shard(*id).lock();
+        let shard = &mut *guard;
+        if shard.entities.expired(*last_seen, now) {
+            return;
+        }
+        let mut entity = Entity::new(*last_seen);
+        entity.pool = restore_pool(&mut shard.keys, attrs);
+        for (tags, attrs) in containers {
+            entity.containers.restore(Container { tags: tags.clone(), pool: restore_pool(&mut shard.keys, attrs) });
+        }
+        self.freshness.changed(*id);
+        let mut evicted = 0;
+        shard.entities.insert(*id, entity, now, &mut evicted);
+        drop(guard);
+        self.count_evictions(evicted);
+    }
+
+    /// Inserts a restored link; links already expired are skipped.
+    fn import_link(&self, from: EntityId, link: Link, now: Stamp) {
+        let mut shard = self.shard(from).lock();
+        if shard.links.expired(link.age.last_seen, now) {
+            return;
+        }
+        let mut evicted = 0;
+        shard.links.insert(from, link, now, &mut evicted);
+        drop(shard);
+        self.freshness.links_changed();
+        self.count_evictions(evicted);
+    }
+
+    /// Forgets everything (used when a snapshot is restored into a used engine).
+    fn clear(&self) {
+        for shard in self.shards.iter() {
+            let mut s = shard.lock();
+            s.entities.clear();
+            s.links.clear();
+        }
+        self.freshness.links_changed();
+    }
+}
+
+fn restore_pool(keys: &mut PoolKeys, attrs: &AttrRecords) -> Pool {
+    let mut pool = Pool::default();
+    for (key, value) in attrs {
+        if let Some(k) = keys.intern(key) {
+            pool.push(k, value.as_deref());
+        }
+    }
+    pool
 }
 
 #[cfg(test)]

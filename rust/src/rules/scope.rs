@@ -1,0 +1,79 @@
+//! Which attribute keys may be pooled: a rule's `pool` patterns with `pooling.include` and
+//! `pooling.exclude` (`*`, `prefix.*` or an exact key).
+
+/// Key patterns that may be pooled.
+#[derive(Debug, Default, Clone)]
+pub struct Scope {
+    all: bool,
+    exact: Vec<Box<[u8]>>,
+    prefixes: Vec<Box<[u8]>>,
+    excluded_exact: Vec<Box<[u8]>>,
+    excluded_prefixes: Vec<Box<[u8]>>,
+}
+
+impl Scope {
+    pub(crate) fn new(patterns: &[String], include: &[String], exclude: &[String]) -> Scope {
+        let mut s = Scope::default();
+        for p in patterns.iter().chain(include) {
+            match pattern_kind(p) {
+                Pattern::All => s.all = true,
+                Pattern::Prefix(pre) => s.prefixes.push(pre.as_bytes().into()),
+                Pattern::Exact(k) => s.exact.push(k.as_bytes().into()),
+            }
+        }
+        for p in exclude {
+            match pattern_kind(p) {
+                Pattern::All => {
+                    s = Scope::default();
+                    return s;
+                }
+                Pattern::Prefix(pre) => s.excluded_prefixes.push(pre.as_bytes().into()),
+                Pattern::Exact(k) => s.excluded_exact.push(k.as_bytes().into()),
+            }
+        }
+        s
+    }
+
+    /// A scope of exactly these keys (an entity reference's description and id keys).
+    pub fn of_keys<'k>(keys: impl IntoIterator<Item = &'k [u8]>, exclude: &Scope) -> Scope {
+        Scope {
+            exact: keys.into_iter().map(Into::into).collect(),
+            excluded_exact: exclude.excluded_exact.clone(),
+            excluded_prefixes: exclude.excluded_prefixes.clone(),
+            ..Scope::default()
+        }
+    }
+
+    pub fn allows(&self, key: &[u8]) -> bool {
+        let hit = |exact: &[Box<[u8]>], prefixes: &[Box<[u8]>]| {
+            exact.iter().any(|e| **e == *key) || prefixes.iter().any(|p| key.starts_with(p))
+        };
+        (self.all || hit(&self.exact, &self.prefixes)) && !hit(&self.excluded_exact, &self.excluded_prefixes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.exact.is_empty() && self.prefixes.is_empty()
+    }
+
+    /// Whether the key is excluded (by `pooling.exclude`), whatever the scope includes.
+    pub fn excludes(&self, key: &[u8]) -> bool {
+        self.excluded_exact.iter().any(|e| **e == *key) || self.excluded_prefixes.iter().any(|p| key.starts_with(p))
+    }
+}
+
+pub(super) enum Pattern<'p> {
+    All,
+    Prefix(&'p str),
+    Exact(&'p str),
+}
+
+/// `*`, `prefix.*` (keeps the dot) or an exact key. Validated by `check_pattern`.
+pub(super) fn pattern_kind(p: &str) -> Pattern<'_> {
+    if p == "*" {
+        Pattern::All
+    } else if let Some(pre) = p.strip_suffix('*') {
+        Pattern::Prefix(pre)
+    } else {
+        Pattern::Exact(p)
+    }
+}
