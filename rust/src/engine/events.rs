@@ -110,10 +110,10 @@ impl Reporter {
         let mut described: Vec<(EntityId, Description)> = Vec::new();
         if full {
             self.last_full = Some(now);
-            state.changes.drain();
+            state.changes().drain();
             state.for_each_description(now, |id, d| described.push((id, d)));
         } else {
-            for id in state.changes.drain() {
+            for id in state.changes().drain() {
                 if let Some(d) = state.describe(id, now) {
                     described.push((id, d));
                 }

@@ -10,60 +10,52 @@
 //! becomes ambiguous and resolves to nothing: that is the case where joining would risk a false
 //! merge (a recreated StatefulSet pod reusing a name, a container id seen in two pods).
 
+pub(crate) mod changes;
 pub(crate) mod containers;
 pub(crate) mod fragmentation;
+mod keys;
 mod padded;
 pub(crate) mod partitions;
 pub(crate) mod pool;
+pub(crate) mod pooling;
 pub(crate) mod snapshot;
+
+pub use crate::state::changes::Changes;
+use crate::state::keys::PoolKeys;
 
 use crate::answers::freshness::Freshness;
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::id::EntityId;
-use crate::observe::{Observer, Offer, Reported};
-use crate::resource::MAX_VALUE_BYTES;
-use crate::rules::Scope;
-use crate::state::containers::{Container, Containers};
+use crate::state::containers::Containers;
 use crate::state::fragmentation::{Kind, UNKNOWN, Variants};
 use crate::state::padded::CacheLine;
-use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
+use crate::state::pool::{Pool, PoolKey};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
-type FastState = foldhash::fast::FixedState;
-
-/// The tag of the entity's voice: a pseudo-container holding what the sources that name no
-/// container reported of the keys shared when agreed (`KeyHome::SharedWhenAgreed`). No resource
-/// names it, so it never merges with a real container.
-const ENTITY_VOICE: [u64; 1] = [u64::MAX];
-
-/// Longest attribute key that is pooled.
-pub const MAX_KEY_BYTES: usize = 256;
 
 /// Fewest distinct keys a shard's key table holds; it holds 4 per entity the shard may hold, if
 /// more (`State::new`). Keys no live entity uses are swept out when the table is full.
 const MIN_KEYS_PER_SHARD: usize = 4096;
 
 #[derive(Debug, Clone)]
-pub struct Entity {
-    pub age: Age,
+struct Entity {
+    age: Age,
     /// What the entity's sources reported, apart from values that belong to one container.
-    pub pool: Pool,
+    pool: Pool,
     /// The entity's containers and the values that belong to each.
-    pub containers: Containers,
+    containers: Containers,
     /// What decided the entity, and the distinct resources that described it (`fragmentation`).
-    pub kind: Kind,
-    pub variants: Variants,
+    kind: Kind,
+    variants: Variants,
     /// The identifying keys and values of the entity (its canonical identity alternative), kept
     /// only while entity events are published (`events`).
-    pub identity: Option<Identity>,
+    identity: Option<IdentityValues>,
     /// The partition it counts against (`Partition::group`; 0 when restored from a snapshot).
-    pub group: u32,
+    group: u32,
 }
 
 /// Identifying keys and values.
-pub type Identity = Box<[(Box<str>, Box<str>)]>;
+type IdentityValues = Box<[(Box<str>, Box<str>)]>;
 
 impl Entity {
     fn new(last_seen: Stamp) -> Entity {
@@ -93,10 +85,10 @@ pub struct Link {
     pub target: EntityId,
     /// Index of the rule whose type, scope and name the linked resource takes.
     pub rule: u16,
-    pub ambiguous: bool,
-    pub age: Age,
+    ambiguous: bool,
+    age: Age,
     /// The partition it counts against, as an entity's.
-    pub group: u32,
+    group: u32,
 }
 
 impl Link {
@@ -112,161 +104,6 @@ impl Aging for Link {
     fn group(&self) -> u32 {
         self.group
     }
-}
-
-/// A key of a shard's key table, with the scopes it has been checked against so far.
-struct KeyEntry {
-    name: Box<[u8]>,
-    checked: u64,
-    allowed: u64,
-    /// Per rule, whether the key's home (`KeyHome`) was decided, and what it is.
-    homed: u64,
-    container_scoped: u64,
-    shared_when_agreed: u64,
-}
-
-/// A shard's key table: every key some pool of the shard holds, by number. Bounded by a count
-/// (`capacity`) and a key length (`MAX_KEY_BYTES`); out-of-scope keys are never stored; keys that
-/// no live entity uses any more are swept out when the table is full (`State::pool`), so that a
-/// flood of junk keys ages out with its entities.
-struct PoolKeys {
-    /// Key ids by the key's hash; the name is kept once, in `entries`.
-    ids: HashMap<u64, PoolKey, FastState>,
-    entries: Vec<KeyEntry>,
-    /// Ids of swept entries, to reuse.
-    free: Vec<PoolKey>,
-    capacity: usize,
-    /// When the table was last swept, and how many keys it took since: a full table is swept
-    /// again in a new second, or after taking an eighth of its capacity, so that sweeping costs
-    /// little per key however fast keys come.
-    swept: Stamp,
-    interned_since_sweep: usize,
-}
-
-impl KeyEntry {
-    fn new(name: &[u8]) -> KeyEntry {
-        KeyEntry { name: name.into(), checked: 0, allowed: 0, homed: 0, container_scoped: 0, shared_when_agreed: 0 }
-    }
-}
-
-fn key_hash(key: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(key)
-}
-
-impl PoolKeys {
-    fn new(capacity: usize) -> PoolKeys {
-        PoolKeys {
-            ids: HashMap::default(),
-            entries: Vec::new(),
-            free: Vec::new(),
-            capacity,
-            swept: 0,
-            interned_since_sweep: 0,
-        }
-    }
-
-    fn get(&self, key: &[u8]) -> Option<PoolKey> {
-        let id = *self.ids.get(&key_hash(key))?;
-        (*self.entries[id as usize].name == *key).then_some(id)
-    }
-
-    /// The key's id, adding it if there is room; `None` for a key over `MAX_KEY_BYTES`, a full
-    /// table, or (about once in 2^64) another key with the same hash.
-    fn intern(&mut self, key: &[u8]) -> Option<PoolKey> {
-        let hash = key_hash(key);
-        if let Some(id) = self.ids.get(&hash) {
-            return (*self.entries[*id as usize].name == *key).then_some(*id);
-        }
-        if key.len() > MAX_KEY_BYTES || self.live() >= self.capacity {
-            return None;
-        }
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.entries[id as usize] = KeyEntry::new(key);
-                id
-            }
-            None => {
-                self.entries.push(KeyEntry::new(key));
-                (self.entries.len() - 1) as PoolKey
-            }
-        };
-        self.ids.insert(hash, id);
-        self.interned_since_sweep += 1;
-        Some(id)
-    }
-
-    fn live(&self) -> usize {
-        self.entries.len() - self.free.len()
-    }
-
-    /// Whether `more` new keys might not fit, and a sweep is due (see `swept`).
-    fn wants_sweep(&self, more: usize, now: Stamp) -> bool {
-        self.live() + more > self.capacity && (self.swept != now || self.interned_since_sweep >= self.capacity / 8)
-    }
-
-    /// Frees every key no pool refers to (`refs`, per key id).
-    fn sweep(&mut self, refs: &[u32], now: Stamp) {
-        self.swept = now;
-        self.interned_since_sweep = 0;
-        for id in 0..self.entries.len() {
-            if refs.get(id).is_some_and(|r| *r > 0) || self.entries[id].name.is_empty() {
-                continue;
-            }
-            self.ids.remove(&key_hash(&self.entries[id].name));
-            self.entries[id] = KeyEntry::new(b"");
-            self.free.push(id as PoolKey);
-        }
-    }
-
-    fn name(&self, id: PoolKey) -> &[u8] {
-        &self.entries[id as usize].name
-    }
-
-    /// Whether `scope` allows the key; remembered per key for the first 64 rules (`rule_bit`).
-    fn allows(&mut self, id: PoolKey, scope: &Scope, scope_index: Option<usize>) -> bool {
-        let e = &mut self.entries[id as usize];
-        let Some(bit) = rule_bit(scope_index) else {
-            return scope.allows(&e.name);
-        };
-        if e.checked & bit == 0 {
-            e.checked |= bit;
-            if scope.allows(&e.name) {
-                e.allowed |= bit;
-            }
-        }
-        e.allowed & bit != 0
-    }
-
-    /// Where the key's values live for a container request (`KeyHome`); remembered per key for
-    /// the first 64 rules, as `allows` is.
-    fn home(&mut self, id: PoolKey, c: &ContainerRequest<'_>, scope_index: Option<usize>) -> KeyHome {
-        let e = &mut self.entries[id as usize];
-        let Some(bit) = rule_bit(scope_index) else {
-            return c.home(&e.name);
-        };
-        if e.homed & bit == 0 {
-            e.homed |= bit;
-            match c.home(&e.name) {
-                KeyHome::Entity => {}
-                KeyHome::SharedWhenAgreed => {
-                    e.container_scoped |= bit;
-                    e.shared_when_agreed |= bit;
-                }
-                KeyHome::Container => e.container_scoped |= bit,
-            }
-        }
-        match (e.container_scoped & bit != 0, e.shared_when_agreed & bit != 0) {
-            (false, _) => KeyHome::Entity,
-            (true, true) => KeyHome::SharedWhenAgreed,
-            (true, false) => KeyHome::Container,
-        }
-    }
-}
-
-/// The bit of a rule in a key's per-rule decisions; the first 64 rules have one, later rules
-/// (and entity references, which have no rule) are decided every time.
-fn rule_bit(scope_index: Option<usize>) -> Option<u64> {
-    scope_index.filter(|i| *i < 64).map(|i| 1u64 << i)
 }
 
 struct Shard {
@@ -289,67 +126,11 @@ pub struct Counters {
 pub struct State {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
     mask: u64,
-    pub counters: Counters,
+    counters: Counters,
     /// Entities whose description changed, for entity events (`events`).
-    pub changes: Changes,
+    changes: Changes,
     /// Change stamps and the link epoch, which every change here updates.
-    pub freshness: Freshness,
-}
-
-/// The resource being pooled: its attributes (key, encoded value) and its scope.
-pub struct PoolRequest<'r> {
-    pub attrs: &'r [(&'r [u8], &'r [u8])],
-    pub scope: &'r Scope,
-    /// Rule index, used to cache scope decisions per key (`None` for entity references).
-    pub scope_index: Option<usize>,
-    /// For an entity made of containers, the container scope.
-    pub containers: Option<ContainerRequest<'r>>,
-    /// What decided the entity, and which resource variant this is (`fragmentation`).
-    pub kind: Kind,
-    pub variant: u32,
-    /// The entity's identifying keys and values, when the resource showed its canonical
-    /// identity and entity events are published; empty otherwise.
-    pub identity: &'r [(String, String)],
-    /// The partition a new entity counts against (`Partition::group`).
-    pub group: u32,
-}
-
-/// Which container a resource speaks for, and which keys belong to one container.
-pub struct ContainerRequest<'r> {
-    /// One tag per key naming the resource's container (see `containers`); empty when the
-    /// resource names no container, or names one only by values that identify nothing.
-    pub tags: &'r [u64],
-    /// Whether the resource names a container at all (by a value that identifies it or not):
-    /// such a resource speaks for that container, never for the whole entity.
-    pub names_container: bool,
-    pub scoped: &'r Scope,
-    pub shared_when_agreed: &'r Scope,
-}
-
-/// Where a pooled key's values live and whom they may fill.
-enum KeyHome {
-    /// The entity's pool: fills every resource of the entity.
-    Entity,
-    /// In the entity's pool, for agreement of every source: fills resources naming no container.
-    /// Also per container: from resources that name theirs, in that container; from those that
-    /// name none, which speak for the whole entity (pod-label service naming), in the entity's
-    /// voice (`ENTITY_VOICE`). A container's own value fills its resources; where its sources
-    /// reported none, the entity's voice does, when every source naming no container agreed.
-    SharedWhenAgreed,
-    /// Per container only.
-    Container,
-}
-
-impl ContainerRequest<'_> {
-    fn home(&self, key: &[u8]) -> KeyHome {
-        if !self.scoped.allows(key) {
-            KeyHome::Entity
-        } else if self.shared_when_agreed.allows(key) {
-            KeyHome::SharedWhenAgreed
-        } else {
-            KeyHome::Container
-        }
-    }
+    freshness: Freshness,
 }
 
 /// Splits `max` into power-of-two shards: enough that threads rarely meet, few enough that each
@@ -363,54 +144,6 @@ fn shard_count(max: u64) -> usize {
 fn shard_capacity(max: u64, shards: usize, i: usize) -> usize {
     let max = max.max(1) as usize;
     (max / shards + usize::from(i < max % shards)).max(1)
-}
-
-/// Why an attribute outside the pooling scope was not pooled.
-fn out_of_scope(scope: &Scope, key: &[u8]) -> Reported {
-    if scope.excludes(key) { Reported::Excluded } else { Reported::OutOfScope }
-}
-
-impl Shard {
-    /// Frees the keys that no live entity's pools use. When live entities use more than 7/8 of
-    /// the table (a flood of junk keys on entities that keep coming), the largest pools are
-    /// emptied until 3/4 of it is in use, so that the flood, not everyone, loses pooling. Returns
-    /// the entities emptied and the values they held.
-    fn sweep_keys(&mut self, now: Stamp) -> (Vec<EntityId>, u64) {
-        let mut refs = vec![0u32; self.keys.entries.len()];
-        let mut sizes: Vec<(usize, EntityId)> = Vec::new();
-        let live = |e: &Entity| !self.entities.expired(e.age.last_seen, now);
-        for (id, e) in self.entities.iter().filter(|(_, e)| live(e)) {
-            let keys = e.pool.iter().chain(e.containers.iter().flat_map(|c| c.pool.iter()));
-            let mut n = 0;
-            for (k, _) in keys {
-                refs[k as usize] += 1;
-                n += 1;
-            }
-            sizes.push((n, *id));
-        }
-        let mut used = refs.iter().filter(|r| **r > 0).count();
-        let mut emptied = Vec::new();
-        let mut dropped = 0u64;
-        if used > self.keys.capacity / 8 * 7 {
-            sizes.sort_unstable_by(|a, b| b.cmp(a));
-            for (_, id) in sizes {
-                if used <= self.keys.capacity / 4 * 3 {
-                    break;
-                }
-                let Some(e) = self.entities.peek_mut(id) else { continue };
-                for (k, _) in e.pool.iter().chain(e.containers.iter().flat_map(|c| c.pool.iter())) {
-                    refs[k as usize] -= 1;
-                    used -= usize::from(refs[k as usize] == 0);
-                    dropped += 1;
-                }
-                e.pool = Pool::default();
-                e.containers = Containers::default();
-                emptied.push(id);
-            }
-        }
-        self.keys.sweep(&refs, now);
-        (emptied, dropped)
-    }
 }
 
 impl State {
@@ -447,6 +180,18 @@ impl State {
             changes: Changes::new(max_entities),
             freshness: Freshness::new(max_entities),
         }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    pub fn freshness(&self) -> &Freshness {
+        &self.freshness
     }
 
     fn shard(&self, id: EntityId) -> &Mutex<Shard> {
@@ -505,218 +250,6 @@ impl State {
         drop(shard);
         self.count_evictions(evicted);
         live
-    }
-
-    /// Pools the resource's in-scope attributes into entity `id`, calls `fill` with every pooled,
-    /// unambiguous, in-scope attribute the resource lacks, and tells `obs` why each attribute
-    /// was or was not pooled and given.
-    pub fn pool<O: Observer>(
-        &self,
-        id: EntityId,
-        req: &PoolRequest<'_>,
-        now: Stamp,
-        obs: &mut O,
-        mut fill: impl FnMut(&[u8], &[u8]),
-    ) {
-        let mut guard = self.shard(id).lock();
-        let shard = &mut *guard;
-        if shard.keys.wants_sweep(req.attrs.len(), now) {
-            let (emptied, dropped) = shard.sweep_keys(now);
-            for e in emptied {
-                self.freshness.changed(e);
-            }
-            self.counters.attributes_not_pooled.fetch_add(dropped, Relaxed);
-        }
-        let mut evicted = 0;
-        let mut described = false;
-        let entity = match shard.entities.get_live(id, now, &mut evicted) {
-            Some(e) => e,
-            None => {
-                self.freshness.changed(id);
-                described = true;
-                shard.entities.insert(id, Entity { group: req.group, ..Entity::new(now) }, now, &mut evicted)
-            }
-        };
-        entity.age.touch(now);
-        entity.kind = req.kind;
-        entity.variants.add(req.variant);
-        if !req.identity.is_empty() && !same_identity(entity.identity.as_deref(), req.identity) {
-            entity.identity = Some(req.identity.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect());
-            described = true;
-        }
-        shard.present.clear();
-        let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
-        let mut reported_for_container: Vec<(PoolKey, &[u8])> = Vec::new();
-        let names_container = req.containers.as_ref().is_some_and(|c| c.names_container);
-        let mut not_pooled = 0u64;
-        // New keys a resource may add to the table: no more than its entity's pool can take.
-        let mut new_keys = crate::state::pool::MAX_POOL_KEYS.saturating_sub(entity.pool.len());
-        for (key, value) in req.attrs {
-            let k = match shard.keys.get(key) {
-                Some(k) => k,
-                // A key no pool holds is stored only when it is pooled: in scope, not blank, and
-                // of a bounded size.
-                None if !req.scope.allows(key) => {
-                    if O::ENABLED {
-                        obs.reported(key, value, out_of_scope(req.scope, key));
-                    }
-                    continue;
-                }
-                None if value.is_empty() => {
-                    obs.reported(key, value, Reported::Blank);
-                    continue;
-                }
-                None => match Some(value)
-                    .filter(|v| v.len() <= MAX_VALUE_BYTES && new_keys > 0)
-                    .and_then(|_| shard.keys.intern(key))
-                {
-                    Some(k) => {
-                        new_keys -= 1;
-                        k
-                    }
-                    None => {
-                        not_pooled += 1;
-                        obs.reported(key, value, Reported::TooLarge);
-                        continue;
-                    }
-                },
-            };
-            if shard.present.contains(&k) {
-                continue; // a duplicate key: the first occurrence is the resource's value
-            }
-            shard.present.push(k);
-            if value.is_empty() {
-                // A blank value (`Engine::pool`): the resource's own, but nothing to pool.
-                obs.reported(key, value, Reported::Blank);
-                continue;
-            }
-            if !shard.keys.allows(k, req.scope, req.scope_index) {
-                if O::ENABLED {
-                    obs.reported(key, value, out_of_scope(req.scope, key));
-                }
-                continue;
-            }
-            match req.containers.as_ref().map_or(KeyHome::Entity, |c| shard.keys.home(k, c, req.scope_index)) {
-                KeyHome::Entity => {
-                    reported.push((k, value));
-                    obs.reported(key, value, Reported::Pooled);
-                }
-                KeyHome::SharedWhenAgreed => {
-                    reported.push((k, value));
-                    reported_for_container.push((k, value));
-                    obs.reported(key, value, Reported::Pooled);
-                }
-                KeyHome::Container if !names_container => {
-                    // Belongs to a container, and the resource names none: nowhere to keep it.
-                    obs.reported(key, value, Reported::PooledForContainer);
-                }
-                KeyHome::Container => {
-                    reported_for_container.push((k, value));
-                    obs.reported(key, value, Reported::PooledForContainer);
-                }
-            }
-        }
-        let (mut changed, mut ambiguous, refused) = entity.pool.merge_all(&reported, MAX_POOL_BYTES);
-        not_pooled += u64::from(refused);
-        let tags = req.containers.as_ref().map_or(&[][..], |c| c.tags);
-        // Whom the resource speaks for: its container, or (naming none) the whole entity, whose
-        // voice is kept only when it says something.
-        let speaks_for = match req.containers {
-            Some(_) if !names_container && !reported_for_container.is_empty() => &ENTITY_VOICE[..],
-            _ => tags,
-        };
-        if !speaks_for.is_empty() {
-            // Even a resource with nothing to pool per container records its tags: that is how
-            // a container named by id in one source and by name in another becomes one.
-            let (container, c, a) = entity.containers.for_tags(speaks_for);
-            changed |= c;
-            ambiguous += a;
-            if container.is_none() {
-                self.counters.containers_full.fetch_add(1, Relaxed);
-            }
-            if let Some(container) = container {
-                let (c, a, refused) = container.pool.merge_all(&reported_for_container, MAX_CONTAINER_POOL_BYTES);
-                changed |= c;
-                ambiguous += a;
-                not_pooled += u64::from(refused);
-            }
-        }
-        if ambiguous > 0 {
-            self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
-        }
-        if not_pooled > 0 {
-            self.counters.attributes_not_pooled.fetch_add(not_pooled, Relaxed);
-        }
-        if changed {
-            self.freshness.changed(id);
-        }
-        if (changed || described) && self.changes.enabled() {
-            self.changes.push(id);
-        }
-        let keys = &mut shard.keys;
-        let present = &shard.present;
-        let own_container = entity.containers.find(tags);
-        let entity_voice = if names_container { entity.containers.find(&ENTITY_VOICE) } else { None };
-        let reported_by = |c: Option<&Container>, k: PoolKey| c.is_some_and(|c| c.pool.iter().any(|(ck, _)| ck == k));
-        // Keys told to the observer, so that what is left can be told as container-scoped.
-        let mut offered: Vec<PoolKey> = Vec::new();
-        let mut offer = |keys: &PoolKeys, k: PoolKey, v: Option<&[u8]>, why: Offer| {
-            if O::ENABLED {
-                obs.offered(keys.name(k), v, why);
-                offered.push(k);
-            }
-        };
-        for (k, v) in entity.pool.iter() {
-            if present.contains(&k) {
-                offer(keys, k, v, Offer::OwnValue);
-                continue;
-            }
-            if !keys.allows(k, req.scope, req.scope_index) {
-                offer(keys, k, v, Offer::OutOfScope);
-                continue;
-            }
-            // A resource that names its container takes shared values from its container, or
-            // else from the entity's voice (below); one that names none takes what all agreed on.
-            let fills = match req.containers.as_ref().map_or(KeyHome::Entity, |c| keys.home(k, c, req.scope_index)) {
-                KeyHome::Entity => true,
-                KeyHome::SharedWhenAgreed => !names_container,
-                KeyHome::Container => false,
-            };
-            match (fills, v) {
-                (true, Some(v)) => {
-                    fill(keys.name(k), v);
-                    offer(keys, k, Some(v), Offer::Filled);
-                }
-                (true, None) => offer(keys, k, None, Offer::Ambiguous),
-                (false, _) => {}
-            }
-        }
-        let voiced =
-            entity_voice.into_iter().flat_map(|c| c.pool.iter()).filter(|(k, _)| !reported_by(own_container, *k));
-        for (k, v) in own_container.into_iter().flat_map(|c| c.pool.iter()).chain(voiced) {
-            if present.contains(&k) {
-                offer(keys, k, v, Offer::OwnValue);
-            } else if !keys.allows(k, req.scope, req.scope_index) {
-                offer(keys, k, v, Offer::OutOfScope);
-            } else if let Some(v) = v {
-                fill(keys.name(k), v);
-                offer(keys, k, Some(v), Offer::Filled);
-            } else {
-                offer(keys, k, None, Offer::Ambiguous);
-            }
-        }
-        if O::ENABLED {
-            // What other containers hold, or the entity holds for containers only.
-            let rest = entity.pool.iter().chain(entity.containers.iter().flat_map(|c| c.pool.iter()));
-            for (k, v) in rest {
-                if !present.contains(&k) && !offered.contains(&k) {
-                    obs.offered(keys.name(k), v, Offer::ContainerScoped);
-                    offered.push(k);
-                }
-            }
-        }
-        drop(guard);
-        self.count_evictions(evicted);
     }
 
     pub fn entity_count(&self) -> u64 {
@@ -780,56 +313,6 @@ fn same_identity(held: Option<&[(Box<str>, Box<str>)]>, shown: &[(String, String
     held.is_some_and(|h| h.len() == shown.len() && h.iter().zip(shown).all(|(a, b)| *a.0 == *b.0 && *a.1 == *b.1))
 }
 
-/// A bounded queue of entities whose description changed, drained by the entity events
-/// reporter. Off until a reporter asks; a full queue drops (and counts) what does not fit: the
-/// periodic full report repairs it.
-pub struct Changes {
-    enabled: std::sync::atomic::AtomicBool,
-    queue: Mutex<(std::collections::VecDeque<EntityId>, std::collections::HashSet<EntityId, FastState>)>,
-    capacity: usize,
-    pub dropped: AtomicU64,
-}
-
-impl Changes {
-    fn new(capacity: u64) -> Changes {
-        Changes {
-            enabled: std::sync::atomic::AtomicBool::new(false),
-            queue: Mutex::default(),
-            capacity: capacity.max(1) as usize,
-            dropped: AtomicU64::new(0),
-        }
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.enabled.load(Relaxed)
-    }
-
-    pub fn enable(&self) {
-        self.enabled.store(true, Relaxed);
-    }
-
-    fn push(&self, id: EntityId) {
-        let mut guard = self.queue.lock();
-        let (queue, queued) = &mut *guard;
-        if queued.contains(&id) {
-            return;
-        }
-        if queue.len() >= self.capacity {
-            self.dropped.fetch_add(1, Relaxed);
-            return;
-        }
-        queue.push_back(id);
-        queued.insert(id);
-    }
-
-    /// Takes every queued entity, oldest first.
-    pub fn drain(&self) -> Vec<EntityId> {
-        let mut guard = self.queue.lock();
-        guard.1.clear();
-        guard.0.drain(..).collect()
-    }
-}
-
 /// What entity events say of one entity (`State::describe`).
 pub struct Description {
     pub kind: Kind,
@@ -843,6 +326,10 @@ pub struct Description {
 mod tests {
     use super::*;
     use crate::observe::Quiet;
+    use crate::resource::MAX_VALUE_BYTES;
+    use crate::rules::Scope;
+    use crate::state::keys::MAX_KEY_BYTES;
+    use crate::state::pooling::{ContainerRequest, PoolRequest};
 
     /// A request for an entity with no containers, as rule 0 decided it.
     fn plain_request<'r>(attrs: &'r [(&'r [u8], &'r [u8])], scope: &'r Scope) -> PoolRequest<'r> {

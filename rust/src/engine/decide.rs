@@ -1,0 +1,510 @@
+//! The decisions for one resource: route it (`mode: route`), identify it (rules, links, declared
+//! entities), mark it (id, type, name) and pool it, telling an observer each decision as it is
+//! made.
+
+use crate::answers::freshness::Provenance;
+use crate::clock::Stamp;
+use crate::config::Mode;
+use crate::engine::{Engine, Work};
+use crate::id::{EntityId, container_tag, to_hex};
+use crate::observe::{LinkKind, Matched, Observer};
+use crate::rules::matcher::{
+    MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, route_id, standalone_id,
+};
+use crate::rules::{CompiledRule, ContainerScope, RuleSet, Scope};
+use crate::state::Link;
+use crate::state::fragmentation::{DECLARED, Kind};
+use crate::state::partitions::Partition;
+use crate::state::pooling::{ContainerRequest, PoolRequest};
+use crate::wire::{Attr, ResultWriter, Value, read_any_value};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Which links a resource may follow (`Engine::follow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Follow {
+    /// Every link: the engine sees all the data (no router in front).
+    All,
+    /// Alias links within its type: a router sent it here by its rule's route keys.
+    Aliases,
+    /// None: a router sent it by its own identity (`misrouted: false`), or by a key this engine
+    /// would not compute (`misrouted: true`: the tiers are configured differently).
+    Nothing { misrouted: bool },
+}
+
+/// What `identify` decided: the entity's id and type, and the rule (or, for a declared entity,
+/// the declared keys as scope) that decides what is pooled and how it is named.
+struct Identity<'a> {
+    id: EntityId,
+    /// The partition's fairness group (`Partition::group`).
+    group: u32,
+    rule: Option<usize>,
+    entity_type: &'a str,
+    ref_scope: Option<Scope>,
+}
+
+impl Engine {
+    /// The attributes the engine writes: id, type, name, rule and route. A resource's own values of
+    /// them are ignored for identity and pooling, so that a resource seen again after a
+    /// processor marked it is recognised the same.
+    fn output_keys(&self) -> [&[u8]; 5] {
+        [
+            self.config.id_attribute.as_bytes(),
+            self.config.type_attribute.as_bytes(),
+            self.config.name_attribute.as_bytes(),
+            self.config.rule_attribute.as_bytes(),
+            self.config.route_attribute.as_bytes(),
+        ]
+    }
+
+    /// Writes the resource's route key (`Mode::Route`): a pure function of the resource and its
+    /// partition, so that a fleet's routers need no state and agree with each other.
+    pub(super) fn route_resource<'a>(
+        &'a self,
+        w: &mut Work<'a>,
+        partition: Partition,
+        now: Stamp,
+        out: &mut ResultWriter,
+    ) -> Provenance {
+        let attrs = std::mem::take(&mut w.view.attrs);
+        let (route, _) = self.route(&attrs, w);
+        let key = self.config.route_attribute.as_bytes();
+        let hex = to_hex(partition.id(route));
+        if !attrs.iter().any(|a| a.key == key && a.value == Value::Str(&hex)) {
+            out.attr_str(key, &hex);
+        }
+        w.view.attrs = attrs;
+        let mut provenance = Provenance::at(now);
+        provenance.defaulted = partition.defaulted;
+        provenance
+    }
+
+    /// The key a fleet routes a resource by, before its partition is mixed in, and whether it is
+    /// its rule's route keys (`CompiledRule::route`); otherwise it is the resource's own first
+    /// identity (or its declared entity's), so that it meets at least every resource of that
+    /// identity. Matches the resource; the rule's scratch is left for the caller.
+    fn route<'a>(&'a self, attrs: &[Attr<'a>], w: &mut Work<'a>) -> (EntityId, bool) {
+        match match_resource(&self.rules, attrs, &w.view.entity_refs, &self.output_keys(), &mut w.scratch) {
+            Outcome::Unmatched => (0, false),
+            Outcome::EntityRef { id, .. } => (id, false),
+            Outcome::Rule { rule } => self.rule_route(rule, &mut w.scratch),
+        }
+    }
+
+    /// `route` for a resource matched by `rule`, whose alternatives are in `s`.
+    fn rule_route<'a>(&'a self, rule: usize, s: &mut MatchScratch<'a>) -> (EntityId, bool) {
+        match route_id(&self.rules, &self.rules.rules[rule], s) {
+            Some(id) => (id, true),
+            None => (s.alternatives[0].1, false),
+        }
+    }
+
+    /// Which links a resource matched by `rule` may follow. One that a fleet's router sent here
+    /// (it carries a route key) follows only the alias links of a rule whose links every claimant
+    /// reached this collector with (`CompiledRule::links_in_fleet`), and only when it was routed
+    /// by its rule's route keys; never a promotion, whose claimants (the containing entity's
+    /// resources) were routed by the containing entity's keys to any collector. So a collector
+    /// that sees part of the data never takes a partial view for the whole: what it cannot know,
+    /// the resource keeps as its own identity. Call before the alternatives are partitioned.
+    fn follow<'a>(&'a self, attrs: &[Attr<'a>], rule: usize, partition: Partition, s: &mut MatchScratch<'a>) -> Follow {
+        let key = self.config.route_attribute.as_bytes();
+        let Some(carried) = attrs.iter().find(|a| a.key == key) else {
+            return Follow::All;
+        };
+        let (route, by_keys) = self.rule_route(rule, s);
+        if carried.value != Value::Str(&to_hex(partition.id(route))) {
+            return Follow::Nothing { misrouted: true };
+        }
+        if by_keys && self.rules.rules[rule].links_in_fleet {
+            Follow::Aliases
+        } else {
+            Follow::Nothing { misrouted: false }
+        }
+    }
+
+    /// In the pooling stage of a fleet (`Mode::Pool`), the id the identify stage wrote on a
+    /// resource matched by `rule`, when it wrote one of the rule's type. Otherwise the resource
+    /// is identified here (as the identify stage would, from what reached this collector).
+    fn carried_id(&self, attrs: &[Attr<'_>], rule: usize, partition: Partition) -> Option<EntityId> {
+        if self.config.mode != Mode::Pool || partition.overflow {
+            return None;
+        }
+        let text = |key: &str| match attrs.iter().find(|a| a.key == key.as_bytes())?.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        };
+        let entity_type = text(&self.config.type_attribute)?;
+        if entity_type != self.rules.rules[rule].entity_type.as_bytes() {
+            return None;
+        }
+        crate::id::from_hex(text(&self.config.id_attribute)?)
+    }
+
+    /// Whether an identify stage is in its warm-up (`EngineConfig::warmup_seconds`).
+    pub(super) fn warming_up(&self, now: Stamp) -> bool {
+        self.config.mode == Mode::Identify
+            && now < self.started.load(Relaxed).saturating_add(self.config.warmup_seconds.min(u32::MAX as u64) as u32)
+    }
+
+    /// Identifies, pools and marks one resource; returns what the answer was computed from.
+    pub(super) fn process_resource<'a, O: Observer>(
+        &'a self,
+        w: &mut Work<'a>,
+        partition: Partition,
+        now: Stamp,
+        out: &mut ResultWriter,
+        obs: &mut O,
+    ) -> Provenance {
+        // The view borrows from the batch, which outlives `w`; take the attribute slice
+        // references out so the scratch can be borrowed mutably alongside.
+        let attrs = std::mem::take(&mut w.view.attrs);
+        let mut provenance = Provenance::at(now);
+        provenance.defaulted = partition.defaulted;
+        // What `pool` gives this resource; emptied here, not in `pool`, because a resource of a
+        // partition without a place is not pooled and must not keep the previous resource's.
+        w.derived_values.clear();
+        w.fills.clear();
+        w.fill_spans.clear();
+        if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance, obs) {
+            obs.entity(identity.id);
+            if !partition.overflow && self.config.mode != Mode::Identify {
+                self.pool(&identity, &attrs, w, now, &mut provenance, obs);
+            }
+            self.mark(&identity, &attrs, w, out);
+            provenance.filled = w.fill_spans.len() as u32;
+        }
+        w.view.attrs = attrs;
+        provenance
+    }
+
+    /// Which entity the resource describes: its declared entity, or the first rule that matches
+    /// (following and recording links), by its id in `partition`. `None` when nothing matched.
+    fn identify<'a, O: Observer>(
+        &'a self,
+        attrs: &[Attr<'a>],
+        partition: Partition,
+        w: &mut Work<'a>,
+        now: Stamp,
+        provenance: &mut Provenance,
+        obs: &mut O,
+    ) -> Option<Identity<'a>> {
+        match match_resource(&self.rules, attrs, &w.view.entity_refs, &self.output_keys(), &mut w.scratch) {
+            Outcome::Unmatched => None,
+            Outcome::EntityRef { index, entity_type, id } => {
+                let r = &w.view.entity_refs[index];
+                let keys = r.id_keys.iter().chain(&r.description_keys).copied();
+                let scope = Scope::of_keys(keys, &self.rules.global_exclude);
+                if O::ENABLED {
+                    let id_keys = r.id_keys.iter().map(|k| String::from_utf8_lossy(k).into_owned()).collect();
+                    obs.matched(Matched::EntityRef { entity_type: entity_type.to_owned(), id_keys }, &[]);
+                }
+                w.identity_parts.clear();
+                if self.state.changes().enabled() || self.config.entity_refs {
+                    w.identity_parts.extend(r.id_keys.iter().filter_map(|k| {
+                        let a = attrs.iter().find(|a| a.key == *k)?;
+                        Some((String::from_utf8_lossy(k).into_owned(), id_value(a.value)?.text()))
+                    }));
+                }
+                Some(Identity {
+                    id: partition.id(id),
+                    group: partition.group(),
+                    rule: None,
+                    entity_type,
+                    ref_scope: Some(scope),
+                })
+            }
+            Outcome::Rule { rule } => {
+                if O::ENABLED {
+                    let alternative = w.scratch.alternatives[0].0;
+                    let parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
+                    let derived: Vec<(&[u8], &[u8])> =
+                        w.scratch.derived.iter().map(|(k, v)| (self.rules.keys.name(*k).as_bytes(), *v)).collect();
+                    obs.matched(Matched::Rule { rule, alternative, parts }, &derived);
+                }
+                // The pooling stage of a fleet takes the id the identify stage decided, having
+                // seen every resource that could link to this one; otherwise it is decided here.
+                let carried = self.carried_id(attrs, rule, partition);
+                let follow = match carried {
+                    Some(_) => Follow::All, // unused: no link is resolved
+                    None => self.follow(attrs, rule, partition, &mut w.scratch),
+                };
+                provenance.misrouted = follow == Follow::Nothing { misrouted: true };
+                for alternative in &mut w.scratch.alternatives {
+                    alternative.1 = partition.id(alternative.1);
+                }
+                w.identity_parts.clear();
+                if self.state.changes().enabled() || self.config.entity_refs {
+                    let alternative = w.scratch.alternatives[0].0;
+                    w.identity_parts = identity_parts(&self.rules, rule, alternative, &w.scratch);
+                }
+                let (id, rule, linked) = match carried {
+                    Some(id) => (id, rule, id != w.scratch.alternatives[0].1),
+                    None => {
+                        let (id, rule) =
+                            self.resolve_and_link(rule, attrs, partition, follow, now, &mut w.scratch, provenance, obs);
+                        (id, rule, provenance.merged)
+                    }
+                };
+                if linked {
+                    w.identity_parts.clear(); // the entity is another one's: its identity is not this resource's
+                }
+                Some(Identity {
+                    id,
+                    group: partition.group(),
+                    rule: Some(rule),
+                    entity_type: &self.rules.rules[rule].entity_type,
+                    ref_scope: None,
+                })
+            }
+        }
+    }
+
+    /// Pools the resource's in-scope attributes, and values its rule derived, into its entity,
+    /// and collects in `w.fills` what the entity's pool gives it.
+    fn pool<'a, O: Observer>(
+        &'a self,
+        identity: &Identity<'_>,
+        attrs: &[Attr<'a>],
+        w: &mut Work<'a>,
+        now: Stamp,
+        provenance: &mut Provenance,
+        obs: &mut O,
+    ) {
+        let rule = identity.rule;
+        let scope = match (&identity.ref_scope, rule) {
+            (Some(s), _) => s,
+            (None, Some(r)) if self.rules.pooling && !self.rules.rules[r].scope.is_empty() => {
+                &self.rules.rules[r].scope
+            }
+            _ => return,
+        };
+        let output_keys = self.output_keys();
+        let mut derived_spans = Vec::new();
+        for (k, v) in &w.scratch.derived {
+            let start = w.derived_values.len();
+            crate::wire::put_str_value(&mut w.derived_values, v);
+            derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
+        }
+        let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
+        // A blank value is no value: it is passed without its bytes, so that the key still counts
+        // as the resource's own (never filled over) but nothing is pooled from it.
+        pool_attrs.extend(
+            attrs
+                .iter()
+                .filter(|a| !output_keys.contains(&a.key))
+                .map(|a| (a.key, if blank(a.value) { &[][..] } else { a.raw_value })),
+        );
+        for (key, s, e) in &derived_spans {
+            pool_attrs.push((key, &w.derived_values[*s..*e]));
+        }
+        let rule_spec = rule.map(|r| &self.rules.rules[r]);
+        let containers = rule_spec.and_then(|r| Some((r, r.containers.as_ref()?))).map(|(r, c)| {
+            let names_container = container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
+            ContainerRequest {
+                tags: &w.container_tags,
+                names_container,
+                scoped: &c.scoped,
+                shared_when_agreed: &c.shared_when_agreed,
+            }
+        });
+        let kind = rule.map_or(DECLARED, |r| r as Kind);
+        let req = PoolRequest {
+            attrs: &pool_attrs,
+            scope,
+            scope_index: rule,
+            containers,
+            kind,
+            variant: w.variant,
+            identity: &w.identity_parts,
+            group: identity.group,
+        };
+        let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
+        // Read before pooling: any change from here on changes the cell, and so invalidates
+        // the answer.
+        let stamp = self.state.freshness().change_stamp(identity.id);
+        self.state.pool(identity.id, &req, now, obs, |k, v| {
+            let start = fills.len();
+            fills.extend_from_slice(k);
+            fills.extend_from_slice(v);
+            spans.push((start, k.len(), v.len()));
+        });
+        provenance.entity = Some((identity.id, stamp));
+    }
+
+    /// Writes the answer: id, type and name (where the resource lacks them), derived values,
+    /// and the pooled attributes `pool` collected.
+    fn mark(&self, identity: &Identity<'_>, attrs: &[Attr<'_>], w: &Work<'_>, out: &mut ResultWriter) {
+        let output_keys = self.output_keys();
+        let hex = to_hex(identity.id);
+        let has = |key: &[u8]| attrs.iter().find(|a| a.key == key).map(|a| a.value);
+        if has(output_keys[0]) != Some(Value::Str(&hex)) {
+            out.attr_str(output_keys[0], &hex);
+        }
+        if has(output_keys[1]) != Some(Value::Str(identity.entity_type.as_bytes())) {
+            out.attr_str(output_keys[1], identity.entity_type.as_bytes());
+        }
+        if self.config.mode == Mode::Identify {
+            // The pooling stage names, derives, fills and declares, as one collector would.
+            return;
+        }
+        if !self.config.name_attribute.is_empty()
+            && has(output_keys[2]).is_none()
+            && let Some(name) = self.display_name(identity.rule, w)
+        {
+            out.attr_str(output_keys[2], &name);
+        }
+        if !self.config.rule_attribute.is_empty() {
+            let rule = identity.rule.map_or("entity_ref", |r| &self.rules.rules[r].name);
+            if has(output_keys[3]) != Some(Value::Str(rule.as_bytes())) {
+                out.attr_str(output_keys[3], rule.as_bytes());
+            }
+        }
+        for (k, v) in &w.scratch.derived {
+            let key = self.rules.keys.name(*k).as_bytes();
+            if has(key).is_none() {
+                out.attr_str(key, v);
+            }
+        }
+        for (start, klen, vlen) in &w.fill_spans {
+            let key = &w.fills[*start..start + klen];
+            let value = &w.fills[start + klen..start + klen + vlen];
+            out.attr_raw(key, value);
+        }
+        if self.config.entity_refs {
+            self.declare_entity(identity, attrs, w, out);
+        }
+    }
+
+    /// Declares the resource's entity as an entity reference: its identifying keys (as the
+    /// resource carries them) and the descriptive keys it has after marking (its own in-scope
+    /// attributes and those filled). Not when the resource already declares that type, nor when
+    /// its identity came through a link (its identifying keys are another entity's).
+    fn declare_entity(&self, identity: &Identity<'_>, attrs: &[Attr<'_>], w: &Work<'_>, out: &mut ResultWriter) {
+        let entity_type = identity.entity_type.as_bytes();
+        if w.identity_parts.is_empty() || w.view.entity_refs.iter().any(|r| r.entity_type == entity_type) {
+            return;
+        }
+        let id_keys: Vec<&[u8]> = w.identity_parts.iter().map(|(k, _)| k.as_bytes()).collect();
+        let scope = match (&identity.ref_scope, identity.rule) {
+            (Some(s), _) => s,
+            (None, Some(r)) => &self.rules.rules[r].scope,
+            (None, None) => return,
+        };
+        let output_keys = self.output_keys();
+        let mut description: Vec<&[u8]> = attrs
+            .iter()
+            .map(|a| a.key)
+            .filter(|k| !output_keys.contains(k) && !id_keys.contains(k) && scope.allows(k))
+            .collect();
+        for (start, klen, _) in &w.fill_spans {
+            description.push(&w.fills[*start..start + klen]);
+        }
+        description.sort_unstable();
+        description.dedup();
+        out.entity_ref(entity_type, &id_keys, &description);
+    }
+
+    /// The canonical id of a rule match: its own lowest alternative, or where that has a link
+    /// (an alias within the rule, or a promotion into a containing entity), the link's target.
+    /// Records the links this resource shows. The alternatives' ids are already in `partition`.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_and_link<'a, O: Observer>(
+        &'a self,
+        rule: usize,
+        attrs: &[Attr<'a>],
+        partition: Partition,
+        follow: Follow,
+        now: Stamp,
+        s: &mut MatchScratch<'a>,
+        provenance: &mut Provenance,
+        obs: &mut O,
+    ) -> (EntityId, usize) {
+        let r = &self.rules.rules[rule];
+        let (first_alt, primary) = s.alternatives[0];
+        let (mut id, mut effective) = (primary, rule);
+        if partition.overflow {
+            return (id, effective);
+        }
+        let may_follow = !self.warming_up(now)
+            && match follow {
+                Follow::All => first_alt > 0 || r.promotable,
+                Follow::Aliases => first_alt > 0,
+                Follow::Nothing { .. } => false,
+            };
+        if may_follow {
+            // Read before resolving: a link created meanwhile then invalidates the answer.
+            provenance.link_epoch = Some(self.state.freshness().link_epoch());
+            let found = self.state.resolve(primary, now);
+            // Behind a router, only a link to the resource's own type is an alias.
+            let found = found
+                .filter(|l| follow == Follow::All || self.rules.rules[l.rule as usize].entity_type == r.entity_type);
+            if let Some(Link { target, rule: target_rule, .. }) = found {
+                id = target;
+                effective = target_rule as usize;
+                provenance.merged = true;
+                let kind = if effective == rule { LinkKind::Alias } else { LinkKind::Promotion };
+                obs.followed(kind, primary, target);
+            }
+        }
+        let linked = effective as u16;
+        for i in 1..s.alternatives.len() {
+            self.state.link(s.alternatives[i].1, id, linked, partition.group(), now);
+        }
+        for &c in &self.rules.rules[effective].contained {
+            if let Some(contained_id) = standalone_id(&self.rules, &self.rules.rules[c], attrs, s) {
+                self.state.link(partition.id(contained_id), id, linked, partition.group(), now);
+            }
+        }
+        (id, effective)
+    }
+
+    /// The display name: the first display key of the rule found on the resource, among its
+    /// derived values, or among the attributes just filled.
+    fn display_name(&self, rule: Option<usize>, w: &Work<'_>) -> Option<Vec<u8>> {
+        let rule = &self.rules.rules[rule?];
+        for k in &rule.display_name {
+            if let Some(v) = w.scratch.slot(*k).and_then(id_value) {
+                return Some(v.text().into_bytes());
+            }
+            let name = self.rules.keys.name(*k).as_bytes();
+            for (start, klen, vlen) in &w.fill_spans {
+                if &w.fills[*start..start + klen] == name
+                    && let Ok(Value::Str(s)) = read_any_value(&w.fills[start + klen..start + klen + vlen])
+                {
+                    return Some(s.to_vec());
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The tags of the container a resource speaks for (see `containers`): one per naming key and
+/// value it carries, a hash of the value and the key's first spelling (so `container.name=cart`
+/// and `k8s.container.name=cart` name one container). A value that identifies nothing makes no
+/// tag. Returns whether the resource names a container at all.
+fn container_tags(
+    rules: &RuleSet,
+    rule: &CompiledRule,
+    c: &ContainerScope,
+    s: &MatchScratch<'_>,
+    tags: &mut Vec<u64>,
+) -> bool {
+    tags.clear();
+    let mut names = false;
+    for spellings in &c.named_by {
+        let canonical = rules.keys.name(spellings[0]).as_bytes();
+        for k in spellings {
+            let Some(v) = s.slot(*k).filter(|v| !blank(*v)) else {
+                continue;
+            };
+            names = true;
+            if let Some(v) = id_value(v).filter(|v| identifies(rules, rule, *k, *v)) {
+                let tag = container_tag(canonical, v);
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+        }
+    }
+    names
+}
