@@ -19,6 +19,7 @@ use crate::id::{EntityId, to_hex};
 use crate::rules::RuleSet;
 use crate::state::fragmentation::DECLARED;
 use crate::state::{Description, State};
+use crate::wire::fields::*;
 use crate::wire::{put_bytes_field, put_str_attr};
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
@@ -150,7 +151,7 @@ impl Reporter {
             );
             if full || changed {
                 let event = Event {
-                    name: "entity.state",
+                    name: EVENT_STATE,
                     entity_type: &entity_type,
                     identity: &d.identity,
                     body: EventBody::State { description: &description, relationships: &related, interval },
@@ -165,7 +166,7 @@ impl Reporter {
                 let expired = u64::from(now.saturating_sub(a.last_seen)) > ttl_seconds;
                 let reason = if expired { "expired" } else { "evicted" };
                 let event = Event {
-                    name: "entity.delete",
+                    name: EVENT_DELETE,
                     entity_type: &a.entity_type,
                     identity: &a.identity,
                     body: EventBody::Delete { reason },
@@ -217,52 +218,48 @@ fn unix_nanos(now: Stamp) -> u64 {
     (u64::from(now) + STAMP_EPOCH_UNIX).saturating_mul(1_000_000_000)
 }
 
-/// A `KeyValue` whose value is the encoded `AnyValue` `any`, as field `tag` of `out` (1 in a
-/// `KeyValueList`, 6 in a `LogRecord`).
+/// A `KeyValue` whose value is the encoded `AnyValue` `any`, as field `tag` of `out`
+/// (`LIST_VALUES` in a `KeyValueList`, `LOG_RECORD_ATTRIBUTES` in a `LogRecord`).
 fn key_value(out: &mut Vec<u8>, tag: u8, key: &str, any: &[u8]) {
     let mut kv = Vec::new();
-    put_bytes_field(&mut kv, 1, key.as_bytes());
-    put_bytes_field(&mut kv, 2, any);
+    put_bytes_field(&mut kv, KEY_VALUE_KEY, key.as_bytes());
+    put_bytes_field(&mut kv, KEY_VALUE_VALUE, any);
     put_bytes_field(out, tag, &kv);
 }
 
-/// `LogRecord.attributes` and `KeyValueList.values`.
-const RECORD_ATTRIBUTES: u8 = 6;
-const LIST_VALUES: u8 = 1;
-
-/// An `AnyValue` holding a string map (`kvlist_value`, field 6).
+/// An `AnyValue` holding a string map (`kvlist_value`).
 fn string_map(pairs: &[(String, String)]) -> Vec<u8> {
     let mut list = Vec::new();
     for (k, v) in pairs {
         put_str_attr(&mut list, k.as_bytes(), v.as_bytes());
     }
     let mut any = Vec::new();
-    put_bytes_field(&mut any, 6, &list);
+    put_bytes_field(&mut any, ANY_KVLIST, &list);
     any
 }
 
 fn string_value(s: &str) -> Vec<u8> {
     let mut any = Vec::new();
-    put_bytes_field(&mut any, 1, s.as_bytes());
+    put_bytes_field(&mut any, ANY_STRING, s.as_bytes());
     any
 }
 
 fn encode(e: &Event<'_>, now: Stamp) -> Vec<u8> {
     let mut attrs = Vec::new();
-    key_value(&mut attrs, RECORD_ATTRIBUTES, "entity.type", &string_value(e.entity_type));
-    key_value(&mut attrs, RECORD_ATTRIBUTES, "entity.id", &string_map(e.identity));
+    key_value(&mut attrs, LOG_RECORD_ATTRIBUTES, "entity.type", &string_value(e.entity_type));
+    key_value(&mut attrs, LOG_RECORD_ATTRIBUTES, "entity.id", &string_map(e.identity));
     match &e.body {
         EventBody::State { description, relationships, interval } => {
             let mut list = Vec::new();
             for (k, v) in description.iter() {
                 let mut kv = Vec::new();
-                put_bytes_field(&mut kv, 1, k);
-                put_bytes_field(&mut kv, 2, v);
-                put_bytes_field(&mut list, 1, &kv);
+                put_bytes_field(&mut kv, KEY_VALUE_KEY, k);
+                put_bytes_field(&mut kv, KEY_VALUE_VALUE, v);
+                put_bytes_field(&mut list, LIST_VALUES, &kv);
             }
             let mut any = Vec::new();
-            put_bytes_field(&mut any, 6, &list);
-            key_value(&mut attrs, RECORD_ATTRIBUTES, "entity.description", &any);
+            put_bytes_field(&mut any, ANY_KVLIST, &list);
+            key_value(&mut attrs, LOG_RECORD_ATTRIBUTES, "entity.description", &any);
             if !relationships.is_empty() {
                 let mut array = Vec::new();
                 for r in relationships.iter() {
@@ -271,44 +268,44 @@ fn encode(e: &Event<'_>, now: Stamp) -> Vec<u8> {
                     key_value(&mut map, LIST_VALUES, "entity.type", &string_value(&r.target_type));
                     key_value(&mut map, LIST_VALUES, "entity.id", &string_map(&r.target_identity));
                     let mut element = Vec::new();
-                    put_bytes_field(&mut element, 6, &map);
-                    put_bytes_field(&mut array, 1, &element);
+                    put_bytes_field(&mut element, ANY_KVLIST, &map);
+                    put_bytes_field(&mut array, LIST_VALUES, &element);
                 }
                 let mut any = Vec::new();
-                put_bytes_field(&mut any, 5, &array);
-                key_value(&mut attrs, RECORD_ATTRIBUTES, "entity.relationships", &any);
+                put_bytes_field(&mut any, ANY_ARRAY, &array);
+                key_value(&mut attrs, LOG_RECORD_ATTRIBUTES, "entity.relationships", &any);
             }
-            let mut int = vec![3 << 3];
+            let mut int = vec![key(ANY_INT, VARINT)];
             prost::encoding::encode_varint(*interval, &mut int);
-            key_value(&mut attrs, RECORD_ATTRIBUTES, "entity.report.interval", &int);
+            key_value(&mut attrs, LOG_RECORD_ATTRIBUTES, "entity.report.interval", &int);
         }
         EventBody::Delete { reason } => {
-            key_value(&mut attrs, RECORD_ATTRIBUTES, "entity.delete.reason", &string_value(reason))
+            key_value(&mut attrs, LOG_RECORD_ATTRIBUTES, "entity.delete.reason", &string_value(reason))
         }
     }
     let nanos = unix_nanos(now);
     let mut record = Vec::new();
-    record.push(1 << 3 | 1); // time_unix_nano, fixed64
+    record.push(key(LOG_RECORD_TIME, FIXED64));
     record.extend_from_slice(&nanos.to_le_bytes());
     record.extend_from_slice(&attrs);
-    record.push(11 << 3 | 1); // observed_time_unix_nano, fixed64
+    record.push(key(LOG_RECORD_OBSERVED_TIME, FIXED64));
     record.extend_from_slice(&nanos.to_le_bytes());
-    put_bytes_field(&mut record, 12, e.name.as_bytes()); // event_name
+    put_bytes_field(&mut record, LOG_RECORD_EVENT_NAME, e.name.as_bytes());
     record
 }
 
 fn logs_data(records: &[Vec<u8>]) -> Vec<u8> {
     let mut scope = Vec::new();
-    put_bytes_field(&mut scope, 1, SCOPE.as_bytes());
+    put_bytes_field(&mut scope, SCOPE_NAME, SCOPE.as_bytes());
     let mut scope_logs = Vec::new();
-    put_bytes_field(&mut scope_logs, 1, &scope);
+    put_bytes_field(&mut scope_logs, SCOPE_LOGS_SCOPE, &scope);
     for r in records {
-        put_bytes_field(&mut scope_logs, 2, r);
+        put_bytes_field(&mut scope_logs, SCOPE_LOGS_LOG_RECORDS, r);
     }
     let mut resource_logs = Vec::new();
-    put_bytes_field(&mut resource_logs, 1, &[]); // an empty Resource
-    put_bytes_field(&mut resource_logs, 2, &scope_logs);
+    put_bytes_field(&mut resource_logs, ENTRY_RESOURCE, &[]); // an empty Resource
+    put_bytes_field(&mut resource_logs, RESOURCE_LOGS_SCOPE_LOGS, &scope_logs);
     let mut out = Vec::new();
-    put_bytes_field(&mut out, 1, &resource_logs);
+    put_bytes_field(&mut out, DATA_ENTRIES, &resource_logs);
     out
 }

@@ -7,11 +7,14 @@
 //! partition) is the same resource, explained as it was decided the last time it was seen,
 //! after everything before it was learnt.
 
+mod json;
+
 use crate::config::ConfigError;
 use crate::engine::Engine;
+use crate::explain::json::any_value_json;
 use crate::id::{EntityId, to_hex};
 use crate::observe::{LinkKind, Matched, Observer, Offer, Reported};
-use crate::wire::{ResourceView, WireError, any_value_json, for_each_resource, read_resource};
+use crate::wire::{ResourceView, WireError, for_each_resource, read_resource};
 use serde::Serialize;
 use serde_json::{Map, Value as J};
 use std::collections::{BTreeMap, HashMap};
