@@ -65,7 +65,7 @@ $(ENGINE_LIB): $(RUST_SRC)
 header: $(BIN)/cbindgen
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output $(HEADER) rust
 
-# Fails when the committed header is not what cbindgen generates from rust/src/ffi.rs.
+# Fails when the committed header is not what cbindgen generates from rust/src/capi/.
 header-check: $(BIN)/cbindgen
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output build/header-check.h rust
 	diff -u $(HEADER) build/header-check.h || { echo "include/ is stale: run 'make header' and commit"; exit 1; }

@@ -1,12 +1,12 @@
-//! The C ABI of the explainer (`explain`), for the `explain` tool. Same conventions as `ffi`.
+//! The explainer's exports (`explain`), for the `explain` tool.
 
 #![allow(non_camel_case_types)]
 // The C ABI is the one place that needs `unsafe` (the crate denies it elsewhere).
 #![allow(unsafe_code)]
 
-use crate::capi::{
-    boundary, free_handle, input, new_handle, now_unix, optional_input, re_buffer, re_status, set_error, to_buffer,
-};
+use crate::capi::boundary::{export, free_handle, input, new_handle, now_unix, optional_input};
+use crate::capi::buffer::{re_buffer, set_error, to_buffer};
+use crate::capi::status::re_status;
 use crate::explain::Explainer;
 use parking_lot::Mutex;
 
@@ -50,24 +50,23 @@ pub unsafe extern "C" fn re_explainer_add(
     input_len: usize,
     error_out: *mut re_buffer,
 ) -> re_status {
-    boundary(error_out, || {
-        let Some(explainer) = (unsafe { explainer.as_ref() }) else {
-            return re_status::NullParameter;
-        };
-        let Some(batch) = (unsafe { self::input(input, input_len) }) else {
-            return re_status::NullParameter;
-        };
-        let Some(partition) = (unsafe { optional_input(partition, partition_len) }) else {
-            return re_status::NullParameter;
-        };
-        match explainer.explainer.lock().add(partition, batch, now_unix()) {
-            Ok(()) => re_status::Ok,
-            Err(e) => {
-                unsafe { set_error(error_out, e.to_string()) };
-                re_status::InvalidInput
+    export!(
+        error_out,
+        [
+            explainer = unsafe { explainer.as_ref() },
+            batch = unsafe { self::input(input, input_len) },
+            partition = unsafe { optional_input(partition, partition_len) },
+        ],
+        {
+            match explainer.explainer.lock().add(partition, batch, now_unix()) {
+                Ok(()) => re_status::Ok,
+                Err(e) => {
+                    unsafe { set_error(error_out, e.to_string()) };
+                    re_status::InvalidInput
+                }
             }
         }
-    })
+    )
 }
 
 /// Writes the explanations so far, and their summary, as JSON to `*out`.
@@ -81,16 +80,10 @@ pub unsafe extern "C" fn re_explainer_report(
     out: *mut re_buffer,
     error_out: *mut re_buffer,
 ) -> re_status {
-    boundary(error_out, || {
-        let Some(explainer) = (unsafe { explainer.as_ref() }) else {
-            return re_status::NullParameter;
-        };
-        if out.is_null() {
-            return re_status::NullParameter;
-        }
+    export!(error_out, [explainer = unsafe { explainer.as_ref() }, out = unsafe { out.as_mut() }], {
         let report = explainer.explainer.lock().report();
         let json = serde_json::to_vec(&report).expect("a report is plain data");
-        unsafe { *out = to_buffer(json) };
+        *out = to_buffer(json);
         re_status::Ok
     })
 }
@@ -118,7 +111,7 @@ mod tests {
             assert_eq!(re_explainer_new(b"{}".as_ptr(), 2, null_mut(), null_mut()), re_status::NullParameter);
             let mut err = zero();
             assert_eq!(re_explainer_new(b"{\"x\":1}".as_ptr(), 7, &mut e, &mut err), re_status::InvalidConfig);
-            crate::capi::re_buffer_free(&mut err);
+            crate::capi::buffer::re_buffer_free(&mut err);
             assert_eq!(re_explainer_new(b"{}".as_ptr(), 2, &mut e, null_mut()), re_status::Ok);
             assert_eq!(re_explainer_add(null(), null(), 0, b"".as_ptr(), 0, null_mut()), re_status::NullParameter);
             assert_eq!(re_explainer_add(e, null(), 0, null(), 0, null_mut()), re_status::NullParameter);
@@ -126,14 +119,14 @@ mod tests {
             let mut err = zero();
             assert_eq!(re_explainer_add(e, null(), 0, [0x0a, 0xff].as_ptr(), 2, &mut err), re_status::InvalidInput);
             assert!(!err.ptr.is_null());
-            crate::capi::re_buffer_free(&mut err);
+            crate::capi::buffer::re_buffer_free(&mut err);
             let mut out = zero();
             assert_eq!(re_explainer_report(null(), &mut out, null_mut()), re_status::NullParameter);
             assert_eq!(re_explainer_report(e, null_mut(), null_mut()), re_status::NullParameter);
             assert_eq!(re_explainer_report(e, &mut out, null_mut()), re_status::Ok);
             let json = std::slice::from_raw_parts(out.ptr, out.len);
             assert!(serde_json::from_slice::<serde_json::Value>(json).unwrap()["summary"].is_object());
-            crate::capi::re_buffer_free(&mut out);
+            crate::capi::buffer::re_buffer_free(&mut out);
             re_explainer_free(e);
             re_explainer_free(null_mut());
         }
