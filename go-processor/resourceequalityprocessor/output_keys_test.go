@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -18,7 +17,10 @@ import (
 func logsWithAttributes(t *testing.T, attrs [][2]string) plog.Logs {
 	var res []byte
 	for _, kv := range attrs {
-		res = appendKeyValue(res, resAttrs, kv[0], pcommon.NewValueStr(kv[1]))
+		value := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), kv[1]) // AnyValue.string_value
+		pair := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), kv[0])  // KeyValue.key
+		pair = protowire.AppendBytes(protowire.AppendTag(pair, 2, protowire.BytesType), value)   // KeyValue.value
+		res = protowire.AppendBytes(protowire.AppendTag(res, 1, protowire.BytesType), pair)      // Resource.attributes
 	}
 	rl := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), res)
 	ld := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), rl)
@@ -31,7 +33,7 @@ func logsWithAttributes(t *testing.T, attrs [][2]string) plog.Logs {
 // A resource sent with two `resource.id` (or type) keys leaves with one, the processor's, whether
 // the spoof came first or second (issue 27 item 6).
 func TestRepeatedOutputKeysLeaveOnce(t *testing.T) {
-	p, _, done := newLogsProcessor(t, "repeats", nil)
+	p, _, done := newLogsProcessor(t, "Repeats", nil)
 	defer done()
 	want, err := p.processLogs(context.Background(), logsWithAttributes(t, [][2]string{{"k8s.pod.uid", "u-1"}}))
 	require.NoError(t, err)

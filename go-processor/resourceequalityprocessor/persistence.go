@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
+
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 )
 
 // snapshotKey is where the engine's state lives in the storage extension.
@@ -25,7 +27,7 @@ type persistence struct {
 	storeID  component.ID
 	owner    component.ID
 	client   storage.Client // nil until the storage could be opened
-	engine   *engine
+	engine   *engine.Engine
 	logger   *zap.Logger
 	interval time.Duration
 	// failing is set by the first failure of a run of them (told at warn level, the rest at
@@ -37,7 +39,7 @@ type persistence struct {
 
 // startPersistence fails only for a configuration error: the storage extension is not in the
 // service, or is not a storage extension.
-func startPersistence(ctx context.Context, host component.Host, storageID, owner component.ID, e *engine, interval time.Duration, logger *zap.Logger) (*persistence, error) {
+func startPersistence(ctx context.Context, host component.Host, storageID, owner component.ID, e *engine.Engine, interval time.Duration, logger *zap.Logger) (*persistence, error) {
 	ext, ok := host.GetExtensions()[storageID]
 	if !ok {
 		return nil, fmt.Errorf("storage extension %q is not configured in the service's extensions", storageID)
@@ -91,15 +93,15 @@ func (p *persistence) restore(ctx context.Context) {
 		p.logger.Info("No saved resourceequality state; starting empty")
 	default:
 		n := len(data)
-		err := p.engine.restore(data)
+		err := p.engine.Restore(data)
 		data = nil // dead before the release, or the release keeps it
 		releaseSnapshot(n)
 		if err != nil {
 			p.logger.Warn("Saved resourceequality state is unusable; starting empty", zap.Error(err), zap.Int("bytes", n))
 			return
 		}
-		st, _ := p.engine.stats()
-		p.logger.Info("Restored resourceequality state", zap.Int64("entities", st["entities"]), zap.Int64("links", st["links"]), zap.Int("bytes", n))
+		st, _ := p.engine.Stats()
+		p.logger.Info("Restored resourceequality state", zap.Int64("entities", st.Entities), zap.Int64("links", st.Links), zap.Int("bytes", n))
 	}
 }
 
@@ -122,7 +124,7 @@ func (p *persistence) save(ctx context.Context) {
 	if !p.open(ctx) {
 		return
 	}
-	data, err := p.engine.snapshot()
+	data, err := p.engine.Snapshot()
 	if err == nil {
 		err = p.client.Set(ctx, snapshotKey, data)
 	}

@@ -2,7 +2,6 @@ package resourceequalityprocessor // import "github.com/resourceequality/resourc
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
@@ -31,10 +31,10 @@ type resourceEqualityProcessor struct {
 	shared    *sharedComponent[component.ID, *sharedEngine]
 	telemetry *metadata.TelemetryBuilder
 	typeKey   string
-	output    *outputKeys
+	output    *engine.OutputKeys
 	partition partitionConfig
 	observe   bool
-	keys      *keyInterner
+	keys      *engine.KeyInterner
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
 	process  func(partition string, in, scratch []byte) ([]byte, error)
@@ -58,12 +58,12 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		shared:    shared,
 		telemetry: tb,
 		typeKey:   shared.Unwrap().effective.TypeAttribute,
-		output:    newOutputKeys(shared.Unwrap().effective),
+		output:    outputKeysOf(shared.Unwrap().effective),
 		partition: shared.Unwrap().effective.Partition,
 		observe:   shared.Unwrap().effective.Mode == modeObserve,
-		keys:      newKeyInterner(),
+		keys:      engine.NewKeyInterner(),
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
-		process:   shared.Unwrap().engine.process,
+		process:   shared.Unwrap().engine.Process,
 	}
 	var once sync.Once
 	p.shutdown = func(ctx context.Context) error {
@@ -105,8 +105,6 @@ func (p *resourceEqualityProcessor) processProfiles(ctx context.Context, pd ppro
 	return pd, nil
 }
 
-var errResultCount = errors.New("engine returned a different number of results than resources")
-
 // markResources sends the batch's resources (never its records) to the engine in one call and
 // applies the answer in place. On any failure the batch passes on unchanged (fail open).
 func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, resourceAt func(int) pcommon.Resource) {
@@ -116,15 +114,15 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	start := time.Now()
 	buf := batchBuffers.Get().(*batchBuffer)
 	defer buf.recycle()
-	buf.repeats = repeats{keys: p.output, resources: buf.repeats.resources[:0]}
-	buf.request = appendRequest(buf.request[:0], n, resourceAt, &buf.repeats)
+	buf.repeats = engine.Repeats{Keys: p.output, Resources: buf.repeats.Resources[:0]}
+	buf.request = engine.AppendRequest(buf.request[:0], n, resourceAt, &buf.repeats)
 	answer, err := p.process(p.partition.of(ctx), buf.request, buf.answer[:cap(buf.answer)])
 	buf.answerLen = len(answer)
 	if err == nil {
 		err = p.apply(ctx, answer, n, resourceAt, &buf.types)
 	}
 	if err == nil && !p.observe {
-		buf.repeats.keepFirst(resourceAt)
+		buf.repeats.KeepFirst(resourceAt)
 	}
 	if err != nil {
 		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
@@ -139,8 +137,8 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 type batchBuffer struct {
 	request, answer []byte
 	answerLen       int
-	types           typeCounts
-	repeats         repeats
+	types           engine.TypeCounts
+	repeats         engine.Repeats
 }
 
 // maxPooledBuffer bounds the buffers kept for reuse, so that one huge batch does not pin its
@@ -159,49 +157,24 @@ func (b *batchBuffer) recycle() {
 	if b.answerLen > cap(b.answer) && b.answerLen <= maxPooledBuffer/2 {
 		b.answer = make([]byte, 0, 2*b.answerLen)
 	}
-	b.types.reset()
+	b.types.Reset()
 	batchBuffers.Put(b)
-}
-
-// typeCounts counts a batch's resources per entity type. A batch has few types, so a short
-// slice searched in order, reused across batches, costs less than a map.
-type typeCounts []typeCount
-
-type typeCount struct {
-	typ string
-	n   int64
-}
-
-func (c *typeCounts) add(typ string) {
-	for i := range *c {
-		if (*c)[i].typ == typ {
-			(*c)[i].n++
-			return
-		}
-	}
-	*c = append(*c, typeCount{typ: typ, n: 1})
-}
-
-// reset empties the counts, dropping their strings (which share a batch's answer).
-func (c *typeCounts) reset() {
-	clear(*c)
-	*c = (*c)[:0]
 }
 
 // apply applies the answer (in observe mode: only reads it) and counts the batch's resources
 // per entity type.
-func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource, types *typeCounts) error {
+func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource, types *engine.TypeCounts) error {
 	var err error
 	if p.observe {
-		err = answerTypes(answer, n, resourceAt, p.typeKey, types)
+		err = engine.AnswerTypes(answer, n, resourceAt, p.typeKey, types)
 	} else {
-		err = applyAnswer(answer, n, resourceAt, p.keys, p.typeKey, types)
+		err = engine.ApplyAnswer(answer, n, resourceAt, p.keys, p.typeKey, types)
 	}
 	if err != nil {
 		return err
 	}
 	for _, c := range *types {
-		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c.n, p.typeOption(c.typ))
+		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c.Count, p.typeOption(c.Type))
 	}
 	return nil
 }
@@ -223,4 +196,9 @@ func (p *resourceEqualityProcessor) typeOption(typ string) metric.AddOption {
 	o := metric.WithAttributeSet(attribute.NewSet(attribute.String("entity_type", typ)))
 	p.types.Store(typ, o)
 	return o
+}
+
+// outputKeysOf are the attributes the engine writes, in its order.
+func outputKeysOf(e effectiveConfig) *engine.OutputKeys {
+	return engine.NewOutputKeys(e.IDAttribute, e.TypeAttribute, e.NameAttribute, e.RuleAttribute, e.RouteAttribute)
 }

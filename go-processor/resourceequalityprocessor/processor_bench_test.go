@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
@@ -114,7 +115,7 @@ func onFreshCopies(b *testing.B, template plog.Logs, fn func(plog.Logs)) {
 // BenchmarkCgoRoundTrip: the fixed cost of one call into the engine (one empty resource entry),
 // including the copy of the answer into memory the caller owns.
 func BenchmarkCgoRoundTrip(b *testing.B) {
-	e, err := newEngine([]byte("{}"))
+	e, err := engine.New([]byte("{}"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,12 +124,12 @@ func BenchmarkCgoRoundTrip(b *testing.B) {
 	scratch := make([]byte, 4096)
 	// The engine's first answer lays out its result cache (tens of MB at the default
 	// max_entities, about 10 ms): a cost of the engine's start, not of a round trip.
-	if _, err := e.process("", in, scratch); err != nil {
+	if _, err := e.Process("", in, scratch); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.process("", in, scratch); err != nil {
+		if _, err := e.Process("", in, scratch); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
@@ -182,11 +183,11 @@ func TestSharedEngineLifecycle(t *testing.T) {
 	require.NoError(t, b.Start(ctx, componenttest.NewNopHost()))
 	require.NoError(t, a.Shutdown(ctx))
 	require.NoError(t, a.Shutdown(ctx), "shutdown twice is harmless")
-	_, err = shared.engine.stats()
+	_, err = shared.engine.Stats()
 	require.NoError(t, err, "still alive for the other pipeline")
 	require.NoError(t, b.Shutdown(ctx))
-	_, err = shared.engine.stats()
-	require.ErrorIs(t, err, errClosed)
+	_, err = shared.engine.Stats()
+	require.ErrorIs(t, err, engine.ErrClosed)
 
 	other := *cfg
 	other.Engine = map[string]any{"max_entities": 7}

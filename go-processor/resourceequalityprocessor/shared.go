@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
@@ -19,14 +20,14 @@ type sharedEngine struct {
 	id     component.ID
 	config string
 	cfg    *Config
-	engine *engine
+	engine *engine.Engine
 	// effective is the engine's configuration with its defaults filled in.
 	effective effectiveConfig
 	logger    *zap.Logger
 	// stats reports the engine's own counters and gauges (registered once per engine), read
 	// through readStats: one read serves a whole collection.
 	stats       *metadata.TelemetryBuilder
-	readStats   func() (engineStats, error)
+	readStats   func() (engine.Stats, error)
 	persistence *persistence
 }
 
@@ -51,7 +52,7 @@ func acquireEngine(set processor.Settings, cfg *Config) (*sharedComponent[compon
 }
 
 func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedEngine, error) {
-	effectiveJSON, err := checkEngineConfig(json)
+	effectiveJSON, err := engine.CheckConfig(json)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedE
 	if err != nil {
 		return nil, err
 	}
-	e, err := newEngine(json)
+	e, err := engine.New(json)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +69,10 @@ func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedE
 		e.Close()
 		return nil, err
 	}
-	s.readStats = cachedStats(s.engine.stats)
-	err = registerEngineMetrics(s.stats, engineStatNames(), s.readStats)
+	s.readStats = cachedStats(s.engine.Stats)
+	err = registerEngineMetrics(s.stats, s.readStats)
 	if err == nil {
-		err = registerEntitiesByType(s.stats, s.engine.entitiesByType)
+		err = registerEntitiesByType(s.stats, s.engine.EntitiesByType)
 	}
 	if err != nil {
 		s.stats.Shutdown()

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 )
 
 // goldenWire is tests/wire/resources.json: resources with ordered attributes and entity refs,
@@ -46,7 +48,7 @@ func TestWireGoldenBytes(t *testing.T) {
 	}
 	rl := ld.ResourceLogs()
 	at := func(i int) pcommon.Resource { return rl.At(i).Resource() }
-	request := appendRequest(nil, rl.Len(), at, nil)
+	request := engine.AppendRequest(nil, rl.Len(), at, nil)
 	if os.Getenv("RE_UPDATE_WIRE") != "" {
 		require.NoError(t, os.WriteFile(wirePath("request.bin"), request, 0o644))
 	}
@@ -56,7 +58,7 @@ func TestWireGoldenBytes(t *testing.T) {
 
 	answer, err := os.ReadFile(wirePath("answer.bin"))
 	require.NoError(t, err)
-	require.NoError(t, applyAnswer(answer, rl.Len(), at, newKeyInterner(), "", nil))
+	require.NoError(t, engine.ApplyAnswer(answer, rl.Len(), at, engine.NewKeyInterner(), "", nil))
 	for i, r := range golden.Resources {
 		require.NotEmpty(t, r.Upserts, "resource %d lists its upserts", i)
 		for _, kv := range r.Upserts {

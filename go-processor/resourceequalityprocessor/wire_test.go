@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/xpdata/entity"
+
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 )
 
 // richResource has every value type, nesting and entity references.
@@ -43,7 +45,7 @@ func TestRequestEncodingMatchesPdata(t *testing.T) {
 	ld.ResourceLogs().AppendEmpty() // an empty resource
 	ld.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("k", "v")
 	rl := ld.ResourceLogs()
-	encoded := appendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
+	encoded := engine.AppendRequest(nil, rl.Len(), func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
 	decoded, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(encoded)
 	require.NoError(t, err)
 	require.Equal(t, rl.Len(), decoded.ResourceLogs().Len())
@@ -73,7 +75,7 @@ func TestApplyAnswerUpserts(t *testing.T) {
 	target.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("pid", "own")
 	target.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("keep", "me")
 	rl := target.ResourceLogs()
-	require.NoError(t, applyAnswer(bytes, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil))
+	require.NoError(t, engine.ApplyAnswer(bytes, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, engine.NewKeyInterner(), "", nil))
 	assert.Equal(t, answer.ResourceLogs().At(0).Resource().Attributes().AsRaw(), rl.At(0).Resource().Attributes().AsRaw(),
 		"upsert replaces pid and adds every other attribute")
 	assert.Equal(t, map[string]any{"keep": "me"}, rl.At(1).Resource().Attributes().AsRaw())
@@ -89,7 +91,7 @@ func TestBadAnswerAppliesNothing(t *testing.T) {
 		target := plog.NewLogs()
 		target.ResourceLogs().AppendEmpty()
 		rl := target.ResourceLogs()
-		if applyAnswer(good[:cut], 1, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil) == nil {
+		if engine.ApplyAnswer(good[:cut], 1, func(i int) pcommon.Resource { return rl.At(i).Resource() }, engine.NewKeyInterner(), "", nil) == nil {
 			continue // a prefix can be a well-formed, shorter answer
 		}
 		assert.Equal(t, 0, rl.At(0).Resource().Attributes().Len(), "cut at %d", cut)
@@ -98,7 +100,7 @@ func TestBadAnswerAppliesNothing(t *testing.T) {
 	target.ResourceLogs().AppendEmpty()
 	target.ResourceLogs().AppendEmpty()
 	rl := target.ResourceLogs()
-	require.ErrorIs(t, applyAnswer(good, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil), errResultCount)
+	require.ErrorIs(t, engine.ApplyAnswer(good, 2, func(i int) pcommon.Resource { return rl.At(i).Resource() }, engine.NewKeyInterner(), "", nil), engine.ErrResultCount)
 	assert.Equal(t, 0, rl.At(0).Resource().Attributes().Len())
 }
 
@@ -117,7 +119,7 @@ func FuzzApplyAnswer(f *testing.F) {
 			target.ResourceLogs().AppendEmpty()
 		}
 		rl := target.ResourceLogs()
-		if err := applyAnswer(b, n, func(i int) pcommon.Resource { return rl.At(i).Resource() }, newKeyInterner(), "", nil); err != nil {
+		if err := engine.ApplyAnswer(b, n, func(i int) pcommon.Resource { return rl.At(i).Resource() }, engine.NewKeyInterner(), "", nil); err != nil {
 			for i := range n {
 				require.Equal(t, 0, rl.At(i).Resource().Attributes().Len(), "a rejected answer applies nothing")
 			}
@@ -139,7 +141,7 @@ func TestDeeplyNestedValueEncodesLinearly(t *testing.T) {
 	v.PutStr("leaf", "x")
 	rl := ld.ResourceLogs()
 	start := time.Now()
-	request := appendRequest(nil, 1, func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
+	request := engine.AppendRequest(nil, 1, func(i int) pcommon.Resource { return rl.At(i).Resource() }, nil)
 	require.Less(t, time.Since(start), 5*time.Second, "linear, not quadratic")
 
 	decoded, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(request)

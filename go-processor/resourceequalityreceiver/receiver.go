@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityreceiver/internal/metadata"
 )
@@ -41,7 +42,7 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*entit
 		return nil, err
 	}
 	byEvent := map[string]metric.AddOption{}
-	for _, name := range []string{"entity.state", "entity.delete"} {
+	for _, name := range []string{engine.EventState, engine.EventDelete} {
 		byEvent[name] = metric.WithAttributeSet(attribute.NewSet(attribute.String("event", name)))
 	}
 	return &entityEventsReceiver{cfg: cfg, next: next, logger: set.Logger, telemetry: tb, byEvent: byEvent}, nil

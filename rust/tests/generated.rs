@@ -6,6 +6,8 @@
 //! the header and mdatagen's code.
 
 mod common;
+#[path = "generated/go_copies.rs"]
+mod go_copies;
 #[path = "generated/rule_table.rs"]
 mod rule_table;
 
@@ -22,6 +24,28 @@ fn check_section(file: &str, begin: &str, end: &str, want: &str) {
         return;
     }
     assert!(text[start..stop] == *want, "{file} is stale between {begin:?} and {end:?}: run `make generate`");
+}
+
+/// Checks (or, with `RE_UPDATE_GENERATED`, rewrites) a whole generated file.
+fn check_file(file: &str, want: &str) {
+    let path = common::repo_root().join(file);
+    if std::env::var_os("RE_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, want).unwrap();
+        return;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}: run `make generate`"));
+    assert!(text == want, "{file} is stale: run `make generate`");
+}
+
+#[test]
+fn go_copies_match_the_engines_definitions() {
+    check_file("go-processor/internal/engine/stats_generated.go", &go_copies::stats());
+    check_file("go-processor/internal/engine/stats_cgo_generated.go", &go_copies::stats_from_c());
+    check_file("go-processor/internal/engine/fields_generated.go", &go_copies::fields());
+    check_file(
+        "go-processor/resourceequalityprocessor/engine_metrics_generated.go",
+        &go_copies::metric_registrations(),
+    );
 }
 
 #[test]

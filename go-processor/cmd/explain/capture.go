@@ -11,14 +11,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 )
 
 // batch is one record of a capture (one request, as the file exporter wrote it), and a label
 // for each of its resources.
 type batch struct {
 	labels []string
-	add    func(ex *resourceequalityprocessor.Explainer, partition string) error
+	add    func(ex *engine.Explainer, partition string) error
 }
 
 // readCapture reads a file exporter's OTLP JSON output (one TracesData, LogsData or
@@ -74,7 +74,7 @@ func parseRecord(raw json.RawMessage, where string) (batch, error) {
 		if err != nil {
 			return batch{}, fmt.Errorf("%w: %v", errNotOTLP, err)
 		}
-		return batch{label("traces", td.ResourceSpans().Len()), func(ex *resourceequalityprocessor.Explainer, p string) error {
+		return batch{label("traces", td.ResourceSpans().Len()), func(ex *engine.Explainer, p string) error {
 			return ex.AddTraces(td, p)
 		}}, nil
 	case keys["resourceLogs"] != nil:
@@ -82,7 +82,7 @@ func parseRecord(raw json.RawMessage, where string) (batch, error) {
 		if err != nil {
 			return batch{}, fmt.Errorf("%w: %v", errNotOTLP, err)
 		}
-		return batch{label("logs", ld.ResourceLogs().Len()), func(ex *resourceequalityprocessor.Explainer, p string) error {
+		return batch{label("logs", ld.ResourceLogs().Len()), func(ex *engine.Explainer, p string) error {
 			return ex.AddLogs(ld, p)
 		}}, nil
 	case keys["resourceMetrics"] != nil:
@@ -90,7 +90,7 @@ func parseRecord(raw json.RawMessage, where string) (batch, error) {
 		if err != nil {
 			return batch{}, fmt.Errorf("%w: %v", errNotOTLP, err)
 		}
-		return batch{label("metrics", md.ResourceMetrics().Len()), func(ex *resourceequalityprocessor.Explainer, p string) error {
+		return batch{label("metrics", md.ResourceMetrics().Len()), func(ex *engine.Explainer, p string) error {
 			return ex.AddMetrics(md, p)
 		}}, nil
 	}

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
 )
 
@@ -55,7 +56,11 @@ func explain(configPath, processorID, partition string, captures []string, asJSO
 	if err != nil {
 		return err
 	}
-	ex, err := resourceequalityprocessor.NewExplainer(cfg)
+	engineConfig, err := resourceequalityprocessor.EngineConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: processor %q: %w", configPath, processorID, err)
+	}
+	ex, err := engine.NewExplainer(engineConfig)
 	if err != nil {
 		return fmt.Errorf("%s: processor %q: %w", configPath, processorID, err)
 	}

@@ -1,4 +1,4 @@
-package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+package engine
 
 // Reading the engine's answer (include/WIRE.md) straight from its protobuf bytes: the whole
 // answer is checked first, and only a well-formed answer with one entry per resource is
@@ -15,31 +15,35 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-var errMalformedAnswer = errors.New("malformed answer from the engine")
+// ErrResultCount: the answer has a different number of results than the request has resources.
+var ErrResultCount = errors.New("engine returned a different number of results than resources")
 
-// applyAnswer upserts the answer's attributes onto the batch's resources and, when types is
+// ErrMalformedAnswer: the answer does not read as the engine writes answers.
+var ErrMalformedAnswer = errors.New("malformed answer from the engine")
+
+// ApplyAnswer upserts the answer's attributes onto the batch's resources and, when types is
 // not nil, counts each resource under its entity type (resourceType). The whole answer is
 // checked before anything is applied: a bad answer changes nothing. The upserted strings and
 // bytes share the answer's memory (one allocation per batch rather than one per value), so the
 // caller must never modify the answer afterwards.
-func applyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *keyInterner, typeKey string, types *typeCounts) error {
+func ApplyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *KeyInterner, typeKey string, types *TypeCounts) error {
 	return forEachEntry(answer, n, func(i int, res []byte) {
 		typ, found := "", false
 		if len(res) > 0 {
 			typ, found = applyResource(res, resourceAt(i), keys, typeKey)
 		}
 		if types != nil {
-			types.add(resourceType(typ, found, resourceAt(i), typeKey))
+			types.Add(resourceType(typ, found, resourceAt(i), typeKey))
 		}
 	})
 }
 
-// answerTypes checks the answer as applyAnswer does and counts each resource under the entity
+// AnswerTypes checks the answer as ApplyAnswer does and counts each resource under the entity
 // type the answer gives it, changing nothing: observe mode.
-func answerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, typeKey string, types *typeCounts) error {
+func AnswerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, typeKey string, types *TypeCounts) error {
 	return forEachEntry(answer, n, func(i int, res []byte) {
 		typ, found := answerString(res, typeKey)
-		types.add(resourceType(typ, found, resourceAt(i), typeKey))
+		types.Add(resourceType(typ, found, resourceAt(i), typeKey))
 	})
 }
 
@@ -63,12 +67,12 @@ func forEachEntry(answer []byte, n int, each func(i int, res []byte)) error {
 		return err
 	}
 	if count != n {
-		return fmt.Errorf("%w: %d results for %d resources", errResultCount, count, n)
+		return fmt.Errorf("%w: %d results for %d resources", ErrResultCount, count, n)
 	}
 	for i := 0; len(answer) > 0; {
 		num, entry, rest := nextBytesField(answer)
 		answer = rest
-		if num != fieldOne {
+		if num != fieldDataEntries {
 			continue
 		}
 		each(i, entryResource(entry))
@@ -83,7 +87,7 @@ func answerString(res []byte, key string) (string, bool) {
 	for len(res) > 0 {
 		num, kv, rest := nextBytesField(res)
 		res = rest
-		if num != resAttrs {
+		if num != fieldResourceAttributes {
 			continue
 		}
 		k, v := splitKeyValue(kv)
@@ -94,7 +98,7 @@ func answerString(res []byte, key string) (string, bool) {
 		for b := v; len(b) > 0; {
 			num, str, rest := nextBytesField(b)
 			b = rest
-			if num == anyString {
+			if num == fieldAnyString {
 				found, value = true, string(str)
 			}
 		}
@@ -105,14 +109,14 @@ func answerString(res []byte, key string) (string, bool) {
 // applyResource upserts one checked answer resource's attributes onto dst, and adds the
 // entity references it declares (entity_refs). It returns the value it upserted on typeKey, if
 // any, so that counting types reads no attribute back.
-func applyResource(res []byte, dst pcommon.Resource, keys *keyInterner, typeKey string) (typ string, found bool) {
+func applyResource(res []byte, dst pcommon.Resource, keys *KeyInterner, typeKey string) (typ string, found bool) {
 	attrs := dst.Attributes()
 	attrs.EnsureCapacity(attrs.Len() + countFields(res))
 	for len(res) > 0 {
 		num, field, rest := nextBytesField(res)
 		res = rest
 		switch num {
-		case resAttrs:
+		case fieldResourceAttributes:
 			key, value := splitKeyValue(field)
 			k := keys.intern(key)
 			v := attrs.PutEmpty(k)
@@ -120,19 +124,12 @@ func applyResource(res []byte, dst pcommon.Resource, keys *keyInterner, typeKey 
 			if k == typeKey && v.Type() == pcommon.ValueTypeStr {
 				typ, found = v.Str(), true
 			}
-		case resEntRefs:
+		case fieldResourceEntityRefs:
 			addEntityRef(field, dst)
 		}
 	}
 	return typ, found
 }
-
-// Fields of an EntityRef.
-const (
-	refType            protowire.Number = 2
-	refIDKeys          protowire.Number = 3
-	refDescriptionKeys protowire.Number = 4
-)
 
 // addEntityRef adds the checked encoded EntityRef ref to dst, unless dst declares its type.
 func addEntityRef(ref []byte, dst pcommon.Resource) {
@@ -143,11 +140,11 @@ func addEntityRef(ref []byte, dst pcommon.Resource) {
 		num, b, rest := nextBytesField(ref)
 		ref = rest
 		switch num {
-		case refType:
+		case fieldEntityRefType:
 			typ = string(b)
-		case refIDKeys:
+		case fieldEntityRefIDKeys:
 			idKeys = append(idKeys, string(b))
-		case refDescriptionKeys:
+		case fieldEntityRefDescriptionKeys:
 			descriptionKeys = append(descriptionKeys, string(b))
 		}
 	}
@@ -171,7 +168,7 @@ func checkAnswer(answer []byte) (int, error) {
 			return 0, err
 		}
 		answer = rest
-		if num != fieldOne {
+		if num != fieldDataEntries {
 			continue
 		}
 		for b := entry; len(b) > 0; {
@@ -196,7 +193,7 @@ func entryResource(entry []byte) []byte {
 	for len(entry) > 0 {
 		num, b, rest := nextBytesField(entry)
 		entry = rest
-		if num == fieldOne {
+		if num == fieldEntryResource {
 			res = b
 		}
 	}
@@ -210,7 +207,7 @@ func checkResource(res []byte) error {
 			return err
 		}
 		res = rest
-		if num == resEntRefs {
+		if num == fieldResourceEntityRefs {
 			for b := kv; len(b) > 0; {
 				_, _, rest, err := consumeField(b)
 				if err != nil {
@@ -220,7 +217,7 @@ func checkResource(res []byte) error {
 			}
 			continue
 		}
-		if num != resAttrs {
+		if num != fieldResourceAttributes {
 			continue
 		}
 		hasKey := false
@@ -231,16 +228,16 @@ func checkResource(res []byte) error {
 			}
 			b = rest
 			switch num {
-			case kvKey:
+			case fieldKeyValueKey:
 				hasKey = true
-			case kvValue:
+			case fieldKeyValueValue:
 				if err := readAnyValue(v, pcommon.Value{}); err != nil {
 					return err
 				}
 			}
 		}
 		if !hasKey {
-			return errMalformedAnswer
+			return ErrMalformedAnswer
 		}
 	}
 	return nil
@@ -255,23 +252,23 @@ func consumeField(b []byte) (protowire.Number, []byte, []byte, error) {
 		if end := 2 + int(b[1]); end <= len(b) {
 			return protowire.Number(b[0] >> 3), b[2:end], b[end:], nil
 		}
-		return 0, nil, nil, errMalformedAnswer
+		return 0, nil, nil, ErrMalformedAnswer
 	}
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 {
-		return 0, nil, nil, errMalformedAnswer
+		return 0, nil, nil, ErrMalformedAnswer
 	}
 	b = b[n:]
 	if typ != protowire.BytesType {
 		n = protowire.ConsumeFieldValue(num, typ, b)
 		if n < 0 {
-			return 0, nil, nil, errMalformedAnswer
+			return 0, nil, nil, ErrMalformedAnswer
 		}
 		return 0, nil, b[n:], nil
 	}
 	v, n := protowire.ConsumeBytes(b)
 	if n < 0 {
-		return 0, nil, nil, errMalformedAnswer
+		return 0, nil, nil, ErrMalformedAnswer
 	}
 	return num, v, b[n:], nil
 }
@@ -296,9 +293,9 @@ func splitKeyValue(kv []byte) (key, value []byte) {
 		num, b, rest := nextBytesField(kv)
 		kv = rest
 		switch num {
-		case kvKey:
+		case fieldKeyValueKey:
 			key = b
-		case kvValue:
+		case fieldKeyValueValue:
 			value = b
 		}
 	}
@@ -313,7 +310,7 @@ func sharedString(b []byte) string {
 // readAnyValue decodes an AnyValue into dst; with a zero dst it only checks the encoding.
 func readAnyValue(b []byte, dst pcommon.Value) error {
 	check := dst == pcommon.Value{}
-	if len(b) >= 2 && b[0] == lenTag(anyString) && int(b[1])+2 == len(b) {
+	if len(b) >= 2 && b[0] == lenTag(fieldAnyString) && int(b[1])+2 == len(b) {
 		// A short string, the usual answer value.
 		if !check {
 			dst.SetStr(sharedString(b[2:]))
@@ -323,25 +320,25 @@ func readAnyValue(b []byte, dst pcommon.Value) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return errMalformedAnswer
+			return ErrMalformedAnswer
 		}
 		b = b[n:]
 		switch {
-		case (num == anyBool || num == anyInt) && typ == protowire.VarintType:
+		case (num == fieldAnyBool || num == fieldAnyInt) && typ == protowire.VarintType:
 			v, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return errMalformedAnswer
+				return ErrMalformedAnswer
 			}
 			b = b[n:]
-			if !check && num == anyBool {
+			if !check && num == fieldAnyBool {
 				dst.SetBool(protowire.DecodeBool(v))
 			} else if !check {
 				dst.SetInt(int64(v))
 			}
-		case num == anyDouble && typ == protowire.Fixed64Type:
+		case num == fieldAnyDouble && typ == protowire.Fixed64Type:
 			v, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
-				return errMalformedAnswer
+				return ErrMalformedAnswer
 			}
 			b = b[n:]
 			if !check {
@@ -350,7 +347,7 @@ func readAnyValue(b []byte, dst pcommon.Value) error {
 		case typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return errMalformedAnswer
+				return ErrMalformedAnswer
 			}
 			b = b[n:]
 			if err := readBytesCase(num, v, dst, check); err != nil {
@@ -359,7 +356,7 @@ func readAnyValue(b []byte, dst pcommon.Value) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return errMalformedAnswer
+				return ErrMalformedAnswer
 			}
 			b = b[n:]
 		}
@@ -369,15 +366,15 @@ func readAnyValue(b []byte, dst pcommon.Value) error {
 
 func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool) error {
 	switch num {
-	case anyString:
+	case fieldAnyString:
 		if !check {
 			dst.SetStr(sharedString(v))
 		}
-	case anyBytes:
+	case fieldAnyBytes:
 		if !check {
 			dst.SetEmptyBytes().FromRaw(v)
 		}
-	case anyArray:
+	case fieldAnyArray:
 		var s pcommon.Slice
 		if !check {
 			s = dst.SetEmptySlice()
@@ -388,7 +385,7 @@ func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool
 				return err
 			}
 			v = rest
-			if num != fieldOne {
+			if num != fieldListValues {
 				continue
 			}
 			elem := pcommon.Value{}
@@ -399,7 +396,7 @@ func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool
 				return err
 			}
 		}
-	case anyKvList:
+	case fieldAnyKvList:
 		var m pcommon.Map
 		if !check {
 			m = dst.SetEmptyMap()
@@ -410,7 +407,7 @@ func readBytesCase(num protowire.Number, v []byte, dst pcommon.Value, check bool
 				return err
 			}
 			v = rest
-			if num != fieldOne {
+			if num != fieldListValues {
 				continue
 			}
 			key, value := splitKeyValue(kv)

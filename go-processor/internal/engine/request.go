@@ -1,8 +1,8 @@
-package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+package engine
 
 // Writing the request to the engine (include/WIRE.md) straight from pdata with protowire:
 // copying the batch's resources into a fresh plog.Logs only to marshal it costs allocations per
-// attribute on the hot path. Field numbers are OTLP's, shared with answer.go.
+// attribute on the hot path. Field numbers are OTLP's (fields_generated.go).
 //
 // include/WIRE.md specifies both; tests/wire/ holds golden bytes that wire_golden_test.go checks.
 
@@ -14,47 +14,32 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-const (
-	fieldOne   protowire.Number = 1
-	anyString  protowire.Number = 1
-	anyBool    protowire.Number = 2
-	anyInt     protowire.Number = 3
-	anyDouble  protowire.Number = 4
-	anyArray   protowire.Number = 5
-	anyKvList  protowire.Number = 6
-	anyBytes   protowire.Number = 7
-	kvKey      protowire.Number = 1
-	kvValue    protowire.Number = 2
-	resAttrs   protowire.Number = 1
-	resEntRefs protowire.Number = 3
-)
-
-// appendRequest appends the request entry of every resource of a batch, in one pass over the
+// AppendRequest appends the request entry of every resource of a batch, in one pass over the
 // attributes: the entry's and the resource's lengths are written as fixed five-byte varints and
 // filled in afterwards (non-minimal varints are valid protobuf; both ends decode them). With
 // rep, it notes the resources that carry an output key more than once.
-func appendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource, rep *repeats) []byte {
+func AppendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource, rep *Repeats) []byte {
 	for i := range n {
 		res := resourceAt(i)
-		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldDataEntries, protowire.BytesType)
 		entryLen := len(b)
 		b = append(b, paddedZero[:]...)
-		b = protowire.AppendTag(b, fieldOne, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldEntryResource, protowire.BytesType)
 		resLen := len(b)
 		b = append(b, paddedZero[:]...)
 		var seen uint32
 		repeated := false
 		for k, v := range res.Attributes().All() {
 			if rep != nil {
-				if j := rep.keys.index(k); j >= 0 {
+				if j := rep.Keys.index(k); j >= 0 {
 					repeated = repeated || seen&(1<<j) != 0
 					seen |= 1 << j
 				}
 			}
-			b = appendKeyValue(b, resAttrs, k, v)
+			b = appendKeyValue(b, fieldResourceAttributes, k, v)
 		}
 		if repeated {
-			rep.resources = append(rep.resources, i)
+			rep.Resources = append(rep.Resources, i)
 		}
 		refs := entity.ResourceEntityRefs(res)
 		for j := range refs.Len() {
@@ -90,26 +75,26 @@ func appendKeyValue(b []byte, num protowire.Number, k string, v pcommon.Value) [
 		s := v.Str()
 		if kv := 2 + len(k) + 4 + len(s); kv < 0x80 && num < 16 {
 			// The common attribute: every length fits one byte, so the bytes are written as is.
-			b = append(b, lenTag(num), byte(kv), lenTag(kvKey), byte(len(k)))
+			b = append(b, lenTag(num), byte(kv), lenTag(fieldKeyValueKey), byte(len(k)))
 			b = append(b, k...)
-			b = append(b, lenTag(kvValue), byte(2+len(s)), lenTag(anyString), byte(len(s)))
+			b = append(b, lenTag(fieldKeyValueValue), byte(2+len(s)), lenTag(fieldAnyString), byte(len(s)))
 			return append(b, s...)
 		}
 	case pcommon.ValueTypeSlice, pcommon.ValueTypeMap:
 		// Nested: lengths are filled in after the contents, so that encoding is linear in the
 		// value's size whatever its depth (computing sizes at every level was quadratic).
 		b, at := openLen(b, num)
-		b = protowire.AppendTag(b, kvKey, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldKeyValueKey, protowire.BytesType)
 		b = protowire.AppendString(b, k)
-		b = appendValueField(b, kvValue, v)
+		b = appendValueField(b, fieldKeyValueValue, v)
 		return closeLen(b, at)
 	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
 	any := scalarSize(v)
-	b = protowire.AppendVarint(b, uint64(protowire.SizeTag(kvKey)+protowire.SizeBytes(len(k))+protowire.SizeTag(kvValue)+protowire.SizeBytes(any)))
-	b = protowire.AppendTag(b, kvKey, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(protowire.SizeTag(fieldKeyValueKey)+protowire.SizeBytes(len(k))+protowire.SizeTag(fieldKeyValueValue)+protowire.SizeBytes(any)))
+	b = protowire.AppendTag(b, fieldKeyValueKey, protowire.BytesType)
 	b = protowire.AppendString(b, k)
-	b = protowire.AppendTag(b, kvValue, protowire.BytesType)
+	b = protowire.AppendTag(b, fieldKeyValueValue, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(any))
 	return appendAnyValue(b, v)
 }
@@ -141,15 +126,15 @@ func appendValueField(b []byte, num protowire.Number, v pcommon.Value) []byte {
 func scalarSize(v pcommon.Value) int {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return protowire.SizeTag(anyString) + protowire.SizeBytes(len(v.Str()))
+		return protowire.SizeTag(fieldAnyString) + protowire.SizeBytes(len(v.Str()))
 	case pcommon.ValueTypeBool:
-		return protowire.SizeTag(anyBool) + 1
+		return protowire.SizeTag(fieldAnyBool) + 1
 	case pcommon.ValueTypeInt:
-		return protowire.SizeTag(anyInt) + protowire.SizeVarint(uint64(v.Int()))
+		return protowire.SizeTag(fieldAnyInt) + protowire.SizeVarint(uint64(v.Int()))
 	case pcommon.ValueTypeDouble:
-		return protowire.SizeTag(anyDouble) + protowire.SizeFixed64()
+		return protowire.SizeTag(fieldAnyDouble) + protowire.SizeFixed64()
 	case pcommon.ValueTypeBytes:
-		return protowire.SizeTag(anyBytes) + protowire.SizeBytes(v.Bytes().Len())
+		return protowire.SizeTag(fieldAnyBytes) + protowire.SizeBytes(v.Bytes().Len())
 	default:
 		return 0
 	}
@@ -166,29 +151,29 @@ func appendMap(b []byte, num protowire.Number, m pcommon.Map) []byte {
 func appendAnyValue(b []byte, v pcommon.Value) []byte {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		b = protowire.AppendTag(b, anyString, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldAnyString, protowire.BytesType)
 		return protowire.AppendString(b, v.Str())
 	case pcommon.ValueTypeBool:
-		b = protowire.AppendTag(b, anyBool, protowire.VarintType)
+		b = protowire.AppendTag(b, fieldAnyBool, protowire.VarintType)
 		return protowire.AppendVarint(b, protowire.EncodeBool(v.Bool()))
 	case pcommon.ValueTypeInt:
-		b = protowire.AppendTag(b, anyInt, protowire.VarintType)
+		b = protowire.AppendTag(b, fieldAnyInt, protowire.VarintType)
 		return protowire.AppendVarint(b, uint64(v.Int()))
 	case pcommon.ValueTypeDouble:
-		b = protowire.AppendTag(b, anyDouble, protowire.Fixed64Type)
+		b = protowire.AppendTag(b, fieldAnyDouble, protowire.Fixed64Type)
 		return protowire.AppendFixed64(b, math.Float64bits(v.Double()))
 	case pcommon.ValueTypeBytes:
-		b = protowire.AppendTag(b, anyBytes, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldAnyBytes, protowire.BytesType)
 		return protowire.AppendBytes(b, v.Bytes().AsRaw())
 	case pcommon.ValueTypeSlice:
-		b, at := openLen(b, anyArray)
+		b, at := openLen(b, fieldAnyArray)
 		for _, e := range v.Slice().All() {
-			b = appendValueField(b, fieldOne, e)
+			b = appendValueField(b, fieldListValues, e)
 		}
 		return closeLen(b, at)
 	case pcommon.ValueTypeMap:
-		b, at := openLen(b, anyKvList)
-		return closeLen(appendMap(b, fieldOne, v.Map()), at)
+		b, at := openLen(b, fieldAnyKvList)
+		return closeLen(appendMap(b, fieldListValues, v.Map()), at)
 	default:
 		return b
 	}
@@ -197,37 +182,37 @@ func appendAnyValue(b []byte, v pcommon.Value) []byte {
 func entityRefSize(r entity.EntityRef) int {
 	n := 0
 	if s := r.SchemaUrl(); s != "" {
-		n += protowire.SizeTag(1) + protowire.SizeBytes(len(s))
+		n += protowire.SizeTag(fieldEntityRefSchemaURL) + protowire.SizeBytes(len(s))
 	}
 	if t := r.Type(); t != "" {
-		n += protowire.SizeTag(2) + protowire.SizeBytes(len(t))
+		n += protowire.SizeTag(fieldEntityRefType) + protowire.SizeBytes(len(t))
 	}
 	for _, k := range r.IdKeys().All() {
-		n += protowire.SizeTag(3) + protowire.SizeBytes(len(k))
+		n += protowire.SizeTag(fieldEntityRefIDKeys) + protowire.SizeBytes(len(k))
 	}
 	for _, k := range r.DescriptionKeys().All() {
-		n += protowire.SizeTag(4) + protowire.SizeBytes(len(k))
+		n += protowire.SizeTag(fieldEntityRefDescriptionKeys) + protowire.SizeBytes(len(k))
 	}
 	return n
 }
 
 func appendEntityRef(b []byte, r entity.EntityRef) []byte {
-	b = protowire.AppendTag(b, resEntRefs, protowire.BytesType)
+	b = protowire.AppendTag(b, fieldResourceEntityRefs, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(entityRefSize(r)))
 	if s := r.SchemaUrl(); s != "" {
-		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldEntityRefSchemaURL, protowire.BytesType)
 		b = protowire.AppendString(b, s)
 	}
 	if t := r.Type(); t != "" {
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldEntityRefType, protowire.BytesType)
 		b = protowire.AppendString(b, t)
 	}
 	for _, k := range r.IdKeys().All() {
-		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldEntityRefIDKeys, protowire.BytesType)
 		b = protowire.AppendString(b, k)
 	}
 	for _, k := range r.DescriptionKeys().All() {
-		b = protowire.AppendTag(b, 4, protowire.BytesType)
+		b = protowire.AppendTag(b, fieldEntityRefDescriptionKeys, protowire.BytesType)
 		b = protowire.AppendString(b, k)
 	}
 	return b

@@ -1,16 +1,16 @@
 //go:build cgo
 
-package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+package engine
 
-// All cgo of the processor lives in this file. The Rust engine is linked statically, so the
+// All cgo lives in this package; this file holds the calls. The Rust engine is linked statically, so the
 // collector binary depends on no library outside the system's. Rules of the boundary: Go passes
 // pointer-free byte slices for the duration of a call only (Rust writes a batch's answer into
 // one of them); buffers Rust returns are copied into Go memory and freed at once; Rust never
 // calls back into Go.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libresourceequality.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+#cgo CFLAGS: -I${SRCDIR}/../../../include
+#cgo LDFLAGS: ${SRCDIR}/../../../target/release/libresourceequality.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 #cgo noescape re_engine_process
 #cgo nocallback re_engine_process
 #cgo noescape re_engine_restore
@@ -33,25 +33,25 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"reflect"
 	"runtime"
 	"sync"
 	"time"
 	"unsafe"
 )
 
-var errClosed = errors.New("resourceequality engine is closed")
+// ErrClosed is returned by calls on a closed engine.
+var ErrClosed = errors.New("resourceequality engine is closed")
 
-// engine owns one Rust engine handle. It is safe for concurrent use; Close waits for calls
+// Engine owns one Rust engine handle. It is safe for concurrent use; Close waits for calls
 // in flight and is idempotent.
-type engine struct {
+type Engine struct {
 	mu  sync.RWMutex
 	ptr *C.re_engine
 }
 
-// checkEngineConfig checks an engine configuration as newEngine would, without building an
+// CheckConfig checks an engine configuration as New would, without building an
 // engine, and returns the effective configuration (defaults filled in) as JSON.
-func checkEngineConfig(config []byte) ([]byte, error) {
+func CheckConfig(config []byte) ([]byte, error) {
 	if len(config) == 0 {
 		return nil, errors.New("empty engine configuration")
 	}
@@ -64,7 +64,8 @@ func checkEngineConfig(config []byte) ([]byte, error) {
 	return takeBuffer(&effective), nil
 }
 
-func newEngine(config []byte) (*engine, error) {
+// New builds an engine from its JSON configuration.
+func New(config []byte) (*Engine, error) {
 	if len(config) == 0 {
 		return nil, errors.New("empty engine configuration")
 	}
@@ -75,23 +76,23 @@ func newEngine(config []byte) (*engine, error) {
 	if err := statusError(status, &msg); err != nil {
 		return nil, err
 	}
-	e := &engine{ptr: ptr}
+	e := &Engine{ptr: ptr}
 	// A safety net only: owners call Close explicitly.
-	runtime.SetFinalizer(e, (*engine).Close)
+	runtime.SetFinalizer(e, (*Engine).Close)
 	return e, nil
 }
 
-// process sends the serialized resources of one batch of partition partition ("" when it could
+// Process sends the serialized resources of one batch of partition partition ("" when it could
 // not be told) and returns the upserts, as documented on re_engine_process. The engine writes
 // the answer into scratch when it fits; the answer returned is a copy the caller owns.
-func (e *engine) process(partition string, in, scratch []byte) ([]byte, error) {
+func (e *Engine) Process(partition string, in, scratch []byte) ([]byte, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ptr == nil {
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	var overflow, msg C.re_buffer
 	var n C.size_t
@@ -109,11 +110,12 @@ func (e *engine) process(partition string, in, scratch []byte) ([]byte, error) {
 	return bytes.Clone(scratch[:n]), nil
 }
 
-func (e *engine) snapshot() ([]byte, error) {
+// Snapshot is the engine's state as snapshot bytes.
+func (e *Engine) Snapshot() ([]byte, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ptr == nil {
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	var out, msg C.re_buffer
 	if err := statusError(C.re_engine_snapshot(e.ptr, &out, &msg), &msg); err != nil {
@@ -122,14 +124,15 @@ func (e *engine) snapshot() ([]byte, error) {
 	return takeBuffer(&out), nil
 }
 
-func (e *engine) restore(snapshot []byte) error {
+// Restore replaces the engine's state with a snapshot's; on error the state is unchanged.
+func (e *Engine) Restore(snapshot []byte) error {
 	if len(snapshot) == 0 {
 		return errors.New("empty snapshot")
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ptr == nil {
-		return errClosed
+		return ErrClosed
 	}
 	var msg C.re_buffer
 	status := C.re_engine_restore(e.ptr, bytesPtr(snapshot), C.size_t(len(snapshot)), &msg)
@@ -137,25 +140,26 @@ func (e *engine) restore(snapshot []byte) error {
 	return statusError(status, &msg)
 }
 
-func (e *engine) stats() (engineStats, error) {
+// Stats are the engine's counters and gauges.
+func (e *Engine) Stats() (Stats, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ptr == nil {
-		return nil, errClosed
+		return Stats{}, ErrClosed
 	}
 	var s C.re_stats
 	if err := statusError(C.re_engine_stats(e.ptr, &s), nil); err != nil {
-		return nil, err
+		return Stats{}, err
 	}
-	return statsOf(reflect.ValueOf(s)), nil
+	return statsFromC(&s), nil
 }
 
-// entitiesByType is the number of entities held per entity type.
-func (e *engine) entitiesByType() (map[string]int64, error) {
+// EntitiesByType is the number of entities held per entity type.
+func (e *Engine) EntitiesByType() (map[string]int64, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ptr == nil {
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	var out C.re_buffer
 	if err := statusError(C.re_engine_entities_by_type(e.ptr, &out), nil); err != nil {
@@ -168,12 +172,12 @@ func (e *engine) entitiesByType() (map[string]int64, error) {
 	return byType, nil
 }
 
-// entityEvents is the entity events due now, as OTLP LogsData bytes (empty when none).
-func (e *engine) entityEvents(reportInterval time.Duration) ([]byte, error) {
+// EntityEvents is the entity events due now, as OTLP LogsData bytes (empty when none).
+func (e *Engine) EntityEvents(reportInterval time.Duration) ([]byte, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ptr == nil {
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	var out C.re_buffer
 	seconds := C.uint64_t(max(1, int64(reportInterval.Round(time.Second)/time.Second)))
@@ -183,18 +187,8 @@ func (e *engine) entityEvents(reportInterval time.Duration) ([]byte, error) {
 	return takeBuffer(&out), nil
 }
 
-// engineStatNames are the fields of re_stats, in order.
-func engineStatNames() []string {
-	t := reflect.TypeFor[C.re_stats]()
-	names := make([]string, t.NumField())
-	for i := range names {
-		names[i] = t.Field(i).Name
-	}
-	return names
-}
-
 // Close frees the Rust engine once no call is in flight. Calling it again is a no-op.
-func (e *engine) Close() {
+func (e *Engine) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ptr != nil {
@@ -204,12 +198,14 @@ func (e *engine) Close() {
 	}
 }
 
-// explainer owns one Rust explainer handle (for the explain tool). Not for concurrent use.
-type explainer struct {
-	ptr *C.re_explainer
+// Explainer owns one Rust explainer handle (for the explain tool). Not for concurrent use.
+type Explainer struct {
+	ptr     *C.re_explainer
+	request []byte // reused for each batch
 }
 
-func newExplainer(config []byte) (*explainer, error) {
+// NewExplainer builds an explainer from an engine configuration.
+func NewExplainer(config []byte) (*Explainer, error) {
 	if len(config) == 0 {
 		return nil, errors.New("empty engine configuration")
 	}
@@ -220,13 +216,13 @@ func newExplainer(config []byte) (*explainer, error) {
 	if err := statusError(status, &msg); err != nil {
 		return nil, err
 	}
-	return &explainer{ptr: ptr}, nil
+	return &Explainer{ptr: ptr}, nil
 }
 
-// add explains one request (as process sends it) of partition partition.
-func (e *explainer) add(partition string, in []byte) error {
+// addRequest explains one request (as Process sends it) of partition partition.
+func (e *Explainer) addRequest(partition string, in []byte) error {
 	if e.ptr == nil {
-		return errClosed
+		return ErrClosed
 	}
 	var msg C.re_buffer
 	status := C.re_explainer_add(e.ptr, stringPtr(partition), C.size_t(len(partition)), bytesPtr(in), C.size_t(len(in)), &msg)
@@ -235,10 +231,10 @@ func (e *explainer) add(partition string, in []byte) error {
 	return statusError(status, &msg)
 }
 
-// report is the explanations so far and their summary, as JSON (rust/src/explain.rs).
-func (e *explainer) report() ([]byte, error) {
+// Report is the explanations so far and their summary, as JSON (rust/src/explain.rs).
+func (e *Explainer) Report() ([]byte, error) {
 	if e.ptr == nil {
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	var out, msg C.re_buffer
 	if err := statusError(C.re_explainer_report(e.ptr, &out, &msg), &msg); err != nil {
@@ -248,7 +244,7 @@ func (e *explainer) report() ([]byte, error) {
 }
 
 // Close frees the explainer. Calling it again is a no-op.
-func (e *explainer) Close() {
+func (e *Explainer) Close() {
 	if e.ptr != nil {
 		C.re_explainer_free(e.ptr)
 		e.ptr = nil
@@ -284,23 +280,23 @@ func statusError(status C.re_status, msg *C.re_buffer) error {
 		n := C.re_status_message(C.uint32_t(status), (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)))
 		text = string(buf[:min(int(n), len(buf))])
 	}
-	return &engineError{kind: statusKind(status), status: int(status), message: text}
+	return &Error{kind: statusKind(status), status: int(status), message: text}
 }
 
 // statusKind maps an engine status to its kind of error.
 func statusKind(status C.re_status) error {
 	switch status {
 	case C.RE_STATUS_INVALID_CONFIG:
-		return errInvalidConfig
+		return ErrInvalidConfig
 	case C.RE_STATUS_INVALID_INPUT:
-		return errInvalidInput
+		return ErrInvalidInput
 	case C.RE_STATUS_INVALID_SNAPSHOT:
-		return errInvalidSnapshot
+		return ErrInvalidSnapshot
 	case C.RE_STATUS_PANIC:
-		return errEnginePanic
+		return ErrPanic
 	case C.RE_STATUS_NULL_PARAMETER:
-		return errEngineMisuse
+		return ErrMisuse
 	default:
-		return errUnknownStatus
+		return ErrUnknownStatus
 	}
 }

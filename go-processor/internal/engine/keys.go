@@ -1,4 +1,4 @@
-package resourceequalityprocessor // import "github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor"
+package engine
 
 import (
 	"sync"
@@ -8,22 +8,22 @@ import (
 // maxInternedKeys bounds the interner: keys past it are allocated per use, as without it.
 const maxInternedKeys = 4096
 
-// keyInterner returns one shared string per attribute key the engine answers with. The keys
+// KeyInterner returns one shared string per attribute key the engine answers with. The keys
 // come from a small set (the id, type and name attributes, and the pooled keys), so interning
 // them saves an allocation per upserted attribute. Lookups read an immutable map without a
 // lock; a new key (rare) replaces the map with a copy that has it.
-type keyInterner struct {
+type KeyInterner struct {
 	keys atomic.Pointer[map[string]string]
 	mu   sync.Mutex // serialises writers
 }
 
-func newKeyInterner() *keyInterner {
-	k := &keyInterner{}
+func NewKeyInterner() *KeyInterner {
+	k := &KeyInterner{}
 	k.keys.Store(&map[string]string{})
 	return k
 }
 
-func (k *keyInterner) intern(b []byte) string {
+func (k *KeyInterner) intern(b []byte) string {
 	if s, ok := (*k.keys.Load())[string(b)]; ok { // no allocation: the compiler looks up without converting
 		return s
 	}
