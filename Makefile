@@ -109,6 +109,7 @@ test-c: $(ENGINE_LIB)
 
 test-go: $(ENGINE_LIB)
 	cd go-processor && $(GO_ENV) go test -race -count=1 ./...
+	cd tests/load/loadgen && go test -count=1 ./...
 
 # The package must build without cgo, and then report a clear error.
 test-nocgo:

@@ -4,12 +4,18 @@ package resourceequalityprocessor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
@@ -19,30 +25,62 @@ import (
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
-// benchLogs is a batch of 1000 log records spread over `resources` pod resources of 15
-// attributes, as an SDK in each pod reports them.
+// putBenchPod writes the benchmark pod number i (tests/load/bench_pod.json, which
+// TestBenchPodIsTheSharedOne checks this against): a pod as an SDK reports it, 15 attributes.
+func putBenchPod(i int64, a pcommon.Map) {
+	dep := fmt.Sprintf("svc-%d", i%500)
+	a.PutStr("k8s.pod.uid", fmt.Sprintf("%08x-1b7d-4c55-9a0e-%012x", i>>32, i&0xffffffff))
+	a.PutStr("k8s.pod.name", fmt.Sprintf("%s-7d9f-%06d", dep, i))
+	a.PutStr("k8s.namespace.name", fmt.Sprintf("ns-%d", i%40))
+	a.PutStr("k8s.node.name", fmt.Sprintf("ip-10-0-%d-%d.ec2.internal", i%200, i%250))
+	a.PutStr("k8s.deployment.name", dep)
+	a.PutStr("k8s.replicaset.name", dep+"-7d9f")
+	a.PutStr("service.name", dep)
+	a.PutStr("service.version", "1.4.2")
+	a.PutStr("container.name", "app")
+	a.PutStr("cloud.provider", "aws")
+	a.PutStr("cloud.region", "us-east-1")
+	a.PutStr("cloud.account.id", "123456789012")
+	a.PutStr("telemetry.sdk.language", "go")
+	a.PutStr("telemetry.sdk.version", "1.38.0")
+	a.PutInt("process.pid", 1+i%30000)
+}
+
+// TestBenchPodIsTheSharedOne checks putBenchPod against the examples of tests/load/bench_pod.json,
+// the one definition of the benchmark pod.
+func TestBenchPodIsTheSharedOne(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "tests", "load", "bench_pod.json"))
+	require.NoError(t, err)
+	var doc struct {
+		Pods []struct {
+			I          int64   `json:"i"`
+			Attributes [][]any `json:"attributes"`
+		} `json:"pods"`
+	}
+	require.NoError(t, json.Unmarshal(data, &doc))
+	require.NotEmpty(t, doc.Pods)
+	for _, pod := range doc.Pods {
+		a := pcommon.NewMap()
+		putBenchPod(pod.I, a)
+		var got [][]any
+		for k, v := range a.All() {
+			got = append(got, []any{k, v.AsRaw()})
+		}
+		want, _ := json.Marshal(pod.Attributes)
+		have, _ := json.Marshal(got)
+		require.JSONEq(t, string(want), string(have), "pod %d", pod.I)
+	}
+}
+
+// benchLogs is a batch of 1000 log records spread over `resources` benchmark pods, as an SDK in
+// each pod reports them.
 func benchLogs(resources int) plog.Logs {
 	ld := plog.NewLogs()
 	per := 1000 / resources
 	for r := range resources {
 		rl := ld.ResourceLogs().AppendEmpty()
 		a := rl.Resource().Attributes()
-		dep := fmt.Sprintf("svc-%d", r%50)
-		a.PutStr("k8s.pod.uid", fmt.Sprintf("%08x-1b7d-4c55-9a0e-%012x", r, r*7919))
-		a.PutStr("k8s.pod.name", fmt.Sprintf("%s-7d9f-%06d", dep, r))
-		a.PutStr("k8s.namespace.name", "shop")
-		a.PutStr("k8s.node.name", fmt.Sprintf("ip-10-0-1-%d.ec2.internal", r%200))
-		a.PutStr("k8s.deployment.name", dep)
-		a.PutStr("k8s.replicaset.name", dep+"-7d9f")
-		a.PutStr("service.name", dep)
-		a.PutStr("service.version", "1.4.2")
-		a.PutStr("container.name", "app")
-		a.PutStr("cloud.provider", "aws")
-		a.PutStr("cloud.region", "us-east-1")
-		a.PutStr("cloud.account.id", "123456789012")
-		a.PutStr("telemetry.sdk.language", "go")
-		a.PutStr("telemetry.sdk.version", "1.38.0")
-		a.PutInt("process.pid", int64(1+r))
+		putBenchPod(int64(r), a)
 		lr := rl.ScopeLogs().AppendEmpty().LogRecords()
 		for i := range per {
 			lr.AppendEmpty().Body().SetStr(fmt.Sprintf("record %d", i))

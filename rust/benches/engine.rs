@@ -16,17 +16,23 @@ use std::time::Duration;
 
 pub const NOW: u64 = 1_800_000_000;
 
-/// A pod resource as an SDK reports it: 15 attributes.
+/// The benchmark pod (`tests/load/bench_pod.json`, which `rust/tests/bench_pod.rs` checks this
+/// against): a pod resource as an SDK reports it, 15 attributes.
 pub fn pod(i: u64) -> Resource {
     let s = |k: &str, v: String| KeyValue {
         key: k.into(),
         value: Some(AnyValue { value: Some(V::StringValue(v)) }),
         ..Default::default()
     };
+    let int = |k: &str, v: i64| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(V::IntValue(v)) }),
+        ..Default::default()
+    };
     let deployment = format!("svc-{}", i % 500);
     Resource {
         attributes: vec![
-            s("k8s.pod.uid", format!("{:08x}-1b7d-4c55-9a0e-{:012x}", i, i * 7919)),
+            s("k8s.pod.uid", format!("{:08x}-1b7d-4c55-9a0e-{:012x}", i >> 32, i & 0xffff_ffff)),
             s("k8s.pod.name", format!("{deployment}-7d9f-{i:06}")),
             s("k8s.namespace.name", format!("ns-{}", i % 40)),
             s("k8s.node.name", format!("ip-10-0-{}-{}.ec2.internal", i % 200, i % 250)),
@@ -40,7 +46,7 @@ pub fn pod(i: u64) -> Resource {
             s("cloud.account.id", "123456789012".into()),
             s("telemetry.sdk.language", "go".into()),
             s("telemetry.sdk.version", "1.38.0".into()),
-            s("process.pid", format!("{}", 1 + i % 30000)),
+            int("process.pid", 1 + (i % 30000) as i64),
         ],
         ..Default::default()
     }
