@@ -149,3 +149,26 @@ fn unsafe_is_written_only_at_the_c_boundary_and_in_memory() {
         .collect();
     assert!(offenders.is_empty(), "unsafe outside capi and answers::memory: {offenders:?}");
 }
+
+/// Every file or folder of this repository that the docs name in backticks exists, so that the
+/// README's Architecture follows the tree as it moves.
+#[test]
+fn the_docs_name_only_paths_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let docs = ["README.md", "BENCHMARKS.md", "include/WIRE.md", "go-processor/resourceequalityprocessor/README.md"];
+    let roots = ["rust/", "go-processor/", "tests/", "include/", "examples/"];
+    let mut missing = Vec::new();
+    for doc in docs {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        for (n, quoted) in text.split('`').enumerate() {
+            let path = quoted.trim_end_matches(['/', ',', '.']);
+            let looks_like_path = n % 2 == 1
+                && roots.iter().any(|r| path.starts_with(r))
+                && !path.contains([' ', '*', '<', '{', '$']);
+            if looks_like_path && !root.join(path).exists() {
+                missing.push(format!("{doc}: {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "the docs name paths that do not exist:\n{}", missing.join("\n"));
+}

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 )
 
-// explanationReport is the engine's report (rust/src/explain.rs owns its fields; the golden
+// explanationReport is the engine's report (rust/src/explain/mod.rs owns its fields; the golden
 // tests of this command compare both forms).
 type explanationReport struct {
 	Resources []struct {

@@ -231,7 +231,7 @@ func (e *Explainer) addRequest(partition string, in []byte) error {
 	return statusError(status, &msg)
 }
 
-// Report is the explanations so far and their summary, as JSON (rust/src/explain.rs).
+// Report is the explanations so far and their summary, as JSON (rust/src/explain/mod.rs).
 func (e *Explainer) Report() ([]byte, error) {
 	if e.ptr == nil {
 		return nil, ErrClosed
