@@ -162,9 +162,8 @@ fn the_docs_name_only_paths_that_exist() {
         let text = std::fs::read_to_string(root.join(doc)).unwrap();
         for (n, quoted) in text.split('`').enumerate() {
             let path = quoted.trim_end_matches(['/', ',', '.']);
-            let looks_like_path = n % 2 == 1
-                && roots.iter().any(|r| path.starts_with(r))
-                && !path.contains([' ', '*', '<', '{', '$']);
+            let looks_like_path =
+                n % 2 == 1 && roots.iter().any(|r| path.starts_with(r)) && !path.contains([' ', '*', '<', '{', '$']);
             if looks_like_path && !root.join(path).exists() {
                 missing.push(format!("{doc}: {path}"));
             }
