@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -31,7 +33,13 @@ func createDefaultConfig() component.Config {
 	return &Config{SnapshotInterval: time.Minute}
 }
 
-var errSnapshotInterval = errors.New("snapshot_interval must be positive when storage is set")
+// minSnapshotInterval is the shortest snapshot_interval: a snapshot walks every entity, and the
+// collector reads a bare number as nanoseconds (`snapshot_interval: 60` would snapshot without
+// pause and burn a core).
+const minSnapshotInterval = time.Second
+
+// processorKeys are the keys the processor reads itself (the engine reads the others).
+var processorKeys = []string{"snapshot_interval", "storage"}
 
 // The engine's modes the processor acts on (the engine owns the list: rust/src/config.rs).
 const (
@@ -47,8 +55,11 @@ var errStorageInRouteMode = errors.New("storage has no use in mode route: a rout
 // itself (without building its state), so that `otelcol validate` rejects a bad rule with the
 // engine's message before anything starts.
 func (c *Config) Validate() error {
-	if c.Storage != nil && c.SnapshotInterval <= 0 {
-		return errSnapshotInterval
+	if c.SnapshotInterval < minSnapshotInterval {
+		return fmt.Errorf("snapshot_interval: expected a duration of at least %v, such as 1m; got %v (a bare number is read as nanoseconds)", minSnapshotInterval, c.SnapshotInterval)
+	}
+	if err := c.checkKeys(); err != nil {
+		return err
 	}
 	cfg, err := c.engineConfig()
 	if err != nil {
@@ -66,6 +77,67 @@ func (c *Config) Validate() error {
 		return errStorageInRouteMode
 	}
 	return nil
+}
+
+// checkKeys refuses a top-level key neither the processor nor the engine reads, naming every key
+// there is (the engine's from its defaults, so the list is the engine's own) and the nearest.
+func (c *Config) checkKeys() error {
+	defaults, err := engine.CheckConfig([]byte("{}"))
+	if err != nil {
+		return err
+	}
+	var engineKeys map[string]json.RawMessage
+	if err := json.Unmarshal(defaults, &engineKeys); err != nil {
+		return fmt.Errorf("the engine's effective configuration is not JSON: %w", err)
+	}
+	known := append([]string{}, processorKeys...)
+	for k := range engineKeys {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	for k := range c.Engine {
+		if _, ok := engineKeys[k]; ok {
+			continue
+		}
+		hint := ""
+		if near := nearest(k, known); near != "" {
+			hint = fmt.Sprintf(" (did you mean %s?)", near)
+		}
+		return fmt.Errorf("%s: unknown key%s; the processor takes %s", k, hint, strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// nearest is the key of known within two edits of k, if one is.
+func nearest(k string, known []string) string {
+	best, bestDistance := "", 3
+	for _, candidate := range known {
+		if d := editDistance(k, candidate); d < bestDistance {
+			best, bestDistance = candidate, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	previous := make([]int, len(b)+1)
+	for j := range previous {
+		previous[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		current := make([]int, len(b)+1)
+		current[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			current[j] = min(previous[j]+1, current[j-1]+1, previous[j-1]+cost)
+		}
+		previous = current
+	}
+	return previous[len(b)]
 }
 
 // engineConfig is the JSON the engine takes: the engine's keys as written.

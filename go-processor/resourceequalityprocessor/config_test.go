@@ -3,7 +3,10 @@
 package resourceequalityprocessor
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,15 +49,15 @@ func TestLoadConfig(t *testing.T) {
 				SnapshotInterval: 30 * time.Second,
 			},
 		},
-		{id: component.NewIDWithName(metadata.Type, "bad_rule_unknown_key"), errText: "rules[0].colour: unknown field `colour`"},
+		{id: component.NewIDWithName(metadata.Type, "bad_rule_unknown_key"), errText: "rules[0].colour: unknown key; rules[0] takes name, type,"},
 		{id: component.NewIDWithName(metadata.Type, "bad_rule_no_identity"), errText: `rule "broken" (rules[0]): identity needs at least one alternative`},
 		{id: component.NewIDWithName(metadata.Type, "bad_disabled_rule"), errText: `disabled_rules[0]: there is no built-in rule named "no_such_rule"`},
 		{id: component.NewIDWithName(metadata.Type, "bad_ttl"), errText: "ttl must be between 1s and 87600h, got 0s"},
-		{id: component.NewIDWithName(metadata.Type, "bad_ttl_syntax"), errText: `invalid configuration at ttl: "soon" is not a duration`},
+		{id: component.NewIDWithName(metadata.Type, "bad_ttl_syntax"), errText: `ttl: "soon" is not a duration`},
 		{id: component.NewIDWithName(metadata.Type, "bad_max_entities"), errText: "max_entities must be between 1 and 4294967295, got 0"},
-		{id: component.NewIDWithName(metadata.Type, "unknown_key"), errText: "unknown field `colour`"},
+		{id: component.NewIDWithName(metadata.Type, "unknown_key"), errText: "colour: unknown key; the processor takes "},
 		{id: component.NewIDWithName(metadata.Type, "bad_pattern"), errText: "pooling.include[0]"},
-		{id: component.NewIDWithName(metadata.Type, "bad_mode"), errText: "invalid configuration at mode: unknown variant `dry-run`, expected one of `enrich`, `observe`, `route`, `identify`, `pool`"},
+		{id: component.NewIDWithName(metadata.Type, "bad_mode"), errText: "mode: dry-run is not one of enrich, observe, route, identify, pool"},
 		{id: component.NewIDWithName(metadata.Type, "storage_in_route_mode"), errText: "storage has no use in mode route"},
 		{id: component.NewIDWithName(metadata.Type, "bad_partition"), errText: "partition: set exactly one of metadata, auth or attribute, not metadata and attribute"},
 	}
@@ -86,4 +89,48 @@ func TestTheEffectivePartitionConfigReachesTheProcessor(t *testing.T) {
 	require.Equal(t, partitionConfig{Metadata: "x-scope-orgid"}, cfg.Partition)
 	_, err = engine.CheckConfig([]byte(`{"partition":{"metadata":"x-scope-orgid","auth":"username"}}`))
 	require.ErrorContains(t, err, "exactly one of metadata, auth or attribute")
+}
+
+// Every mistake gets a message that names the key as the user wrote it and says, in YAML's words,
+// what the key takes (issue 24): no engine types, no position in the engine's JSON, no status
+// numbers.
+func TestConfigMistakesGetMessagesInTheUsersWords(t *testing.T) {
+	golden := map[string]string{
+		"bare_snapshot_interval":   "snapshot_interval: expected a duration of at least 1s, such as 1m; got 60ns (a bare number is read as nanoseconds)",
+		"misspelt_nested_key":      "pooling.enabeld: unknown key; pooling takes enabled, include, exclude",
+		"misspelt_top_level_key":   "mod: unknown key (did you mean mode?); the processor takes " + allKeys(t),
+		"string_for_a_number":      `max_entities: expected a whole number, got the string "many"`,
+		"bool_for_a_map":           "pooling: expected a map of keys, got true",
+		"identity_one_level_short": `rules[0].identity[0]: expected a list, got the string "app.id"; identity is a list of alternatives, each a list of keys: write [[app.id]]`,
+		"bare_ttl":                 "ttl: 3600 is not a duration: a bare number has no unit; write one such as 1h, 90m or 1h30m",
+		"unknown_mode":             "mode: dry-run is not one of enrich, observe, route, identify, pool",
+		"unknown_rule_key":         "rules[0].colour: unknown key; rules[0] takes name, type, when, unless_present, alongside, derive, identity, display_name, pool, promote_to, entity_ref_types, unidentifying_values, containers, relationships",
+	}
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config_errors.yaml"))
+	require.NoError(t, err)
+	for name, want := range golden {
+		t.Run(name, func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig()
+			sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			err = cfg.(*Config).Validate()
+			require.Error(t, err)
+			assert.Equal(t, want, err.Error())
+		})
+	}
+}
+
+// allKeys is every top-level key, sorted: the processor's and the engine's defaults'.
+func allKeys(t *testing.T) string {
+	defaults, err := engine.CheckConfig([]byte("{}"))
+	require.NoError(t, err)
+	var keys map[string]any
+	require.NoError(t, json.Unmarshal(defaults, &keys))
+	all := append([]string{}, processorKeys...)
+	for k := range keys {
+		all = append(all, k)
+	}
+	sort.Strings(all)
+	return strings.Join(all, ", ")
 }

@@ -200,7 +200,7 @@ impl PartitionConfig {
     pub fn check(&self) -> Result<(), ConfigError> {
         if !(1..=MAX_PARTITIONS).contains(&self.max_partitions) {
             return Err(ConfigError(format!(
-                "invalid configuration at partition.max_partitions: it must be between 1 and {MAX_PARTITIONS}, not {}",
+                "partition.max_partitions: it must be between 1 and {MAX_PARTITIONS}, not {}",
                 self.max_partitions
             )));
         }
@@ -210,16 +210,14 @@ impl PartitionConfig {
                 .filter_map(|(name, v)| Some((name, v.as_ref()?)))
                 .collect();
         match set.as_slice() {
-            [] if !self.default.is_empty() => Err(ConfigError(
-                "invalid configuration at partition: default needs one of metadata, auth or attribute".into(),
-            )),
-            [] => Ok(()),
-            [(name, value)] if value.is_empty() => {
-                Err(ConfigError(format!("invalid configuration at partition.{name}: it must not be empty")))
+            [] if !self.default.is_empty() => {
+                Err(ConfigError("partition: default needs one of metadata, auth or attribute".into()))
             }
+            [] => Ok(()),
+            [(name, value)] if value.is_empty() => Err(ConfigError(format!("partition.{name}: it must not be empty"))),
             [_] => Ok(()),
             _ => Err(ConfigError(format!(
-                "invalid configuration at partition: set exactly one of metadata, auth or attribute, not {}",
+                "partition: set exactly one of metadata, auth or attribute, not {}",
                 set.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" and ")
             ))),
         }
@@ -408,7 +406,19 @@ mod duration {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        let text = String::deserialize(d)?;
+        let text = match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Number(n) => {
+                return Err(serde::de::Error::custom(format!(
+                    "{n} is not a duration: a bare number has no unit; write one such as 1h, 90m or 1h30m"
+                )));
+            }
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "{other} is not a duration: write one such as 1h, 90m or 1h30m"
+                )));
+            }
+        };
         parse(&text).ok_or_else(|| {
             serde::de::Error::custom(format!("{text:?} is not a duration: write one such as 1h, 90m or 1h30m"))
         })
@@ -451,20 +461,93 @@ pub fn parse_config(json: &[u8]) -> Result<EngineConfig, ConfigError> {
     let text = std::str::from_utf8(json)
         .map_err(|e| ConfigError(format!("configuration is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
     if !text.trim_start().starts_with('{') {
-        return Err(ConfigError("invalid configuration: it must be a JSON object, like {}".into()));
+        return Err(ConfigError("configuration: it must be a map of keys, like {}".into()));
     }
     let de = &mut serde_json::Deserializer::from_str(text);
     let config: EngineConfig = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            ConfigError(format!("invalid configuration: {inner}"))
-        } else {
-            ConfigError(format!("invalid configuration at {path}: {inner}"))
-        }
+        ConfigError(in_user_terms(&path, &e.into_inner().to_string()))
     })?;
     config.partition.check()?;
     Ok(config)
+}
+
+/// A deserialization error as the user wrote the configuration (YAML, through the collector):
+/// the key's path first, then the problem in YAML's words, never the engine's types or the
+/// position in the JSON the processor made of the user's YAML.
+fn in_user_terms(path: &str, serde: &str) -> String {
+    // serde_json ends its messages with the position in the JSON: meaningless to the user.
+    let message = serde.rfind(" at line ").map_or(serde, |at| &serde[..at]);
+    let key = if path == "." { "configuration" } else { path };
+    let parent = match path.rfind(['.', '[']) {
+        _ if path == "." => "the processor".to_string(),
+        None => "the processor".to_string(),
+        Some(at) => path[..at].to_string(),
+    };
+    let quoted = |list: &str| list.replace('`', "");
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let takes = rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected ")).map(|(_, l)| l);
+        return match takes {
+            Some(list) => format!("{key}: unknown key; {parent} takes {}", quoted(list)),
+            None => format!("{key}: unknown key; {parent} takes no keys"),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (value, list) =
+            rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected ")).unwrap_or((rest, ""));
+        return format!("{key}: {} is not one of {}", quoted(value), quoted(list));
+    }
+    if let Some(field) = message.strip_prefix("missing field ") {
+        return format!("{key}: the key {} is required", quoted(field));
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((got, want)) = rest.split_once(", expected ")
+    {
+        let got = got_in_user_terms(got);
+        let want = want_in_user_terms(want);
+        let mut out = format!("{key}: expected {want}, got {got}");
+        // `identity: [app.id]` where `[[app.id]]` is meant: the commonest slip in a rule.
+        if want == "a list" && key.contains(".identity[") && got.starts_with("the string ") {
+            let value = got.trim_start_matches("the string ").trim_matches('"');
+            out.push_str(&format!("; identity is a list of alternatives, each a list of keys: write [[{value}]]"));
+        }
+        return out;
+    }
+    format!("{key}: {message}")
+}
+
+/// serde's name of what the user wrote (`integer `3600``, `string "x"`), in YAML's words.
+fn got_in_user_terms(got: &str) -> String {
+    let unquoted = |s: &str| s.trim_matches('`').to_string();
+    if let Some(v) = got.strip_prefix("integer ").or_else(|| got.strip_prefix("floating point ")) {
+        return format!("the number {}", unquoted(v));
+    }
+    if let Some(v) = got.strip_prefix("boolean ") {
+        return unquoted(v);
+    }
+    if let Some(v) = got.strip_prefix("string ") {
+        return format!("the string {v}");
+    }
+    match got {
+        "sequence" => "a list".into(),
+        "map" => "a map".into(),
+        "unit value" | "null" => "nothing".into(),
+        other => other.into(),
+    }
+}
+
+/// serde's name of the type a key takes (`u64`, `struct PoolingConfig`), in YAML's words.
+fn want_in_user_terms(want: &str) -> String {
+    match want {
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "a sequence" => "a list".into(),
+        "a boolean" => "true or false".into(),
+        "a map" | "map" => "a map of keys".into(),
+        w if w.starts_with("struct ") => "a map of keys".into(),
+        w if w.starts_with("enum ") => "one of its values".into(),
+        other => other.into(),
+    }
 }
 
 /// The built-in rules, embedded in the library, in precedence order.

@@ -25,6 +25,11 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.kind == ErrInvalidConfig {
+		// The engine's message names the key as the user wrote it and says what it takes; a
+		// status number would only get in the way.
+		return e.message
+	}
 	return fmt.Sprintf("resourceequality engine: %v (status %d): %s", e.kind, e.status, e.message)
 }
 

@@ -526,7 +526,7 @@ mod tests {
             (r#"{"max_entities":0}"#, "max_entities"),
             (r#"{"ttl":"0s"}"#, "ttl must be between 1s"),
             (r#"{"mode":"identify","ttl":"30s"}"#, "warmup (default 1m) must be at most the ttl (30s)"),
-            (r#"{"mode":"dry-run"}"#, "unknown variant `dry-run`"),
+            (r#"{"mode":"dry-run"}"#, "mode: dry-run is not one of enrich, observe"),
             (r#"{"route_attribute":""}"#, "route_attribute must not be empty"),
             (r#"{"route_attribute":"resource.id"}"#, "and route_attribute must differ"),
             (r#"{"route_attribute":"k8s.pod.name"}"#, "route_attribute"),
