@@ -14,6 +14,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadatatest"
@@ -26,11 +29,14 @@ func TestObserveModeChangesNothingAndCounts(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	set := metadatatest.NewSettings(tel)
 	set.ID = component.NewIDWithName(metadata.Type, "observe")
+	core, logs := observer.New(zapcore.InfoLevel)
+	set.Logger = zap.New(core)
 	cfg := createDefaultConfig().(*Config)
 	cfg.Engine = map[string]any{"mode": modeObserve}
 	sink := new(consumertest.LogsSink)
 	p, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
 	require.NoError(t, err)
+	require.Equal(t, 1, logs.FilterMessage(observeModeMessage).Len(), "an observing processor says so as it starts")
 	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
 

@@ -51,6 +51,12 @@ func acquireEngine(set processor.Settings, cfg *Config) (*sharedComponent[compon
 		})
 }
 
+// observeModeMessage is logged when an observing processor starts, so that an operator who reads
+// the log knows that nothing is changed, and where to look instead.
+const observeModeMessage = "resourceequality is in mode observe: it identifies and pools but changes no telemetry; " +
+	"its metrics (otelcol_processor_resourceequality_*, on the collector's own telemetry endpoint) count what mode " +
+	"enrich would do, and the explain tool says why for each resource"
+
 func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedEngine, error) {
 	effectiveJSON, err := engine.CheckConfig(json)
 	if err != nil {
@@ -68,6 +74,9 @@ func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedE
 	if s.stats, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		e.Close()
 		return nil, err
+	}
+	if effective.Mode == modeObserve {
+		set.Logger.Info(observeModeMessage)
 	}
 	s.readStats = cachedStats(s.engine.Stats)
 	err = registerEngineMetrics(s.stats, s.readStats)
