@@ -31,7 +31,7 @@ GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$
 
 .PHONY: all engine header header-check generate collector explain run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load bench-check \
-        fuzz fuzz-short fuzz-run soak clean
+        fuzz fuzz-short fuzz-run soak clean check-tools
 
 all: $(COLLECTOR) $(EXPLAIN)
 
@@ -94,7 +94,7 @@ run: $(COLLECTOR)
 	./$(COLLECTOR) --config examples/local.yaml
 
 # ---- tests ------------------------------------------------------------------------------------
-test: test-rust test-c header-check test-go test-nocgo test-collector e2e fuzz-short
+test: check-tools test-rust test-c header-check test-go test-nocgo test-collector e2e fuzz-short
 
 test-rust:
 	cargo test --release --locked --workspace
@@ -129,6 +129,19 @@ lint: $(ENGINE_LIB)
 	test -z "$$(gofmt -l go-processor tests | tee /dev/stderr)"
 	cd go-processor && $(GO_ENV) go vet ./...
 
+# The tools every target needs, at their minimum versions (the README's Quick start states them):
+# Go as go-processor/go.mod's go line, Rust as Cargo.toml's rust-version, Python with venv.
+check-tools:
+	@go_min=$$(sed -n 's/^go //p' go-processor/go.mod); go_have=$$(go env GOVERSION | sed 's/^go//'); \
+	  [ "$$(printf '%s\n' "$$go_min" "$$go_have" | sort -V | head -1)" = "$$go_min" ] || \
+	  { echo "Go $$go_have is older than the $$go_min go-processor/go.mod needs"; exit 1; }
+	@rust_min=$$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml); rust_have=$$(rustc --version | cut -d' ' -f2); \
+	  [ "$$(printf '%s\n' "$$rust_min" "$$rust_have" | sort -V | head -1)" = "$$rust_min" ] || \
+	  { echo "Rust $$rust_have is older than the $$rust_min Cargo.toml needs"; exit 1; }
+	@python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' 2>/dev/null || \
+	  { echo "make needs Python 3.9 or newer with its venv module (Debian: apt-get install python3-venv)"; exit 1; }
+	@command -v cc >/dev/null || { echo "make needs a C compiler (cc) for cgo"; exit 1; }
+
 # ---- fuzzing and soak ---------------------------------------------------------------------------
 # cargo fuzz needs the nightly toolchain; without it the corpora are still replayed by
 # `cargo test` (rust/tests/fuzz_corpus.rs). Corpora live in the repo; new finds are added to them.
@@ -139,14 +152,19 @@ GO_FUZZ_TARGETS := FuzzProcessLogs FuzzApplyAnswer
 fuzz: $(BIN)/cargo-fuzz $(ENGINE_LIB)
 	$(MAKE) fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
+# fuzz-short (in make test) writes what it finds to a scratch corpus under build/, reading the
+# committed corpora too, so that make test leaves the tree as it found it; fuzz adds its finds to
+# the committed corpora.
 fuzz-short: $(ENGINE_LIB)
 	if cargo +nightly --version >/dev/null 2>&1; then \
-	  $(MAKE) $(BIN)/cargo-fuzz && $(MAKE) fuzz-run FUZZ_SECONDS=15; \
+	  $(MAKE) $(BIN)/cargo-fuzz && $(MAKE) fuzz-run FUZZ_SECONDS=15 FUZZ_FINDS=$(ROOT)/build/fuzz-corpus; \
 	else echo "fuzz-short: no nightly toolchain; corpora replayed by cargo test only"; fi
 
+FUZZ_FINDS ?= corpus
 fuzz-run:
 	cd rust/fuzz && for t in $(FUZZ_TARGETS); do \
-	  mkdir -p corpus/$$t && cargo +nightly fuzz run --release $$t corpus/$$t -- \
+	  mkdir -p $(FUZZ_FINDS)/$$t corpus/$$t && \
+	  cargo +nightly fuzz run --release $$t $(FUZZ_FINDS)/$$t $$( [ "$(FUZZ_FINDS)" = corpus ] || echo corpus/$$t ) -- \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 2>&1 | tail -12 || exit 1; \
 	done
 	cd go-processor && for t in $(GO_FUZZ_TARGETS); do \
