@@ -31,7 +31,7 @@ GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$
 
 .PHONY: all engine header header-check generate collector explain run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load bench-check \
-        fuzz fuzz-short fuzz-run soak clean check-tools
+        fuzz fuzz-short fuzz-run soak clean check-tools send-example
 
 all: $(COLLECTOR) $(EXPLAIN)
 
@@ -92,6 +92,10 @@ $(EXPLAIN): $(ENGINE_LIB) $(HEADER) $(GO_SRC)
 
 run: $(COLLECTOR)
 	./$(COLLECTOR) --config examples/local.yaml
+
+# With `make run` going in another terminal: the README's worked example, sent by real clients.
+send-example: $(VENV)/.installed
+	$(VENV)/bin/python examples/send/worked_example.py --endpoint http://localhost:4318
 
 # ---- tests ------------------------------------------------------------------------------------
 test: check-tools test-rust test-c header-check test-go test-nocgo test-collector e2e fuzz-short
