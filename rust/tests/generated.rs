@@ -156,8 +156,14 @@ fn versions_match_the_crate() {
 /// fails here until the README says it too.
 #[test]
 fn readme_states_the_engines_defaults() {
+    for readme in ["README.md", "go-processor/resourceequalityprocessor/README.md"] {
+        states_the_engines_defaults(readme);
+    }
+}
+
+fn states_the_engines_defaults(file: &str) {
     use serde_json::{Value as J, json};
-    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(common::repo_root().join(file)).unwrap();
     let defaults = serde_json::to_value(resourceequality::EngineConfig::default()).unwrap();
     let scalars = |v: &J| v.as_object().unwrap().clone().into_iter().filter(|(_, v)| !v.is_object() && !v.is_array());
     let top = scalars(&defaults).map(|(k, v)| (k, v, None));
@@ -186,7 +192,7 @@ fn readme_states_the_engines_defaults() {
         };
         assert!(
             stated.iter().any(reads_as_default),
-            "README.md states {key}: {stated:?}, none of them the default {default}"
+            "{file} states {key}: {stated:?}, none of them the default {default}"
         );
     }
 }
