@@ -8,7 +8,7 @@
 //! `"resourceequality/id/v1"`, then the type, then the number of parts, then each part sorted by
 //! key as key, value tag, value; every byte string length-prefixed (u64 little endian).
 //!
-//! In a named partition (a tenant, see `partition`), an id is that id hashed again with the
+//! In a named partition (a tenant, see `state::partitions`), an id is that id hashed again with the
 //! partition: `"resourceequality/partition/v1"` and the partition's name, as a 128-bit key,
 //! then the id (both little endian). The same pod in two tenants thus has two ids, so that no
 //! table and no backend can take one tenant's entity for another's; the unnamed partition (no
@@ -101,7 +101,7 @@ pub fn in_partition(id: EntityId, key: u128) -> EntityId {
 }
 
 /// A container tag: the container a resource speaks for, by one naming key and its value (see
-/// `containers`). Values hash as identities do, so `42` and `"42"` tag one container.
+/// `state::containers`). Values hash as identities do, so `42` and `"42"` tag one container.
 pub fn container_tag(key: &[u8], value: IdValue<'_>) -> u64 {
     let mut h = Xxh3::new();
     put(&mut h, key);

@@ -478,7 +478,7 @@ impl Engine {
     }
 }
 
-/// The tags of the container a resource speaks for (see `containers`): one per naming key and
+/// The tags of the container a resource speaks for (see `state::containers`): one per naming key and
 /// value it carries, a hash of the value and the key's first spelling (so `container.name=cart`
 /// and `k8s.container.name=cart` name one container). A value that identifies nothing makes no
 /// tag. Returns whether the resource names a container at all.

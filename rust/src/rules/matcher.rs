@@ -24,7 +24,7 @@ pub struct MatchScratch<'a> {
     touched: Vec<KeyId>,
     /// Values of rule keys on the current resource too long to identify (`id_value`).
     pub oversized: u32,
-    /// The rules the current resource can match (`rule_index`), as a bit set.
+    /// The rules the current resource can match (`rules::index`), as a bit set.
     candidates: Vec<u64>,
     pub derived: Vec<(KeyId, &'a [u8])>,
     /// The keys `derived` values were computed from.

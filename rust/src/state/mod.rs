@@ -48,7 +48,7 @@ struct Entity {
     kind: Kind,
     variants: Variants,
     /// The identifying keys and values of the entity (its canonical identity alternative), kept
-    /// only while entity events are published (`events`).
+    /// only while entity events are published (`engine::events`).
     identity: Option<IdentityValues>,
     /// The partition it counts against (`Partition::group`; 0 when restored from a snapshot).
     group: u32,
@@ -127,7 +127,7 @@ pub struct State {
     shards: Box<[CacheLine<Mutex<Shard>>]>,
     mask: u64,
     counters: Counters,
-    /// Entities whose description changed, for entity events (`events`).
+    /// Entities whose description changed, for entity events (`engine::events`).
     changes: Changes,
     /// Change stamps and the link epoch, which every change here updates.
     freshness: Freshness,
