@@ -480,22 +480,27 @@ fn in_user_terms(path: &str, serde: &str) -> String {
     let message = serde.rfind(" at line ").map_or(serde, |at| &serde[..at]);
     let key = if path == "." { "configuration" } else { path };
     let parent = match path.rfind(['.', '[']) {
-        _ if path == "." => "the processor".to_string(),
-        None => "the processor".to_string(),
-        Some(at) => path[..at].to_string(),
+        Some(at) if path != "." => &path[..at],
+        _ => "the processor",
     };
     let quoted = |list: &str| list.replace('`', "");
+    // serde's "`x`, expected one of `a`, `b`" (or "expected `a`" for one): what was written, and
+    // the accepted choices.
+    let choices = |rest: &'_ str| -> (String, Option<String>) {
+        match rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected ")) {
+            Some((written, list)) => (quoted(written), Some(quoted(list))),
+            None => (quoted(rest), None),
+        }
+    };
     if let Some(rest) = message.strip_prefix("unknown field ") {
-        let takes = rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected ")).map(|(_, l)| l);
-        return match takes {
-            Some(list) => format!("{key}: unknown key; {parent} takes {}", quoted(list)),
+        return match choices(rest).1 {
+            Some(list) => format!("{key}: unknown key; {parent} takes {list}"),
             None => format!("{key}: unknown key; {parent} takes no keys"),
         };
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let (value, list) =
-            rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected ")).unwrap_or((rest, ""));
-        return format!("{key}: {} is not one of {}", quoted(value), quoted(list));
+        let (value, list) = choices(rest);
+        return format!("{key}: {value} is not one of {}", list.unwrap_or_default());
     }
     if let Some(field) = message.strip_prefix("missing field ") {
         return format!("{key}: the key {} is required", quoted(field));
