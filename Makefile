@@ -73,11 +73,15 @@ header-check: $(BIN)/cbindgen
 # Renews every file generated from one definition: the README's rule and engine-metrics tables
 # and the engine metrics in metadata.yaml (rust/tests/generated.rs), the C header, and
 # mdatagen's code.
+DISTRIBUTION_URL := https://github.com/resourceequality/resourceequality/blob/main/collector-builder.yaml
 generate: $(BIN)/mdatagen $(BIN)/cbindgen
 	RE_UPDATE_GENERATED=1 cargo test --release -q -p resourceequality --test generated
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output $(HEADER) rust
 	cd go-processor/resourceequalityprocessor && mdatagen metadata.yaml
 	cd go-processor/resourceequalityreceiver && mdatagen metadata.yaml
+	# mdatagen links only the OpenTelemetry project's distributions; ours is this repository's.
+	sed -i 's|^\[resourceequality\]: $$|[resourceequality]: $(DISTRIBUTION_URL)|' \
+		go-processor/resourceequalityprocessor/README.md go-processor/resourceequalityreceiver/README.md
 
 collector: $(COLLECTOR)
 $(COLLECTOR): $(ENGINE_LIB) $(HEADER) $(GO_SRC) collector-builder.yaml $(BIN)/builder

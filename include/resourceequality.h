@@ -68,6 +68,9 @@ typedef struct re_stats {
   uint64_t resource_variants;
   uint64_t entity_changes_dropped;
   uint64_t routes_mismatched;
+  uint64_t fills_refused_ambiguous;
+  uint64_t fills_refused_container_scoped;
+  uint64_t fills_refused_out_of_scope;
 } re_stats;
 
 // Frees a buffer the library returned and zeroes it. NULL, and a zeroed buffer, are no-ops.

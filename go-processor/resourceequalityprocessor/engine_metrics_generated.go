@@ -10,8 +10,8 @@ import (
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
-// registerEngineMetrics registers, for every engine stat that is a metric of its own, a callback
-// reporting it from read.
+// registerEngineMetrics registers, for every engine metric, a callback reporting its stats
+// from read.
 func registerEngineMetrics(tb *metadata.TelemetryBuilder, read func() (engine.Stats, error)) error {
 	return errors.Join(
 		tb.RegisterProcessorResourceequalityEntitiesCallback(observe(read, func(s engine.Stats) int64 { return s.Entities })),
@@ -31,5 +31,10 @@ func registerEngineMetrics(tb *metadata.TelemetryBuilder, read func() (engine.St
 		tb.RegisterProcessorResourceequalityPartitionOverflowResourcesCallback(observe(read, func(s engine.Stats) int64 { return s.PartitionOverflowResources })),
 		tb.RegisterProcessorResourceequalityResourceVariantsCallback(observe(read, func(s engine.Stats) int64 { return s.ResourceVariants })),
 		tb.RegisterProcessorResourceequalityRoutesMismatchedCallback(observe(read, func(s engine.Stats) int64 { return s.RoutesMismatched })),
+		tb.RegisterProcessorResourceequalityFillsRefusedCallback(observeParts(read, "reason", []part{
+			{"ambiguous", func(s engine.Stats) int64 { return s.FillsRefusedAmbiguous }},
+			{"container_scoped", func(s engine.Stats) int64 { return s.FillsRefusedContainerScoped }},
+			{"out_of_scope", func(s engine.Stats) int64 { return s.FillsRefusedOutOfScope }},
+		})),
 	)
 }

@@ -23,6 +23,29 @@ func observe(read func() (engine.Stats, error), stat func(engine.Stats) int64) m
 	}
 }
 
+// part is one stat of a metric broken down by an attribute: the attribute's value and the stat.
+type part struct {
+	value string
+	stat  func(engine.Stats) int64
+}
+
+// observeParts is a metric callback that reports several stats of the engine's as one metric,
+// each with its value of attribute (fills_refused by reason).
+func observeParts(read func() (engine.Stats, error), attr string, parts []part) metric.Int64Callback {
+	sets := make([]metric.ObserveOption, len(parts))
+	for i, p := range parts {
+		sets[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String(attr, p.value)))
+	}
+	return func(_ context.Context, o metric.Int64Observer) error {
+		if st, err := read(); err == nil {
+			for i, p := range parts {
+				o.Observe(p.stat(st), sets[i])
+			}
+		}
+		return nil
+	}
+}
+
 // statsMaxAge is how long one read of the engine's stats serves the metric callbacks: one
 // collection calls every callback, and a read walks the engine's entities once.
 const statsMaxAge = time.Second

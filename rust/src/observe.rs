@@ -63,6 +63,12 @@ pub trait Observer {
     fn followed(&mut self, _kind: LinkKind, _from: EntityId, _to: EntityId) {}
     /// The entity the resource belongs to, as stored (its id, in its partition).
     fn entity(&mut self, _id: EntityId) {}
+    /// The keys and values by which the resource names its container (empty: it names none),
+    /// for a rule whose entity is made of containers.
+    fn container(&mut self, _naming: Vec<(String, String)>) {}
+    /// An identity of the resource (its keys and values) links to two entities: the link was
+    /// not followed, or not recorded.
+    fn ambiguous_link(&mut self, _identity: Vec<(String, String)>) {}
     fn reported(&mut self, _key: &[u8], _value: &[u8], _fate: Reported) {}
     fn offered(&mut self, _key: &[u8], _value: Option<&[u8]>, _offer: Offer) {}
 }

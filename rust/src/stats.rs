@@ -28,6 +28,9 @@ pub struct Stats {
     pub resource_variants: u64,
     pub entity_changes_dropped: u64,
     pub routes_mismatched: u64,
+    pub fills_refused_ambiguous: u64,
+    pub fills_refused_container_scoped: u64,
+    pub fills_refused_out_of_scope: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +49,65 @@ pub struct StatSpec {
     pub metric: Option<MetricKind>,
     pub unit: &'static str,
     pub description: &'static str,
+    /// Reported not as a metric of its own but as one value of a metric's attribute (the
+    /// breakdown and the value): `fills_refused{reason="ambiguous"}`.
+    pub part_of: Option<(&'static Breakdown, &'static str)>,
 }
+
+/// A metric made of several stats, one per value of one attribute (a bounded set: the stats).
+pub struct Breakdown {
+    pub metric: &'static str,
+    pub attribute: &'static str,
+    pub description: &'static str,
+}
+
+/// A metric the processor reports: a stat of its own, or a breakdown's stats, one per value of
+/// its attribute.
+pub struct Metric {
+    pub name: &'static str,
+    pub kind: MetricKind,
+    pub unit: &'static str,
+    pub description: &'static str,
+    pub attribute: Option<&'static str>,
+    /// (the attribute's value, the stat reported with it), in `STATS` order.
+    pub parts: Vec<(Option<&'static str>, &'static str)>,
+}
+
+/// The processor's engine metrics, in `STATS` order of their first stat.
+pub fn metrics() -> Vec<Metric> {
+    let mut metrics: Vec<Metric> = Vec::new();
+    for s in STATS {
+        let Some(kind) = s.metric else { continue };
+        match s.part_of {
+            None => metrics.push(Metric {
+                name: s.name,
+                kind,
+                unit: s.unit,
+                description: s.description,
+                attribute: None,
+                parts: vec![(None, s.name)],
+            }),
+            Some((by, value)) => match metrics.iter_mut().find(|m| m.name == by.metric) {
+                Some(m) => m.parts.push((Some(value), s.name)),
+                None => metrics.push(Metric {
+                    name: by.metric,
+                    kind,
+                    unit: s.unit,
+                    description: by.description,
+                    attribute: Some(by.attribute),
+                    parts: vec![(Some(value), s.name)],
+                }),
+            },
+        }
+    }
+    metrics
+}
+
+pub const FILLS_REFUSED: Breakdown = Breakdown {
+    metric: "fills_refused",
+    attribute: "reason",
+    description: "Attributes an entity held that a resource lacked and was not given, by `reason`: `ambiguous` (its sources disagree), `container_scoped` (it belongs to another container, or the resource names none), `out_of_scope` (outside the pooling scope of the resource's rule). Counted when a resource is computed, not when its answer is reused.",
+};
 
 pub const STATS: &[StatSpec] = &[
     StatSpec {
@@ -54,114 +115,154 @@ pub const STATS: &[StatSpec] = &[
         metric: None,
         unit: "{resource}",
         description: "Resources processed (the processor reports them by entity type).",
+        part_of: None,
     },
     StatSpec {
         name: "entities",
         metric: Some(MetricKind::Gauge),
         unit: "{entity}",
         description: "Entities with pooled attributes held in memory.",
+        part_of: None,
     },
     StatSpec {
         name: "links",
         metric: Some(MetricKind::Gauge),
         unit: "{link}",
         description: "Alias and promotion links held in memory.",
+        part_of: None,
     },
     StatSpec {
         name: "evictions",
         metric: Some(MetricKind::Counter),
         unit: "{entry}",
         description: "Entities and links forgotten because of the TTL or the size limit.",
+        part_of: None,
     },
     StatSpec {
         name: "merges",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources that received an entity's id through a learnt link (e.g. a container-only resource joined to its pod).",
+        part_of: None,
     },
     StatSpec {
         name: "attributes_filled",
         metric: Some(MetricKind::Counter),
         unit: "{attribute}",
         description: "Attributes filled onto resources from the pool of their entity.",
+        part_of: None,
     },
     StatSpec {
         name: "cache_hits",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources answered from the result cache (byte-identical to one seen before, its entity unchanged).",
+        part_of: None,
     },
     StatSpec {
         name: "cache_misses",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources computed in full.",
+        part_of: None,
     },
     StatSpec {
         name: "ambiguous_links",
         metric: Some(MetricKind::Counter),
         unit: "{link}",
         description: "Links that two different entities claimed, and so no longer join anything.",
+        part_of: None,
     },
     StatSpec {
         name: "ambiguous_attributes",
         metric: Some(MetricKind::Counter),
         unit: "{attribute}",
         description: "Pooled attributes whose sources disagreed, and so are no longer filled.",
+        part_of: None,
     },
     StatSpec {
         name: "containers_full",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources naming a container their entity had no room to remember (32 container tags): they were filled with nothing container-scoped.",
+        part_of: None,
     },
     StatSpec {
         name: "attributes_not_pooled",
         metric: Some(MetricKind::Counter),
         unit: "{attribute}",
         description: "In-scope attributes not pooled for a bound: a key over 256 bytes, a value over 4 KiB, an entity's pool full (128 keys or 16 KiB), or a key table full of keys that live entities use.",
+        part_of: None,
     },
     StatSpec {
         name: "identity_values_too_large",
         metric: Some(MetricKind::Counter),
         unit: "{attribute}",
         description: "Values of keys the rules read that were over 4 KiB: they identify nothing and are not pooled (counted when a resource is computed, not when its answer is reused).",
+        part_of: None,
     },
     StatSpec {
         name: "partitions",
         metric: Some(MetricKind::Gauge),
         unit: "{partition}",
         description: "Partitions (tenants) served with state: those that sent data within the TTL, at most partition.max_partitions; 0 when partitioning is off.",
+        part_of: None,
     },
     StatSpec {
         name: "default_partition_resources",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources processed in the default partition because their own partition was absent (e.g. metadata lost behind a batch processor).",
+        part_of: None,
     },
     StatSpec {
         name: "partition_overflow_resources",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored.",
+        part_of: None,
     },
     StatSpec {
         name: "resource_variants",
         metric: Some(MetricKind::Gauge),
         unit: "{resource}",
         description: "Distinct resources (attribute sets) that described the entities held, up to 8 per entity: divided by entities, how fragmented the telemetry is.",
+        part_of: None,
     },
     StatSpec {
         name: "entity_changes_dropped",
         metric: None,
         unit: "{entity}",
         description: "Entity changes the entity events queue had no room for (the periodic report repairs them; the entity events receiver reports this).",
+        part_of: None,
     },
     StatSpec {
         name: "routes_mismatched",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
         description: "Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links.",
+        part_of: None,
+    },
+    StatSpec {
+        name: "fills_refused_ambiguous",
+        metric: Some(MetricKind::Counter),
+        unit: "{attribute}",
+        description: "Fills refused because the entity's sources disagree on the value.",
+        part_of: Some((&FILLS_REFUSED, "ambiguous")),
+    },
+    StatSpec {
+        name: "fills_refused_container_scoped",
+        metric: Some(MetricKind::Counter),
+        unit: "{attribute}",
+        description: "Fills refused because the value belongs to another container, or the resource names none.",
+        part_of: Some((&FILLS_REFUSED, "container_scoped")),
+    },
+    StatSpec {
+        name: "fills_refused_out_of_scope",
+        metric: Some(MetricKind::Counter),
+        unit: "{attribute}",
+        description: "Fills refused because the key is outside the pooling scope of the resource's rule.",
+        part_of: Some((&FILLS_REFUSED, "out_of_scope")),
     },
 ];
 
@@ -177,5 +278,14 @@ mod tests {
         fields.sort_unstable();
         specs.sort_unstable();
         assert_eq!(fields, specs);
+    }
+
+    #[test]
+    fn the_parts_of_a_breakdown_are_one_kind_and_unit() {
+        for a in STATS.iter().filter(|s| s.part_of.is_some()) {
+            for b in STATS.iter().filter(|b| b.part_of.map(|p| p.0.metric) == a.part_of.map(|p| p.0.metric)) {
+                assert_eq!((a.metric, a.unit), (b.metric, b.unit), "{} and {}", a.name, b.name);
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ mod go_copies;
 #[path = "generated/rule_table.rs"]
 mod rule_table;
 
-use resourceequality::stats::{MetricKind, STATS};
+use resourceequality::stats::{MetricKind, metrics};
 
 /// Checks (or, with `RE_UPDATE_GENERATED`, rewrites) the text between two marker lines.
 fn check_section(file: &str, begin: &str, end: &str, want: &str) {
@@ -58,19 +58,15 @@ fn readme_rule_table_matches_the_rule_data() {
     );
 }
 
-fn metric_specs() -> impl Iterator<Item = (&'static resourceequality::stats::StatSpec, MetricKind)> {
-    STATS.iter().filter_map(|s| Some((s, s.metric?)))
-}
-
 #[test]
 fn readme_engine_metrics_match_the_stats() {
     let mut table = String::from("| metric | kind | meaning |\n|---|---|---|\n");
-    for (s, kind) in metric_specs() {
-        let kind = match kind {
+    for m in metrics() {
+        let kind = match m.kind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
         };
-        table.push_str(&format!("| `otelcol_processor_resourceequality_{}` | {kind} | {} |\n", s.name, s.description));
+        table.push_str(&format!("| `otelcol_processor_resourceequality_{}` | {kind} | {} |\n", m.name, m.description));
     }
     check_section(
         "README.md",
@@ -97,14 +93,14 @@ fn metadata_with_engine_metrics(text: &str) -> String {
         blocks.last_mut().unwrap().push_str(line);
     }
     blocks.retain(|b| !b.contains(GENERATED_METRIC));
-    for (s, kind) in metric_specs() {
-        let description = serde_json::to_string(s.description).unwrap();
-        let unit = serde_json::to_string(s.unit).unwrap();
+    for m in metrics() {
+        let description = serde_json::to_string(m.description).unwrap();
+        let unit = serde_json::to_string(m.unit).unwrap();
         let mut b = format!(
             "    processor_resourceequality_{}:\n{GENERATED_METRIC}      enabled: true\n      stability: development\n      description: {description}\n      unit: {unit}\n",
-            s.name
+            m.name
         );
-        b.push_str(match kind {
+        b.push_str(match m.kind {
             MetricKind::Counter => {
                 "      sum:\n        async: true\n        value_type: int\n        monotonic: true\n"
             }

@@ -60,10 +60,14 @@ def test_observe_mode_changes_no_byte_and_the_metrics_move(collectors, tmp_path)
     assert m["otelcol_processor_resourceequality_resource_variants"] > m["otelcol_processor_resourceequality_entities"]
     assert m["otelcol_processor_resourceequality_merges"] > 0, "resources joined through a link"
     assert m.get("otelcol_processor_resourceequality_engine_errors", 0) == 0
+    refused = {labels["reason"]: v for n, labels, v in series if n == "otelcol_processor_resourceequality_fills_refused"}
+    assert set(refused) == {"ambiguous", "container_scoped", "out_of_scope"}, "what enrich mode would not fill, by reason"
+    assert refused["container_scoped"] > 0, "sidecars of the corpus' pods are not given their app's service"
     print(f"\nfield corpus in observe mode: {sent} resources -> {int(m['otelcol_processor_resourceequality_entities'])} "
           f"entities, {int(m['otelcol_processor_resourceequality_resource_variants'])} variants, "
           f"{int(m['otelcol_processor_resourceequality_attributes_filled'])} attributes would be filled, "
           f"{int(m['otelcol_processor_resourceequality_merges'])} joined through a link, "
-          f"{int(m.get('otelcol_processor_resourceequality_ambiguous_attributes', 0))} ambiguous")
+          f"{int(m.get('otelcol_processor_resourceequality_ambiguous_attributes', 0))} ambiguous; fills refused: "
+          + ", ".join(f"{int(refused[r])} {r}" for r in sorted(refused)))
     for t in sorted(resources):
         print(f"  {t}: {int(resources[t])} resources, {int(entities.get(t, 0))} entities")

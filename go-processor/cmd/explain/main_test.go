@@ -172,8 +172,9 @@ func explainVector(t *testing.T, name string, extra ...string) (string, string, 
 }
 
 // goldens are the explanations checked in: a merge with the source of each pooled value, a
-// refusal as ambiguous, container-scoped refusals, derived identities, and links (an alias
-// and promotions).
+// refusal for every reason with its evidence (ambiguous values and their sources' containers,
+// container-scoped ones with both sides' containers, a rule's pool, a pooling.exclude pattern),
+// derived identities, links (an alias and promotions) and an ambiguous one.
 var goldens = []string{
 	"seed_eks_pod_sdk_and_log_agent",
 	"seed_pod_with_mesh_and_log_sidecars",
@@ -181,6 +182,8 @@ var goldens = []string{
 	"seed_lambda_sdk_and_cloudwatch_logs",
 	"neg_same_pod_name_in_two_namespaces",
 	"neg_two_sidecars_keep_their_container_attributes",
+	"neg_recreated_statefulset_pod_reuses_its_name",
+	"config_pooling_exclude_and_scopes_refuse_with_evidence",
 }
 
 // TestGoldenExplanations compares the table and the JSON with testdata/golden; run with

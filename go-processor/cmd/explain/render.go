@@ -44,13 +44,25 @@ type explanationReport struct {
 			Value json.RawMessage `json:"value"`
 			From  []int           `json:"from"`
 		} `json:"pooled"`
-		Refused []struct {
+		AmbiguousLinks []map[string]string `json:"ambiguous_links"`
+		Refused        []struct {
 			Key    string `json:"key"`
 			Reason string `json:"reason"`
 			Values []struct {
-				Value json.RawMessage `json:"value"`
-				From  int             `json:"from"`
+				Value     json.RawMessage   `json:"value"`
+				From      int               `json:"from"`
+				Container map[string]string `json:"container"`
 			} `json:"values"`
+			Container map[string]string `json:"container"`
+			Scope     *struct {
+				Rule *struct {
+					Rule  string   `json:"rule"`
+					Pools []string `json:"pools"`
+				} `json:"rule"`
+				Exclude *struct {
+					Pattern string `json:"pattern"`
+				} `json:"exclude"`
+			} `json:"scope"`
 		} `json:"refused"`
 	} `json:"resources"`
 	Summary struct {
@@ -104,6 +116,9 @@ func renderTable(w io.Writer, r explanationReport, labels []string) error {
 		for _, l := range e.Links {
 			row("link", "%s: %s -> %s", l.Kind, l.From, l.To)
 		}
+		for _, identity := range e.AmbiguousLinks {
+			row("link", "ambiguous: %s is claimed by two entities, so it joins nothing", pairs(identity))
+		}
 		if e.ID != nil {
 			name := ""
 			if e.Name != nil {
@@ -115,13 +130,35 @@ func renderTable(w io.Writer, r explanationReport, labels []string) error {
 			row("pooled", "%s = %s  from %s", p.Key, value(p.Value), resources(p.From))
 		}
 		for _, p := range e.Refused {
+			// The evidence: the scope or this resource's container, then each value reported
+			// with its source (and the container the source named).
+			var evidence []string
+			switch sc := p.Scope; {
+			case sc == nil:
+			case sc.Rule != nil:
+				evidence = append(evidence, fmt.Sprintf("not in rule %s's pool of %s (--json lists them)",
+					sc.Rule.Rule, plural(len(sc.Rule.Pools), "pattern")))
+			case sc.Exclude != nil:
+				evidence = append(evidence, "pooling.exclude "+sc.Exclude.Pattern)
+			default:
+				evidence = append(evidence, "a declared entity ref pools only its id and description keys")
+			}
+			if p.Container != nil {
+				evidence = append(evidence, "this resource names "+container(p.Container))
+			}
 			values := make([]string, len(p.Values))
 			for i, v := range p.Values {
 				values[i] = fmt.Sprintf("%s (#%d)", value(v.Value), v.From)
+				if v.Container != nil {
+					values[i] = fmt.Sprintf("%s (#%d, %s)", value(v.Value), v.From, container(v.Container))
+				}
+			}
+			if len(values) > 0 {
+				evidence = append(evidence, strings.Join(values, ", "))
 			}
 			detail := ""
-			if len(values) > 0 {
-				detail = ": " + strings.Join(values, ", ")
+			if len(evidence) > 0 {
+				detail = ": " + strings.Join(evidence, "; ")
 			}
 			row("refused", "%s  %s%s", p.Key, p.Reason, detail)
 		}
@@ -162,6 +199,14 @@ func pairs(m map[string]string) string {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// container names a container by the keys and values a resource gave it.
+func container(naming map[string]string) string {
+	if len(naming) == 0 {
+		return "no container"
+	}
+	return pairs(naming)
 }
 
 // value shows a JSON value: a string as itself, anything else as JSON.

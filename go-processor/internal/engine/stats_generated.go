@@ -43,4 +43,10 @@ type Stats struct {
 	EntityChangesDropped int64
 	// Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links.
 	RoutesMismatched int64
+	// Fills refused because the entity's sources disagree on the value.
+	FillsRefusedAmbiguous int64
+	// Fills refused because the value belongs to another container, or the resource names none.
+	FillsRefusedContainerScoped int64
+	// Fills refused because the key is outside the pooling scope of the resource's rule.
+	FillsRefusedOutOfScope int64
 }

@@ -297,6 +297,11 @@ impl Engine {
             pool_attrs.push((key, &w.derived_values[*s..*e]));
         }
         let rule_spec = rule.map(|r| &self.rules.rules[r]);
+        if O::ENABLED
+            && let Some(c) = rule_spec.and_then(|r| r.containers.as_ref())
+        {
+            obs.container(container_naming(&self.rules, c, &w.scratch));
+        }
         let containers = rule_spec.and_then(|r| Some((r, r.containers.as_ref()?))).map(|(r, c)| {
             let names_container = container_tags(&self.rules, r, c, &w.scratch, &mut w.container_tags);
             ContainerRequest {
@@ -443,11 +448,16 @@ impl Engine {
                 provenance.merged = true;
                 let kind = if effective == rule { LinkKind::Alias } else { LinkKind::Promotion };
                 obs.followed(kind, primary, target);
+            } else if O::ENABLED && self.state.link_is_ambiguous(primary) {
+                obs.ambiguous_link(identity_parts(&self.rules, rule, first_alt, s));
             }
         }
         let linked = effective as u16;
         for i in 1..s.alternatives.len() {
-            self.state.link(s.alternatives[i].1, id, linked, partition.group(), now);
+            let ambiguous = self.state.link(s.alternatives[i].1, id, linked, partition.group(), now);
+            if O::ENABLED && ambiguous {
+                obs.ambiguous_link(identity_parts(&self.rules, rule, s.alternatives[i].0, s));
+            }
         }
         for &c in &self.rules.rules[effective].contained {
             if let Some(contained_id) = standalone_id(&self.rules, &self.rules.rules[c], attrs, s) {
@@ -476,6 +486,13 @@ impl Engine {
         }
         None
     }
+}
+
+/// The keys and values by which a resource names its container, as it spells them (`explain`).
+fn container_naming(rules: &RuleSet, c: &ContainerScope, s: &MatchScratch<'_>) -> Vec<(String, String)> {
+    let spellings = c.named_by.iter().flatten();
+    let named = spellings.filter_map(|k| Some((*k, id_value(s.slot(*k).filter(|v| !blank(*v))?)?)));
+    named.map(|(k, v)| (rules.keys.name(k).to_string(), v.text())).collect()
 }
 
 /// The tags of the container a resource speaks for (see `state::containers`): one per naming key and

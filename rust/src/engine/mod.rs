@@ -10,6 +10,7 @@ use crate::answers::freshness::Provenance;
 use crate::clock::stamp;
 use crate::config::{ConfigError, EngineConfig, Mode, parse_config};
 use crate::engine::events::Reporter;
+use crate::observe::Offer;
 use crate::rules::RuleSet;
 use crate::rules::matcher::MatchScratch;
 use crate::state::State;
@@ -169,6 +170,9 @@ impl Engine {
             partition_overflow_resources: self.overflow.load(Relaxed),
             entity_changes_dropped: self.state.changes().dropped.load(Relaxed),
             routes_mismatched: self.misrouted.load(Relaxed),
+            fills_refused_ambiguous: c.fills_refused(Offer::Ambiguous),
+            fills_refused_container_scoped: c.fills_refused(Offer::ContainerScoped),
+            fills_refused_out_of_scope: c.fills_refused(Offer::OutOfScope),
         }
     }
 

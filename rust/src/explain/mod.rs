@@ -38,6 +38,9 @@ pub struct Explanation {
     pub matched: Option<MatchedBy>,
     pub derived: BTreeMap<String, String>,
     pub links: Vec<LinkFollowed>,
+    /// Identities of the resource (keys and values) that two entities claimed: their links
+    /// join nothing (`ambiguous_links`).
+    pub ambiguous_links: Vec<BTreeMap<String, String>>,
     pub pooled: Vec<PooledIn>,
     pub refused: Vec<Refused>,
 }
@@ -69,19 +72,45 @@ pub struct PooledIn {
     pub from: Vec<usize>,
 }
 
+/// An attribute the resource lacked and was not given, with the evidence that decided it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Refused {
     pub key: String,
-    /// `own value`, `ambiguous`, `container-scoped`, `out of scope` or `excluded by config`.
+    /// `own value`, `ambiguous`, `container-scoped`, `out of scope`, `excluded by config`,
+    /// `blank value` or `over a size bound`.
     pub reason: &'static str,
     /// What the entity's sources reported for the key, and which resource reported each.
     pub values: Vec<Reporting>,
+    /// For `container-scoped`: the keys and values by which this resource names its container
+    /// (empty: it names none), to hold against each value's `container`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<BTreeMap<String, String>>,
+    /// For `out of scope` and `excluded by config`: the pooling scope that left the key out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<LeftOut>,
+}
+
+/// What left a key out of pooling.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftOut {
+    /// The rule's pooling scope (its `pool` with `pooling.include`), none of whose patterns
+    /// matches the key.
+    Rule { rule: String, pools: Vec<String> },
+    /// The `pooling.exclude` pattern that matches the key.
+    Exclude { pattern: String },
+    /// A declared entity ref pools only its own id and description keys.
+    EntityRef,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Reporting {
     pub value: J,
     pub from: usize,
+    /// For a value held per container: the keys and values by which the reporting resource
+    /// named its container (empty: it named none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<BTreeMap<String, String>>,
 }
 
 /// Everything explained so far, and what it adds up to.
@@ -125,6 +154,8 @@ struct Recording {
     matched: Option<(Matched, Vec<(String, String)>)>,
     followed: Vec<(LinkKind, EntityId, EntityId)>,
     entity: Option<EntityId>,
+    container: Option<Vec<(String, String)>>,
+    ambiguous_links: Vec<Vec<(String, String)>>,
     reported: Vec<(Vec<u8>, Vec<u8>, Reported)>,
     offered: Vec<(Vec<u8>, Option<Vec<u8>>, Offer)>,
 }
@@ -143,6 +174,16 @@ impl Observer for Recording {
 
     fn entity(&mut self, id: EntityId) {
         self.entity = Some(id);
+    }
+
+    fn container(&mut self, naming: Vec<(String, String)>) {
+        self.container = Some(naming);
+    }
+
+    fn ambiguous_link(&mut self, identity: Vec<(String, String)>) {
+        if !self.ambiguous_links.contains(&identity) {
+            self.ambiguous_links.push(identity);
+        }
     }
 
     fn reported(&mut self, key: &[u8], value: &[u8], fate: Reported) {
@@ -200,6 +241,10 @@ pub struct Explainer {
     /// Per entity and key, every value its resources reported; ordered, so that explaining a
     /// resource reads its own entity's keys as one range, not every entity's.
     sources: BTreeMap<(EntityId, Vec<u8>), Sources>,
+    /// Per resource, the container it names (for a rule whose entity is made of containers)
+    /// and the rule it matched, the evidence of refusals.
+    containers: HashMap<usize, BTreeMap<String, String>>,
+    rules: HashMap<usize, usize>,
     fed: usize,
 }
 
@@ -210,6 +255,8 @@ impl Explainer {
             numbers: HashMap::new(),
             explanations: Vec::new(),
             sources: BTreeMap::new(),
+            containers: HashMap::new(),
+            rules: HashMap::new(),
             fed: 0,
         })
     }
@@ -252,21 +299,56 @@ impl Explainer {
     }
 
     fn remember_sources(&mut self, resource: usize, rec: &Recording) {
+        if let Some(naming) = &rec.container {
+            self.containers.insert(resource, naming.iter().cloned().collect());
+        }
+        if let Some((Matched::Rule { rule, .. }, _)) = &rec.matched {
+            self.rules.insert(resource, *rule);
+        }
         let Some(entity) = rec.entity else { return };
         for (key, value, fate) in &rec.reported {
             self.sources.entry((entity, key.clone())).or_default().add(resource, value, *fate);
         }
     }
 
-    fn reportings(&self, entity: EntityId, key: &[u8], only: Option<&[u8]>) -> Vec<Reporting> {
-        let sources = self.sources.get(&(entity, key.to_vec()));
-        sources
-            .map(|s| s.list.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter(|s| only.is_none_or(|v| s.value == v))
-            .map(|s| Reporting { value: any_value_json(&s.value), from: s.resource })
-            .collect()
+    fn sources(&self, entity: EntityId, key: &[u8]) -> &[Source] {
+        self.sources.get(&(entity, key.to_vec())).map(|s| s.list.as_slice()).unwrap_or_default()
+    }
+
+    /// The resources that reported `value` for the key.
+    fn reported_by(&self, entity: EntityId, key: &[u8], value: &[u8]) -> Vec<usize> {
+        self.sources(entity, key).iter().filter(|s| s.value == value).map(|s| s.resource).collect()
+    }
+
+    /// A refusal of the key to resource `number`, with its evidence: every value the entity's
+    /// sources reported (and, where containers matter, the container each named); for a
+    /// container-scoped key, the container this resource names; for a key left out of a
+    /// pooling scope, the scope of the rule that decided (the resource's own, or that of the
+    /// resource that reported it, `decided_by`).
+    fn refusal(&self, entity: EntityId, key: &[u8], reason: &'static str, number: usize, decided_by: usize) -> Refused {
+        let per_container = matches!(reason, "container-scoped" | "ambiguous");
+        let container_of = |n: usize| self.containers.get(&n).cloned().filter(|_| per_container);
+        let values = self.sources(entity, key);
+        let values = values.iter().map(|s| Reporting {
+            value: any_value_json(&s.value),
+            from: s.resource,
+            container: container_of(s.resource),
+        });
+        let rule = self.rules.get(&decided_by).map(|r| &self.engine.rules().rules[*r]);
+        let scope = match (reason, rule) {
+            ("excluded by config", Some(r)) => r.scope.excluded_by(key).map(|pattern| LeftOut::Exclude { pattern }),
+            ("out of scope", Some(r)) => Some(LeftOut::Rule { rule: r.name.to_string(), pools: r.scope.patterns() }),
+            ("out of scope", None) => Some(LeftOut::EntityRef),
+            _ => None,
+        };
+        Refused {
+            key: lossy(key),
+            reason,
+            values: values.collect(),
+            container: (reason == "container-scoped")
+                .then(|| self.containers.get(&number).cloned().unwrap_or_default()),
+            scope,
+        }
     }
 
     fn explain(
@@ -331,7 +413,7 @@ impl Explainer {
                 let reason = match offer {
                     Offer::Filled => {
                         let value = value.as_deref().unwrap_or_default();
-                        let from = self.reportings(entity, key, Some(value)).iter().map(|r| r.from).collect();
+                        let from = self.reported_by(entity, key, value);
                         pooled.push(PooledIn { key: lossy(key), value: any_value_json(value), from });
                         continue;
                     }
@@ -344,29 +426,30 @@ impl Explainer {
                     Offer::ContainerScoped => "container-scoped",
                     Offer::OutOfScope => "out of scope",
                 };
-                refused.push(Refused { key: lossy(key), reason, values: self.reportings(entity, key, None) });
+                refused.push(self.refusal(entity, key, reason, number, number));
             }
-            // Keys the entity's other resources reported that were never pooled.
-            let mut never_pooled: Vec<(&[u8], &'static str)> = self
+            // Keys the entity's other resources reported that were never pooled, with the first
+            // resource that reported each (whose rule decided).
+            let mut never_pooled: Vec<(&[u8], &'static str, usize)> = self
                 .sources
                 .range((entity, Vec::new())..)
                 .take_while(|((e, _), _)| *e == entity)
                 .filter(|((_, key), _)| !told.contains(&key.as_slice()))
                 .filter(|((_, key), _)| !attributes.contains_key(&lossy(key)))
                 .filter_map(|((_, key), sources)| {
-                    let reason = sources.list.iter().find_map(|s| match s.fate {
-                        Reported::OutOfScope => Some("out of scope"),
-                        Reported::Excluded => Some("excluded by config"),
-                        Reported::Blank => Some("blank value"),
-                        Reported::TooLarge => Some("over a size bound"),
+                    let (reason, decided_by) = sources.list.iter().find_map(|s| match s.fate {
+                        Reported::OutOfScope => Some(("out of scope", s.resource)),
+                        Reported::Excluded => Some(("excluded by config", s.resource)),
+                        Reported::Blank => Some(("blank value", s.resource)),
+                        Reported::TooLarge => Some(("over a size bound", s.resource)),
                         _ => None,
                     })?;
-                    Some((key.as_slice(), reason))
+                    Some((key.as_slice(), reason, decided_by))
                 })
                 .collect();
             never_pooled.sort();
-            for (key, reason) in never_pooled {
-                refused.push(Refused { key: lossy(key), reason, values: self.reportings(entity, key, None) });
+            for (key, reason, decided_by) in never_pooled {
+                refused.push(self.refusal(entity, key, reason, number, decided_by));
             }
         }
         pooled.sort_by(|a, b| a.key.cmp(&b.key));
@@ -382,6 +465,7 @@ impl Explainer {
             matched,
             derived,
             links,
+            ambiguous_links: rec.ambiguous_links.iter().map(|i| i.iter().cloned().collect()).collect(),
             pooled,
             refused,
             attributes,

@@ -57,8 +57,25 @@ impl Scope {
 
     /// Whether the key is excluded (by `pooling.exclude`), whatever the scope includes.
     pub fn excludes(&self, key: &[u8]) -> bool {
-        self.excluded_exact.iter().any(|e| **e == *key) || self.excluded_prefixes.iter().any(|p| key.starts_with(p))
+        self.excluded_by(key).is_some()
     }
+
+    /// The `pooling.exclude` pattern that excludes the key, as written (`explain`).
+    pub fn excluded_by(&self, key: &[u8]) -> Option<String> {
+        let exact = self.excluded_exact.iter().find(|e| ***e == *key).map(|e| lossy(e));
+        exact.or_else(|| self.excluded_prefixes.iter().find(|p| key.starts_with(p)).map(|p| lossy(p) + "*"))
+    }
+
+    /// The patterns the scope pools, as written (`explain`).
+    pub fn patterns(&self) -> Vec<String> {
+        let all = self.all.then(|| "*".to_string());
+        let exact = self.exact.iter().map(|e| lossy(e));
+        all.into_iter().chain(self.prefixes.iter().map(|p| lossy(p) + "*")).chain(exact).collect()
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 pub(super) enum Pattern<'p> {

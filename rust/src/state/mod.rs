@@ -26,6 +26,7 @@ use crate::state::keys::PoolKeys;
 use crate::answers::freshness::Freshness;
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::id::EntityId;
+use crate::observe::Offer;
 use crate::state::containers::Containers;
 use crate::state::fragmentation::{Kind, UNKNOWN, Variants};
 use crate::state::padded::CacheLine;
@@ -111,6 +112,8 @@ struct Shard {
     links: Clock<Link>,
     keys: PoolKeys,
     present: Vec<PoolKey>,
+    /// Scratch of `State::pool`: the keys of the entity told to a resource, filled or not.
+    offered: Vec<PoolKey>,
 }
 
 /// Counters of the state, read by `Engine::stats`.
@@ -121,6 +124,25 @@ pub struct Counters {
     pub ambiguous_attributes: AtomicU64,
     pub containers_full: AtomicU64,
     pub attributes_not_pooled: AtomicU64,
+    /// Fills refused, by reason (`refusal_index`).
+    pub fills_refused: [AtomicU64; 3],
+}
+
+impl Counters {
+    /// Fills refused for `why` (0 for an offer that is no refusal).
+    pub fn fills_refused(&self, why: Offer) -> u64 {
+        refusal_index(why).map_or(0, |i| self.fills_refused[i].load(Relaxed))
+    }
+}
+
+/// The reasons a fill is refused that the processor counts (`stats::FILLS_REFUSED`).
+pub fn refusal_index(offer: Offer) -> Option<usize> {
+    match offer {
+        Offer::Ambiguous => Some(0),
+        Offer::ContainerScoped => Some(1),
+        Offer::OutOfScope => Some(2),
+        Offer::Filled | Offer::OwnValue => None,
+    }
 }
 
 pub struct State {
@@ -172,6 +194,7 @@ impl State {
                         links: clock(fair, capacity, ttl),
                         keys: PoolKeys::new(MIN_KEYS_PER_SHARD.max(4 * capacity)),
                         present: Vec::new(),
+                        offered: Vec::new(),
                     }))
                 })
                 .collect(),
@@ -217,14 +240,20 @@ impl State {
         link.filter(|l| !l.ambiguous)
     }
 
-    /// Records that the identity `from` was seen on a resource of entity `target`.
-    pub fn link(&self, from: EntityId, target: EntityId, rule: u16, group: u32, now: Stamp) {
+    /// Whether `from` has a live link that two entities claimed (for `explain`).
+    pub fn link_is_ambiguous(&self, from: EntityId) -> bool {
+        self.shard(from).lock().links.peek(from).is_some_and(|l| l.ambiguous)
+    }
+
+    /// Records that the identity `from` was seen on a resource of entity `target`. Returns
+    /// whether the link is ambiguous (claimed by another entity too).
+    pub fn link(&self, from: EntityId, target: EntityId, rule: u16, group: u32, now: Stamp) -> bool {
         if from == target {
-            return;
+            return false;
         }
         let mut shard = self.shard(from).lock();
         let mut evicted = 0;
-        match shard.links.get_live(from, now, &mut evicted) {
+        let ambiguous = match shard.links.get_live(from, now, &mut evicted) {
             Some(l) => {
                 if l.target != target && !l.ambiguous {
                     l.ambiguous = true;
@@ -232,14 +261,17 @@ impl State {
                     self.freshness.links_changed();
                 }
                 l.age.touch(now);
+                l.ambiguous
             }
             None => {
                 shard.links.insert(from, Link { group, ..Link::new(target, rule, false, now) }, now, &mut evicted);
                 self.freshness.links_changed();
+                false
             }
-        }
+        };
         drop(shard);
         self.count_evictions(evicted);
+        ambiguous
     }
 
     /// Marks a live entity seen; false when it is not in memory.
@@ -502,5 +534,41 @@ mod tests {
         let mut filled = Vec::new();
         s.pool(5, &plain_request(&[], &scope), 0, &mut Quiet, |k, _| filled.push(k.to_vec()));
         assert_eq!(filled, vec![b"k".to_vec()]);
+        assert_eq!(s.counters.fills_refused(Offer::Ambiguous), 1, "`j`, refused to the resource lacking it");
+    }
+
+    #[test]
+    fn fills_refused_are_counted_by_reason() {
+        let s = State::new(100, 3600);
+        let (scope, scoped, shared) =
+            (scope_all(), crate::rules::Scope::of_keys([&b"k"[..]], &Scope::default()), Scope::default());
+        let narrow = crate::rules::Scope::of_keys([&b"j"[..]], &Scope::default());
+        let pool = |tags: &[u64], attrs: &[(&[u8], &[u8])], scope: &Scope| {
+            let containers = Some(ContainerRequest {
+                tags,
+                names_container: !tags.is_empty(),
+                scoped: &scoped,
+                shared_when_agreed: &shared,
+            });
+            let req = PoolRequest { containers, scope_index: None, ..plain_request(attrs, scope) };
+            s.pool(5, &req, 0, &mut Quiet, |_, _| {});
+        };
+        // Container 1 reports `k` (container-scoped) and the entity `j`.
+        pool(&[1], &[(b"k", b"api"), (b"j", b"x")], &scope);
+        // Container 2 lacks `k`: it belongs to container 1.
+        pool(&[2], &[], &scope);
+        assert_eq!(s.counters.fills_refused(Offer::ContainerScoped), 1);
+        // A resource naming no container does not take `k` either; one of container 1 whose rule
+        // pools only `j` is refused `k` as out of scope.
+        pool(&[], &[], &scope);
+        assert_eq!(s.counters.fills_refused(Offer::ContainerScoped), 2);
+        pool(&[1], &[], &narrow);
+        assert_eq!(s.counters.fills_refused(Offer::OutOfScope), 1);
+        // Container 3 reports another `j`: a resource lacking it is refused it as ambiguous.
+        pool(&[3], &[(b"j", b"y")], &scope);
+        assert_eq!(s.counters.fills_refused(Offer::Ambiguous), 0);
+        pool(&[3], &[], &scope);
+        assert_eq!(s.counters.fills_refused(Offer::Ambiguous), 1, "`j`: x or y");
+        assert_eq!(s.counters.fills_refused(Offer::ContainerScoped), 4, "`k`, every time a resource lacks it");
     }
 }

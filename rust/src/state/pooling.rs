@@ -10,7 +10,7 @@ use crate::state::containers::{Container, Containers};
 use crate::state::fragmentation::Kind;
 use crate::state::keys::{KeyHome, PoolKeys};
 use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
-use crate::state::{Entity, Shard, State, same_identity};
+use crate::state::{Entity, Shard, State, refusal_index, same_identity};
 use std::sync::atomic::Ordering::Relaxed;
 
 /// The tag of the entity's voice: a pseudo-container holding what the sources that name no
@@ -56,6 +56,26 @@ impl ContainerRequest<'_> {
             KeyHome::SharedWhenAgreed
         } else {
             KeyHome::Container
+        }
+    }
+}
+
+/// What a resource was offered of its entity's values: the keys told, and the refusals counted
+/// by reason (`refusal_index`).
+struct Told<'t, O> {
+    offered: &'t mut Vec<PoolKey>,
+    refusals: [u64; 3],
+    obs: &'t mut O,
+}
+
+impl<O: Observer> Told<'_, O> {
+    fn offer(&mut self, keys: &PoolKeys, k: PoolKey, v: Option<&[u8]>, why: Offer) {
+        self.offered.push(k);
+        if let Some(i) = refusal_index(why) {
+            self.refusals[i] += 1;
+        }
+        if O::ENABLED {
+            self.obs.offered(keys.name(k), v, why);
         }
     }
 }
@@ -264,14 +284,11 @@ impl State {
         let own_container = entity.containers.find(tags);
         let entity_voice = if names_container { entity.containers.find(&ENTITY_VOICE) } else { None };
         let reported_by = |c: Option<&Container>, k: PoolKey| c.is_some_and(|c| c.pool.iter().any(|(ck, _)| ck == k));
-        // Keys told to the observer, so that what is left can be told as container-scoped.
-        let mut offered: Vec<PoolKey> = Vec::new();
-        let mut offer = |keys: &PoolKeys, k: PoolKey, v: Option<&[u8]>, why: Offer| {
-            if O::ENABLED {
-                obs.offered(keys.name(k), v, why);
-                offered.push(k);
-            }
-        };
+        // Keys told to the resource, filled or not, so that what is left is counted (and told)
+        // as container-scoped; and the refusals by reason (`stats::FILLS_REFUSED`).
+        shard.offered.clear();
+        let mut told = Told { offered: &mut shard.offered, refusals: [0; 3], obs };
+        let mut offer = |keys: &PoolKeys, k: PoolKey, v: Option<&[u8]>, why: Offer| told.offer(keys, k, v, why);
         for (k, v) in entity.pool.iter() {
             if present.contains(&k) {
                 offer(keys, k, v, Offer::OwnValue);
@@ -315,14 +332,16 @@ impl State {
                 offer(keys, k, None, Offer::Ambiguous);
             }
         }
-        if O::ENABLED {
-            // What other containers hold, or the entity holds for containers only.
-            let rest = entity.pool.iter().chain(entity.containers.iter().flat_map(|c| c.pool.iter()));
-            for (k, v) in rest {
-                if !present.contains(&k) && !offered.contains(&k) {
-                    obs.offered(keys.name(k), v, Offer::ContainerScoped);
-                    offered.push(k);
-                }
+        // What other containers hold, or the entity holds for containers only.
+        let rest = entity.pool.iter().chain(entity.containers.iter().flat_map(|c| c.pool.iter()));
+        for (k, v) in rest {
+            if !present.contains(&k) && !told.offered.contains(&k) {
+                told.offer(keys, k, v, Offer::ContainerScoped);
+            }
+        }
+        for (counter, n) in self.counters.fills_refused.iter().zip(told.refusals) {
+            if n > 0 {
+                counter.fetch_add(n, Relaxed);
             }
         }
         drop(guard);

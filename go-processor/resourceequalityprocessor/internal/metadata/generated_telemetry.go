@@ -41,6 +41,7 @@ type TelemetryBuilder struct {
 	ProcessorResourceequalityEntities                   metric.Int64ObservableGauge
 	ProcessorResourceequalityEntitiesByType             metric.Int64ObservableGauge
 	ProcessorResourceequalityEvictions                  metric.Int64ObservableCounter
+	ProcessorResourceequalityFillsRefused               metric.Int64ObservableCounter
 	ProcessorResourceequalityIdentityValuesTooLarge     metric.Int64ObservableCounter
 	ProcessorResourceequalityLinks                      metric.Int64ObservableGauge
 	ProcessorResourceequalityMerges                     metric.Int64ObservableCounter
@@ -218,6 +219,21 @@ func (builder *TelemetryBuilder) RegisterProcessorResourceequalityEvictionsCallb
 		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityEvictions, obs: o})
 		return nil
 	}, builder.ProcessorResourceequalityEvictions)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterProcessorResourceequalityFillsRefusedCallback sets callback for observable ProcessorResourceequalityFillsRefused metric.
+func (builder *TelemetryBuilder) RegisterProcessorResourceequalityFillsRefusedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ProcessorResourceequalityFillsRefused, obs: o})
+		return nil
+	}, builder.ProcessorResourceequalityFillsRefused)
 	if err != nil {
 		return err
 	}
@@ -437,6 +453,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_resourceequality_evictions",
 		metric.WithDescription("Entities and links forgotten because of the TTL or the size limit. [Development]"),
 		metric.WithUnit("{entry}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorResourceequalityFillsRefused, err = builder.meter.Int64ObservableCounter(
+		"otelcol_processor_resourceequality_fills_refused",
+		metric.WithDescription("Attributes an entity held that a resource lacked and was not given, by `reason`: `ambiguous` (its sources disagree), `container_scoped` (it belongs to another container, or the resource names none), `out_of_scope` (outside the pooling scope of the resource's rule). Counted when a resource is computed, not when its answer is reused. [Development]"),
+		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityIdentityValuesTooLarge, err = builder.meter.Int64ObservableCounter(

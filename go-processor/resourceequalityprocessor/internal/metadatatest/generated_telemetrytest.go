@@ -224,6 +224,22 @@ func AssertEqualProcessorResourceequalityEvictions(t *testing.T, tt *componentte
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualProcessorResourceequalityFillsRefused(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_processor_resourceequality_fills_refused",
+		Description: "Attributes an entity held that a resource lacked and was not given, by `reason`: `ambiguous` (its sources disagree), `container_scoped` (it belongs to another container, or the resource names none), `out_of_scope` (outside the pooling scope of the resource's rule). Counted when a resource is computed, not when its answer is reused. [Development]",
+		Unit:        "{attribute}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_processor_resourceequality_fills_refused")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualProcessorResourceequalityIdentityValuesTooLarge(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_resourceequality_identity_values_too_large",
