@@ -18,18 +18,24 @@ CARGO_FUZZ_VERSION := 0.13.2
 COLLECTOR := build/otelcol-resourceequality
 EXPLAIN := build/explain
 ENGINE_LIB := target/release/libresourceequality.a
+# The engine as the processor's Go code links it: inside the Go module of this machine's platform
+# (go-processor/platform/README.md), where a module registry would serve it.
+PLATFORM := $(shell go env GOOS)-$(shell go env GOARCH)
+ENGINE_MODULE_LIB := go-processor/platform/$(PLATFORM)/libresourceequality.a
 HEADER := include/resourceequality.h
+# The header's copy inside the Go module, so that the module builds on its own.
+GO_HEADER := go-processor/internal/engine/resourceequality.h
 VENV := $(ROOT)/.venv
 PYTHON := $(VENV)/bin/python
 
 RUST_SRC := Cargo.toml Cargo.lock $(shell find rust -type f \( -name '*.rs' -o -name '*.toml' -o -name '*.json' \) -not -path '*/target/*')
-GO_SRC := $(shell find go-processor -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.yaml' \))
+GO_SRC := $(shell find go-processor -type f \( -name '*.go' -o -name '*.h' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.yaml' \))
 
 # Go does not hash the static library named in #cgo LDFLAGS: pass its checksum in CGO_CFLAGS so
 # that every engine change recompiles and relinks the cgo package (no stale engine in a binary).
-GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$(ENGINE_LIB) | cut -d' ' -f1)"
+GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$(ENGINE_MODULE_LIB) | cut -d' ' -f1)"
 
-.PHONY: all engine header header-check generate collector explain run tools test test-rust test-c test-go \
+.PHONY: all engine engine-module header header-check generate collector explain run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load bench-check \
         fuzz fuzz-short fuzz-run soak clean check-tools send-example
 
@@ -62,13 +68,21 @@ $(ENGINE_LIB): $(RUST_SRC)
 	cargo build --release --locked -p resourceequality
 	touch $@
 
+# The engine inside its platform's Go module (not committed: this target builds it).
+engine-module: $(ENGINE_MODULE_LIB)
+$(ENGINE_MODULE_LIB): $(ENGINE_LIB)
+	@test -f $(dir $@)go.mod || { echo "no Go module for $(PLATFORM): see go-processor/platform/README.md"; exit 1; }
+	cp $(ENGINE_LIB) $@
+
 header: $(BIN)/cbindgen
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output $(HEADER) rust
+	cp $(HEADER) $(GO_HEADER)
 
 # Fails when the committed header is not what cbindgen generates from rust/src/capi/.
 header-check: $(BIN)/cbindgen
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output build/header-check.h rust
 	diff -u $(HEADER) build/header-check.h || { echo "include/ is stale: run 'make header' and commit"; exit 1; }
+	diff -u $(HEADER) $(GO_HEADER) || { echo "$(GO_HEADER) is stale: run 'make header' and commit"; exit 1; }
 
 # Renews every file generated from one definition: the README's rule and engine-metrics tables
 # and the engine metrics in metadata.yaml (rust/tests/generated.rs), the C header, and
@@ -77,6 +91,7 @@ DISTRIBUTION_URL := https://github.com/resourceequality/resourceequality/blob/ma
 generate: $(BIN)/mdatagen $(BIN)/cbindgen
 	RE_UPDATE_GENERATED=1 cargo test --release -q -p resourceequality --test generated
 	cbindgen --quiet --config rust/cbindgen.toml --crate resourceequality --output $(HEADER) rust
+	cp $(HEADER) $(GO_HEADER)
 	cd go-processor/resourceequalityprocessor && mdatagen metadata.yaml
 	cd go-processor/resourceequalityreceiver && mdatagen metadata.yaml
 	# mdatagen links only the OpenTelemetry project's distributions; ours is this repository's.
@@ -84,13 +99,13 @@ generate: $(BIN)/mdatagen $(BIN)/cbindgen
 		go-processor/resourceequalityprocessor/README.md go-processor/resourceequalityreceiver/README.md
 
 collector: $(COLLECTOR)
-$(COLLECTOR): $(ENGINE_LIB) $(HEADER) $(GO_SRC) collector-builder.yaml $(BIN)/builder
+$(COLLECTOR): $(ENGINE_MODULE_LIB) $(GO_SRC) collector-builder.yaml $(BIN)/builder
 	rm -f $@
 	$(GO_ENV) builder --config collector-builder.yaml
 
 # The explain tool (go-processor/cmd/explain): why the processor decides what it does.
 explain: $(EXPLAIN)
-$(EXPLAIN): $(ENGINE_LIB) $(HEADER) $(GO_SRC)
+$(EXPLAIN): $(ENGINE_MODULE_LIB) $(GO_SRC)
 	mkdir -p build
 	cd go-processor && $(GO_ENV) go build -o $(ROOT)/$(EXPLAIN) ./cmd/explain
 
@@ -115,7 +130,7 @@ test-c: $(ENGINE_LIB)
 	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=1 build/abi_test; \
 	else build/abi_test; fi
 
-test-go: $(ENGINE_LIB)
+test-go: $(ENGINE_MODULE_LIB)
 	cd go-processor && $(GO_ENV) go test -race -count=1 ./...
 	cd tests/load/loadgen && go test -count=1 ./...
 
@@ -126,12 +141,12 @@ test-nocgo:
 test-collector: $(COLLECTOR)
 	tests/collector_smoke.sh $(COLLECTOR)
 
-E2E_ENV = COLLECTOR=$(ROOT)/$(COLLECTOR) EXPLAIN=$(ROOT)/$(EXPLAIN) TELEMETRYGEN=$(BIN)/telemetrygen LOADGEN=$(BIN)/loadgen
+E2E_ENV = COLLECTOR=$(ROOT)/$(COLLECTOR) EXPLAIN=$(ROOT)/$(EXPLAIN) TELEMETRYGEN=$(BIN)/telemetrygen LOADGEN=$(BIN)/loadgen BUILDER=$(BIN)/builder
 
 e2e: $(COLLECTOR) $(EXPLAIN) $(BIN)/telemetrygen $(BIN)/loadgen $(VENV)/.installed
 	cd tests/e2e && $(E2E_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider
 
-lint: $(ENGINE_LIB)
+lint: $(ENGINE_MODULE_LIB)
 	cargo clippy --release --locked --workspace --all-targets -- -D warnings
 	cargo fmt --all -- --check
 	test -z "$$(gofmt -l go-processor tests | tee /dev/stderr)"
@@ -181,7 +196,7 @@ fuzz-run:
 
 # Long reliability runs; their figures go in the README's Reliability section.
 SOAK ?= 5m
-soak: $(COLLECTOR) $(BIN)/loadgen $(VENV)/.installed $(ENGINE_LIB)
+soak: $(COLLECTOR) $(BIN)/loadgen $(VENV)/.installed $(ENGINE_MODULE_LIB)
 	cd go-processor && RE_SOAK=$(SOAK) $(GO_ENV) go test -race -count=1 -timeout 30m -run TestSoakSharedEngine -v ./resourceequalityprocessor/ | grep -E 'soak:|^(ok|FAIL|---)'
 	cd tests/e2e && $(E2E_ENV) FLOOD_PODS=1000000 FLOOD_MAX_ENTITIES=100000 JUNK_A_REQUESTS=60 JUNK_A_KEYS=8000 \
 	  JUNK_B_REQUESTS=30 TENANT_FLOOD=40000 RELOAD_PODS=260000 RELOADS=10 $(PYTHON) -m pytest -q -s -p no:cacheprovider test_flood.py
@@ -196,7 +211,7 @@ bench-engine:
 bench-memory:
 	cargo run --release -q -p resourceequality --example memory_per_entity -- 100000
 
-bench-go: $(ENGINE_LIB)
+bench-go: $(ENGINE_MODULE_LIB)
 	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -benchtime 2000x -count 3 ./resourceequalityprocessor/
 
 bench-load: $(COLLECTOR) $(BIN)/loadgen

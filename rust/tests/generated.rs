@@ -144,6 +144,13 @@ fn versions_match_the_crate() {
             .any(|l| l.trim().split(" #").next() == Some(&format!("version: {version}"))),
         "collector-builder.yaml's dist version is not {version}"
     );
+    // The engine's platform module is released with the engine: the processor requires it at
+    // the engine's version.
+    assert!(
+        read("go-processor/go.mod").lines().any(|l| l.trim()
+            == format!("github.com/resourceequality/resourceequality/go-processor/platform/linux-amd64 v{version}")),
+        "go-processor/go.mod does not require the platform module at v{version}"
+    );
 }
 
 /// The README's configuration examples state the engine's defaults: for every scalar default of

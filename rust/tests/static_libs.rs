@@ -1,5 +1,5 @@
-//! The link flags the Go binding passes with the static library (`#cgo LDFLAGS` in
-//! `go-processor/internal/engine/binding_cgo.go`) are the native libraries rustc says the
+//! The link flags the Go module of the engine passes with the static library (`#cgo LDFLAGS` in
+//! `go-processor/platform/linux-amd64/link.go`) are the native libraries rustc says the
 //! library needs, as rustls-ffi checks its own (`librustls/tests/static_libs.rs`): a dependency
 //! or toolchain that adds one fails here, not at a user's link step.
 
@@ -7,11 +7,13 @@ mod common;
 
 use std::process::Command;
 
-/// The libraries after the archive on the binding's `#cgo LDFLAGS:` line.
+/// The module of the platform the tests run on.
+const LINK: &str = "go-processor/platform/linux-amd64/link.go";
+
+/// The libraries after the archive on the module's `#cgo LDFLAGS:` line.
 fn binding_flags() -> Vec<String> {
-    let path = common::repo_root().join("go-processor/internal/engine/binding_cgo.go");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let line = text.lines().find(|l| l.starts_with("#cgo LDFLAGS:")).expect("binding_cgo.go has #cgo LDFLAGS");
+    let text = std::fs::read_to_string(common::repo_root().join(LINK)).unwrap();
+    let line = text.lines().find(|l| l.starts_with("#cgo LDFLAGS:")).expect("link.go has #cgo LDFLAGS");
     let flags: Vec<String> = line["#cgo LDFLAGS:".len()..].split_whitespace().map(str::to_string).collect();
     assert!(flags[0].ends_with("/libresourceequality.a"), "the archive comes first: {line}");
     flags[1..].to_vec()
@@ -39,5 +41,5 @@ fn rustc_flags() -> Vec<String> {
 
 #[test]
 fn the_go_binding_links_what_rustc_says_the_library_needs() {
-    assert_eq!(binding_flags(), rustc_flags(), "update #cgo LDFLAGS in go-processor/internal/engine/binding_cgo.go");
+    assert_eq!(binding_flags(), rustc_flags(), "update #cgo LDFLAGS in {LINK}");
 }

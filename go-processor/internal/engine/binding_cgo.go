@@ -2,16 +2,17 @@
 
 package engine
 
-// The boundary: how the package links the Rust engine, and what every call does with pointers,
+// The boundary: how the package reaches the Rust engine, and what every call does with pointers,
 // buffers and statuses (the handles' calls are in engine_cgo.go and explainer_cgo.go). The
-// engine is linked statically, so the collector binary depends on no library outside the
-// system's. Go passes pointer-free byte slices for the duration of a call only (Rust writes a
+// engine's header is in this package (resourceequality.h, a copy of include/ that `make header`
+// writes and `make header-check` checks); the engine itself is linked statically from the module
+// of the platform (link_*.go imports it), so the collector binary depends on no library outside
+// the system's. Go passes pointer-free byte slices for the duration of a call only (Rust writes a
 // batch's answer into one of them); buffers Rust returns are copied into Go memory and freed at
 // once; Rust never calls back into Go.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../include
-#cgo LDFLAGS: ${SRCDIR}/../../../target/release/libresourceequality.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+#cgo CFLAGS: -I${SRCDIR}
 #cgo noescape re_buffer_free
 #cgo nocallback re_buffer_free
 #include "resourceequality.h"
