@@ -172,13 +172,13 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := process config snapshot
 GO_FUZZ_TARGETS := FuzzProcessLogs FuzzApplyAnswer
 
-fuzz: $(BIN)/cargo-fuzz $(ENGINE_LIB)
+fuzz: $(BIN)/cargo-fuzz $(ENGINE_MODULE_LIB)
 	$(MAKE) fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # fuzz-short (in make test) writes what it finds to a scratch corpus under build/, reading the
 # committed corpora too, so that make test leaves the tree as it found it; fuzz adds its finds to
 # the committed corpora.
-fuzz-short: $(ENGINE_LIB)
+fuzz-short: $(ENGINE_MODULE_LIB)
 	if cargo +nightly --version >/dev/null 2>&1; then \
 	  $(MAKE) $(BIN)/cargo-fuzz && $(MAKE) fuzz-run FUZZ_SECONDS=15 FUZZ_FINDS=$(ROOT)/build/fuzz-corpus; \
 	else echo "fuzz-short: no nightly toolchain; corpora replayed by cargo test only"; fi
