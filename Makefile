@@ -37,7 +37,7 @@ GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$
 
 .PHONY: all engine engine-module header header-check generate collector explain run tools test test-rust test-c test-go \
         test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load bench-check \
-        fuzz fuzz-short fuzz-run soak clean check-tools send-example
+        fuzz fuzz-short fuzz-run soak clean check-tools send-example image-tools image image-test
 
 all: $(COLLECTOR) $(EXPLAIN)
 
@@ -226,6 +226,30 @@ bench-check: $(COLLECTOR) $(BIN)/loadgen
 	  --collector $(COLLECTOR) --loadgen $(BIN)/loadgen --json build/bench-check.json
 
 # ---- maintenance ------------------------------------------------------------------------------
+
+# ---- the image (not in make test: it needs root and Debian's podman; .ci/run runs image-test) ----
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' rust/Cargo.toml)
+IMAGE := localhost/otelcol-resourceequality
+# No image registry is reachable here: the base is built from Debian's packages and imported
+# under this name (examples/deploy/image/Containerfile's default BASE).
+IMAGE_BASE := localhost/debian:bookworm-slim
+
+image-tools:
+	@if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v mmdebstrap >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc mmdebstrap; fi
+	@# crun, podman's default runtime, fails on these machines; runc, with no default ulimits, works.
+	@test -f /etc/containers/containers.conf || printf '[containers]\ndefault_ulimits = []\n' > /etc/containers/containers.conf
+
+image: $(COLLECTOR) image-tools
+	podman image exists $(IMAGE_BASE) || { \
+	  mmdebstrap --quiet --variant=minbase --include=ca-certificates bookworm build/base-rootfs.tar && \
+	  podman import build/base-rootfs.tar $(IMAGE_BASE) && rm build/base-rootfs.tar; }
+	rm -rf build/image && mkdir -p build/image
+	cp $(COLLECTOR) examples/deploy/image/Containerfile examples/deploy/image/config.yaml build/image/
+	podman build --runtime runc --quiet -t $(IMAGE):$(VERSION) -t $(IMAGE):latest build/image
+
+image-test: image $(VENV)/.installed
+	cd tests/e2e && IMAGE=$(IMAGE):$(VERSION) $(PYTHON) -m pytest -q -s -p no:cacheprovider -m image test_image.py
 
 clean:
 	rm -rf build target .venv .tools
