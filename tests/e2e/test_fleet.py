@@ -148,10 +148,28 @@ def test_adding_a_tier2_replica_while_data_flows(collectors, tmp_path):
             cycle[0] += 1
             time.sleep(0.2)
 
+    def equal(answers):
+        return len(answers) == len(reference) and all(
+            {k: v for k, v in answers[label].items() if k != "resource.route"} == reference[label] for label in reference)
+
+    def answered_by_cycle(outputs) -> dict:
+        by_cycle: dict = {}
+        for records in outputs:
+            for rec in records:
+                n, label = rec.label.split("|", 1)
+                by_cycle.setdefault(int(n), {})[label] = rec.resource
+        return by_cycle
+
     sender = threading.Thread(target=report)
     sender.start()
     try:
-        time.sleep(WARMUP + 2)
+        # The fleet answers as one collector does once its warm-up is over: join only when a
+        # whole cycle has come out equal (how soon depends on how fast the collectors start).
+        time.sleep(WARMUP)
+        steady = time.monotonic() + WARMUP + 30
+        while not any(equal(a) for a in answered_by_cycle(fleet.outputs()).values()):
+            assert time.monotonic() < steady, "the fleet never answered one whole cycle as one collector"
+            time.sleep(0.5)
         joined = cycle[0]
         c = new_tier2(tmp_path, "tier2-c")
         everyone = fleet.tier2 + [c]
@@ -178,11 +196,7 @@ def test_adding_a_tier2_replica_while_data_flows(collectors, tmp_path):
     fleet.tier2 = everyone
     fleet.stop()
 
-    by_cycle: dict = {}
-    for records in earlier + fleet.outputs():
-        for rec in records:
-            n, label = rec.label.split("|", 1)
-            by_cycle.setdefault(int(n), {})[label] = rec.resource
+    by_cycle = answered_by_cycle(earlier + fleet.outputs())
     assert any(rec.label for rec in fleet.outputs()[2]), "the new replica pools a share"
     # Never another entity's id: an id one collector gives only to other resources.
     owner = {}
@@ -192,9 +206,6 @@ def test_adding_a_tier2_replica_while_data_flows(collectors, tmp_path):
                     if r["resource.id"] in owner and label not in owner[r["resource.id"]]]
     assert not false_merges, f"false merges: {false_merges[:5]}"
     # Converged: from some cycle on, every answer is one collector's.
-    def equal(answers):
-        return len(answers) == len(reference) and all(
-            {k: v for k, v in answers[label].items() if k != "resource.route"} == reference[label] for label in reference)
     complete = sorted(n for n in by_cycle if n < cycle[0] - 1)
     if not any(equal(by_cycle[n]) for n in complete if n < joined):
         n = complete[len([m for m in complete if m < joined]) - 1]

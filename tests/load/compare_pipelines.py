@@ -7,7 +7,7 @@ collector process (/proc/<pid>/stat), for pipelines run in the same session, alt
   C  otlp -> transform -> batch -> exporter         (OTTL sets an id from k8s.pod.uid: the closest
                                                      thing a user can configure today)
 
-and four workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
+and five workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
 
   a  1 resource per 100 spans, 100 pods
   b  1 resource per 10 items, 10,000 pods, spans + logs + metrics mixed
@@ -15,6 +15,8 @@ and four workloads driven by tests/load/loadgen over OTLP/gRPC on loopback:
   d  a realistic node: 1,000 pods, each seen as its SDK's spans and metrics (rich), its logs
      through a host log agent (sparse, gaining pod attributes), and kubeletstats' pod and two
      containers (tests/load/loadgen: `-signal node`); 1 resource per 10 items
+  e  churn: b, with a tenth of the pods replaced (new uids, as a rollout does) every 2 s
+     (`-churn-every 2s`), so that misses weigh; `--workloads e` (not in the default abcd)
 
 and a variant B' of pipeline B with a tenant partition (the X-Scope-OrgID header the load
 generator sends, include_metadata) and the entity events receiver publishing to the same
@@ -71,6 +73,10 @@ WORKLOADS = {
     "b": dict(signal="mixed", pods=10_000, per_resource=10, per_request=10, items=1_500_000, rate=150_000),
     "c": dict(signal="logs", pods=10_000, per_resource=1, per_request=100, items=600_000, rate=50_000),
     "d": dict(signal="node", pods=1_000, per_resource=10, per_request=10, items=1_500_000, rate=150_000),
+    # Churn: b's shape, a tenth of the pods replaced (new uids, as a rollout does) every 2 s, so
+    # that the engine's misses weigh.
+    "e": dict(signal="mixed", pods=10_000, per_resource=10, per_request=10, items=1_500_000, rate=150_000,
+              churn_every="2s"),
 }
 
 
@@ -170,7 +176,7 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
             [loadgen, "-endpoint", f"127.0.0.1:{grpc}", "-signal", workload["signal"], "-pods", str(workload["pods"]),
              "-items-per-resource", str(workload["per_resource"]), "-resources-per-request", str(workload["per_request"]),
              "-items", str(workload["items"]), "-workers", "4", "-rate", str(workload["rate"]),
-             "-headers", "x-scope-orgid=tenant-1"],
+             "-headers", "x-scope-orgid=tenant-1", "-churn-every", workload.get("churn_every", "0")],
             capture_output=True, text=True, check=True, timeout=600,
         ).stdout
         time.sleep(0.5)  # let the batch processor flush

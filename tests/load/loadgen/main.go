@@ -40,6 +40,8 @@ type options struct {
 	sparseEveryN int
 	rate         float64
 	headers      string
+	churnEvery   time.Duration
+	start        time.Time
 }
 
 func main() {
@@ -57,6 +59,7 @@ func main() {
 	flag.IntVar(&o.sparseEveryN, "sparse-every", 0, "every Nth resource carries only the pod uid (0: never)")
 	flag.Float64Var(&o.rate, "rate", 0, "items per second, paced per request (0: as fast as the collector takes them)")
 	flag.StringVar(&o.headers, "headers", "", "request metadata as key=value,key=value (e.g. a tenant header)")
+	flag.DurationVar(&o.churnEvery, "churn-every", 0, "replace a tenth of the pods (new uids, as a rollout does) this often (0: never)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -79,6 +82,7 @@ func run(o options) error {
 		deadline = time.Now().Add(o.duration)
 	}
 	start := time.Now()
+	o.start = start
 	perRequest := float64(o.perRequest * o.perResource)
 	var scheduled atomic.Int64 // requests handed out, for pacing
 	var wg sync.WaitGroup
@@ -138,12 +142,27 @@ func run(o options) error {
 	return nil
 }
 
+// churned is how far pod p's number has moved by now under -churn-every: in epoch e (one
+// -churn-every long) the pods p with p%10 == e%10 are replaced, each replacement a new pod number
+// (a new uid, name and so on) beyond every number used before.
+func churned(o options, p int64) int64 {
+	if o.churnEvery <= 0 {
+		return 0
+	}
+	epoch := int64(time.Since(o.start) / o.churnEvery)
+	if epoch < p%10 {
+		return 0
+	}
+	replacements := (epoch-p%10)/10 + 1
+	return replacements * int64(o.pods)
+}
+
 // podResource writes the resource of resource number i: a pod as an SDK reports it (15
 // attributes), or, for every sparseEveryN-th, as a log agent does (uid, name, namespace).
 func podResource(o options, i int64, attrs pcommon.Map) {
 	pod := i
 	if !o.flood {
-		pod = i % int64(o.pods)
+		pod = i%int64(o.pods) + churned(o, i%int64(o.pods))
 	}
 	pod += o.uidOffset
 	uid := fmt.Sprintf("%08x-1b7d-4c55-9a0e-%012x", pod>>32, pod&0xffffffff)
