@@ -163,6 +163,7 @@ type effectiveConfig struct {
 	RouteAttribute string          `json:"route_attribute"`
 	Mode           string          `json:"mode"`
 	Partition      partitionConfig `json:"partition"`
+	MaxEntities    uint64          `json:"max_entities"`
 }
 
 func parseEffectiveConfig(b []byte) (effectiveConfig, error) {

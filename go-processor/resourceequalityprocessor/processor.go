@@ -34,7 +34,7 @@ type resourceEqualityProcessor struct {
 	output    *engine.OutputKeys
 	partition partitionConfig
 	observe   bool
-	keys      *engine.KeyInterner
+	answers   *engine.Answers
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
 	process  func(partition string, in, scratch []byte) ([]byte, error)
@@ -61,7 +61,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		output:    outputKeysOf(shared.Unwrap().effective),
 		partition: shared.Unwrap().effective.Partition,
 		observe:   shared.Unwrap().effective.Mode == modeObserve,
-		keys:      engine.NewKeyInterner(),
+		answers:   shared.Unwrap().answers,
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
 		process:   shared.Unwrap().engine.Process,
 	}
@@ -105,8 +105,10 @@ func (p *resourceEqualityProcessor) processProfiles(ctx context.Context, pd ppro
 	return pd, nil
 }
 
-// markResources sends the batch's resources (never its records) to the engine in one call and
-// applies the answer in place. On any failure the batch passes on unchanged (fail open).
+// markResources sends the batch's resources (never its records) to the engine and applies the
+// answer in place: one call, naming the answers held for resources seen before, and a second
+// for the bytes of any resource whose answer the engine no longer holds. On any failure the
+// batch passes on unchanged (fail open).
 func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, resourceAt func(int) pcommon.Resource) {
 	if n == 0 {
 		return
@@ -114,15 +116,12 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	start := time.Now()
 	buf := batchBuffers.Get().(*batchBuffer)
 	defer buf.recycle()
-	buf.repeats = engine.Repeats{Keys: p.output, Resources: buf.repeats.Resources[:0]}
-	buf.request = engine.AppendRequest(buf.request[:0], n, resourceAt, &buf.repeats)
-	answer, err := p.process(p.partition.of(ctx), buf.request, buf.answer[:cap(buf.answer)])
-	buf.answerLen = len(answer)
+	err := p.exchange(ctx, buf, n, resourceAt)
 	if err == nil {
-		err = p.apply(ctx, answer, n, resourceAt, &buf.types)
-	}
-	if err == nil && !p.observe {
-		buf.repeats.KeepFirst(resourceAt)
+		p.apply(ctx, &buf.batch, resourceAt, &buf.types)
+		if !p.observe {
+			buf.repeats.KeepFirst(resourceAt)
+		}
 	}
 	if err != nil {
 		p.telemetry.ProcessorResourceequalityEngineErrors.Add(ctx, 1)
@@ -131,12 +130,33 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	p.telemetry.ProcessorResourceequalityBatchDuration.Record(ctx, time.Since(start).Seconds())
 }
 
+// exchange asks the engine for the batch's answers and reads them into buf.batch.
+func (p *resourceEqualityProcessor) exchange(ctx context.Context, buf *batchBuffer, n int, resourceAt func(int) pcommon.Resource) error {
+	partition := p.partition.of(ctx)
+	buf.repeats = engine.Repeats{Keys: p.output, Resources: buf.repeats.Resources[:0]}
+	buf.request = p.answers.AppendRequest(buf.request[:0], partition, n, resourceAt, &buf.repeats, &buf.batch)
+	answer, err := p.process(partition, buf.request, buf.answer[:cap(buf.answer)])
+	buf.answerLen = len(answer)
+	if err == nil {
+		err = p.answers.ReadAnswer(answer, &buf.batch)
+	}
+	if err != nil || !buf.batch.Resends() {
+		return err
+	}
+	buf.request = p.answers.AppendResend(buf.request[:0], resourceAt, &buf.batch)
+	if answer, err = p.process(partition, buf.request, buf.answer[:cap(buf.answer)]); err != nil {
+		return err
+	}
+	return p.answers.ReadResent(answer, &buf.batch)
+}
+
 // batchBuffer is the working memory of one batch: its encoded request, room for the engine to
-// write the answer into (the answer applied is a copy, so this memory is reused), and the count
-// of resources per entity type.
+// write the answer into (the answer read is a copy, so this memory is reused), what was sent and
+// answered for each resource, and the count of resources per entity type.
 type batchBuffer struct {
 	request, answer []byte
 	answerLen       int
+	batch           engine.Batch
 	types           engine.TypeCounts
 	repeats         engine.Repeats
 }
@@ -158,25 +178,21 @@ func (b *batchBuffer) recycle() {
 		b.answer = make([]byte, 0, 2*b.answerLen)
 	}
 	b.types.Reset()
+	b.batch.Release()
 	batchBuffers.Put(b)
 }
 
-// apply applies the answer (in observe mode: only reads it) and counts the batch's resources
+// apply applies the batch's answers (in observe mode: only reads them) and counts its resources
 // per entity type.
-func (p *resourceEqualityProcessor) apply(ctx context.Context, answer []byte, n int, resourceAt func(int) pcommon.Resource, types *engine.TypeCounts) error {
-	var err error
+func (p *resourceEqualityProcessor) apply(ctx context.Context, batch *engine.Batch, resourceAt func(int) pcommon.Resource, types *engine.TypeCounts) {
 	if p.observe {
-		err = engine.AnswerTypes(answer, n, resourceAt, p.typeKey, types)
+		batch.Types(resourceAt, p.typeKey, types)
 	} else {
-		err = engine.ApplyAnswer(answer, n, resourceAt, p.keys, p.typeKey, types)
-	}
-	if err != nil {
-		return err
+		batch.Apply(resourceAt, p.typeKey, types)
 	}
 	for _, c := range *types {
 		p.telemetry.ProcessorResourceequalityResources.Add(ctx, c.Count, p.typeOption(c.Type))
 	}
-	return nil
 }
 
 // typeOption returns the metric attribute set for an entity type, folding types past

@@ -21,6 +21,8 @@ type sharedEngine struct {
 	config string
 	cfg    *Config
 	engine *engine.Engine
+	// answers holds the engine's answers as ready values, for every pipeline using it.
+	answers *engine.Answers
 	// effective is the engine's configuration with its defaults filled in.
 	effective effectiveConfig
 	logger    *zap.Logger
@@ -51,6 +53,13 @@ func acquireEngine(set processor.Settings, cfg *Config) (*sharedComponent[compon
 		})
 }
 
+// heldAnswersFor is how many answers the processor holds for an engine of maxEntities: two per
+// entity, as the engine's own result cache keeps (its resources' variants), up to 4M (32 MiB of
+// slots; the answers themselves are about 200 bytes each).
+func heldAnswersFor(maxEntities uint64) int {
+	return int(min(2*maxEntities, 1<<22))
+}
+
 // observeModeMessage is logged when an observing processor starts, so that an operator who reads
 // the log knows that nothing is changed, and where to look instead.
 const observeModeMessage = "resourceequality is in mode observe: it identifies and pools but changes no telemetry; " +
@@ -70,7 +79,10 @@ func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedE
 	if err != nil {
 		return nil, err
 	}
-	s := &sharedEngine{id: set.ID, config: string(json), cfg: cfg, engine: e, effective: effective, logger: set.Logger}
+	s := &sharedEngine{
+		id: set.ID, config: string(json), cfg: cfg, engine: e, effective: effective, logger: set.Logger,
+		answers: engine.NewAnswers(heldAnswersFor(effective.MaxEntities), effective.TypeAttribute),
+	}
 	if s.stats, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		e.Close()
 		return nil, err

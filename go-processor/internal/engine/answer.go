@@ -38,15 +38,6 @@ func ApplyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, ke
 	})
 }
 
-// AnswerTypes checks the answer as ApplyAnswer does and counts each resource under the entity
-// type the answer gives it, changing nothing: observe mode.
-func AnswerTypes(answer []byte, n int, resourceAt func(int) pcommon.Resource, typeKey string, types *TypeCounts) error {
-	return forEachEntry(answer, n, func(i int, res []byte) {
-		typ, found := answerString(res, typeKey)
-		types.Add(resourceType(typ, found, resourceAt(i), typeKey))
-	})
-}
-
 // resourceType is a resource's entity type: the one its answer gives (typ, when found), else
 // its own type attribute, else "none".
 func resourceType(typ string, found bool, res pcommon.Resource, typeKey string) string {
@@ -79,31 +70,6 @@ func forEachEntry(answer []byte, n int, each func(i int, res []byte)) error {
 		i++
 	}
 	return nil
-}
-
-// answerString is the string the checked answer resource res upserts on key, if any.
-func answerString(res []byte, key string) (string, bool) {
-	found, value := false, ""
-	for len(res) > 0 {
-		num, kv, rest := nextBytesField(res)
-		res = rest
-		if num != fieldResourceAttributes {
-			continue
-		}
-		k, v := splitKeyValue(kv)
-		if string(k) != key {
-			continue
-		}
-		// The engine writes the attributes it names as strings (put_str_attr).
-		for b := v; len(b) > 0; {
-			num, str, rest := nextBytesField(b)
-			b = rest
-			if num == fieldAnyString {
-				found, value = true, string(str)
-			}
-		}
-	}
-	return value, found
 }
 
 // applyResource upserts one checked answer resource's attributes onto dst, and adds the
@@ -307,13 +273,21 @@ func sharedString(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
+// shortString is the string of an AnyValue that is a string of fewer than 128 bytes, the usual
+// answer value.
+func shortString(b []byte) ([]byte, bool) {
+	if len(b) >= 2 && b[0] == lenTag(fieldAnyString) && int(b[1])+2 == len(b) {
+		return b[2:], true
+	}
+	return nil, false
+}
+
 // readAnyValue decodes an AnyValue into dst; with a zero dst it only checks the encoding.
 func readAnyValue(b []byte, dst pcommon.Value) error {
 	check := dst == pcommon.Value{}
-	if len(b) >= 2 && b[0] == lenTag(fieldAnyString) && int(b[1])+2 == len(b) {
-		// A short string, the usual answer value.
+	if s, ok := shortString(b); ok {
 		if !check {
-			dst.SetStr(sharedString(b[2:]))
+			dst.SetStr(sharedString(s))
 		}
 		return nil
 	}

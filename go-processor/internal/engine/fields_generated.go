@@ -13,6 +13,9 @@ const (
 	fieldScopeLogsScope           protowire.Number = 1
 	fieldScopeLogsLogRecords      protowire.Number = 2
 	fieldScopeName                protowire.Number = 1
+	fieldEntryKey                 protowire.Number = 13
+	fieldEntryVersion             protowire.Number = 14
+	fieldEntryStatus              protowire.Number = 15
 	fieldResourceAttributes       protowire.Number = 1
 	fieldResourceEntityRefs       protowire.Number = 3
 	fieldKeyValueKey              protowire.Number = 1
@@ -33,6 +36,12 @@ const (
 	fieldLogRecordAttributes      protowire.Number = 6
 	fieldLogRecordObservedTime    protowire.Number = 11
 	fieldLogRecordEventName       protowire.Number = 12
+)
+
+// The status of an answer entry (include/WIRE.md, "Held answers").
+const (
+	statusHeld   = 1
+	statusResend = 2
 )
 
 // Event names of entity events.

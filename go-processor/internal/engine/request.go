@@ -17,36 +17,36 @@ import (
 // AppendRequest appends the request entry of every resource of a batch, in one pass over the
 // attributes: the entry's and the resource's lengths are written as fixed five-byte varints and
 // filled in afterwards (non-minimal varints are valid protobuf; both ends decode them). With
-// rep, it notes the resources that carry an output key more than once.
+// rep, it notes the resources that carry an output key more than once. (Answers.AppendRequest
+// writes the same entries, naming the answers the processor holds.)
 func AppendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource, rep *Repeats) []byte {
 	for i := range n {
-		res := resourceAt(i)
-		b = protowire.AppendTag(b, fieldDataEntries, protowire.BytesType)
-		entryLen := len(b)
-		b = append(b, paddedZero[:]...)
-		b = protowire.AppendTag(b, fieldEntryResource, protowire.BytesType)
-		resLen := len(b)
-		b = append(b, paddedZero[:]...)
-		var seen uint32
-		repeated := false
-		for k, v := range res.Attributes().All() {
-			if rep != nil {
-				if j := rep.Keys.index(k); j >= 0 {
-					repeated = repeated || seen&(1<<j) != 0
-					seen |= 1 << j
-				}
+		entry := len(b)
+		b, _ = appendEntry(b, i, resourceAt(i), rep)
+		putPadded(b[entry+1:], len(b)-entry-1-len(paddedZero))
+	}
+	return b
+}
+
+// appendResource appends the fields of resource i: its attributes and entity references.
+func appendResource(b []byte, i int, res pcommon.Resource, rep *Repeats) []byte {
+	var seen uint32
+	repeated := false
+	for k, v := range res.Attributes().All() {
+		if rep != nil {
+			if j := rep.Keys.index(k); j >= 0 {
+				repeated = repeated || seen&(1<<j) != 0
+				seen |= 1 << j
 			}
-			b = appendKeyValue(b, fieldResourceAttributes, k, v)
 		}
-		if repeated {
-			rep.Resources = append(rep.Resources, i)
-		}
-		refs := entity.ResourceEntityRefs(res)
-		for j := range refs.Len() {
-			b = appendEntityRef(b, refs.At(j))
-		}
-		putPadded(b[resLen:], len(b)-resLen-len(paddedZero))
-		putPadded(b[entryLen:], len(b)-entryLen-len(paddedZero))
+		b = appendKeyValue(b, fieldResourceAttributes, k, v)
+	}
+	if repeated {
+		rep.Resources = append(rep.Resources, i)
+	}
+	refs := entity.ResourceEntityRefs(res)
+	for j := range refs.Len() {
+		b = appendEntityRef(b, refs.At(j))
 	}
 	return b
 }

@@ -24,9 +24,10 @@ use crate::answers::compact::{OutputKeys, compact, expand};
 use crate::answers::freshness::{Hit, NO_EPOCH, NO_STAMP, Provenance};
 use crate::clock::Stamp;
 use crate::id::EntityId;
-use crate::wire::ResultWriter;
+use crate::wire::{NO_VERSION, ResultWriter};
 use parking_lot::Mutex;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const WAYS: usize = 8;
 const INLINE: usize = 64;
@@ -67,18 +68,21 @@ impl Answer {
         }
     }
 
-    /// Writes the answer's entry, expanding it when stored compact.
-    fn write(&self, keys: &OutputKeys, out: &mut ResultWriter) {
+    /// Writes the answer's entry, stored under `version`, expanding it when stored compact.
+    fn write(&self, keys: &OutputKeys, version: u64, out: &mut ResultWriter) {
         match self {
-            Answer::Inline(len, b) => out.put_answer(&b[..*len as usize]),
-            Answer::Compact(len, b) => out.put_answer_with(|buf| expand(&b[..*len as usize], keys, buf)),
-            Answer::Heap(b) => out.put_answer(b),
+            Answer::Inline(len, b) => out.put_answer(&b[..*len as usize], version),
+            Answer::Compact(len, b) => out.put_answer_with(|buf| expand(&b[..*len as usize], keys, buf), version),
+            Answer::Heap(b) => out.put_answer(b, version),
         }
     }
 }
 
 /// A provenance packed to keep slots small (the array has two slots per entity).
 struct Slot {
+    /// Told the processor with the answer, which may hold it and name it instead of sending the
+    /// resource again (`include/WIRE.md`, "Held answers"). No two answers share one.
+    version: u64,
     entity: EntityId,
     /// The entity's change stamp; `NO_STAMP` when the answer read no pool.
     stamp: u64,
@@ -96,9 +100,10 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(p: Provenance, now: Stamp, answer: Answer) -> Slot {
+    fn new(version: u64, p: Provenance, now: Stamp, answer: Answer) -> Slot {
         let (entity, stamp) = p.entity.unwrap_or((0, NO_STAMP));
         Slot {
+            version,
             entity,
             stamp,
             link_epoch: p.link_epoch.unwrap_or(NO_EPOCH),
@@ -156,6 +161,8 @@ pub struct ResultCache {
     /// keeps an entity in use from expiring, its recency for eviction within ten seconds, and
     /// takes the shard read off nearly every hit.
     touch_every: Stamp,
+    /// The last answer version given out (`Slot::version`).
+    versions: AtomicU64,
 }
 
 impl ResultCache {
@@ -169,6 +176,7 @@ impl ResultCache {
             keys,
             refresh: ttl / 4,
             touch_every: (ttl / 16).clamp(1, 10),
+            versions: AtomicU64::new(NO_VERSION),
         }
     }
 
@@ -215,12 +223,17 @@ impl ResultCache {
 
     /// Writes the cached answer for `key` to `out` and returns what it was computed from, which
     /// the caller must validate before relying on the answer (rolling `out` back otherwise).
+    /// `held` is the processor's, when it sent a key: the version of the answer it holds, if
+    /// any. When it holds this very answer nothing is written and the hit says so (`Hit::held`):
+    /// the caller writes the entry once it has validated it; otherwise the entry carries the
+    /// answer's version, for the processor to hold. Without a key no version is written.
     /// `prefetch_stamp` is told the entity whose change stamp the caller will read, before the
     /// answer is written: for a resource that `process_batch`'s queue could not prepare ahead
     /// (a batch of one), the wait for the stamp then overlaps the writing.
     pub fn get(
         &self,
         key: u128,
+        held: Option<u64>,
         now: Stamp,
         out: &mut ResultWriter,
         prefetch_stamp: impl FnOnce(EntityId),
@@ -239,11 +252,24 @@ impl ResultCache {
         if touch {
             slot.touched = now;
         }
-        slot.answer.write(&self.keys, out);
-        Some(Hit { provenance: slot.provenance(), touch })
+        let told = held.map_or(NO_VERSION, |_| slot.version);
+        let held = held == Some(slot.version);
+        if !held {
+            slot.answer.write(&self.keys, told, out);
+        }
+        Some(Hit { provenance: slot.provenance(), touch, held })
     }
 
-    pub fn put(&self, key: u128, answer: &[u8], provenance: Provenance, now: Stamp, scratch: &mut CompactScratch) {
+    /// Stores `answer` for `key` and returns the version it is stored under (`NO_VERSION`: not
+    /// stored, because every way of its set was used this second).
+    pub fn put(
+        &self,
+        key: u128,
+        answer: &[u8],
+        provenance: Provenance,
+        now: Stamp,
+        scratch: &mut CompactScratch,
+    ) -> u64 {
         let sets =
             self.sets.get_or_init(|| crate::answers::memory::vec_on_huge_pages(self.set_count, Default::default));
         let mut set = sets[self.index(key)].lock();
@@ -253,10 +279,12 @@ impl ResultCache {
             (0..WAYS).min_by_key(|w| set.slots[*w].as_ref().map_or(0, |s| s.last_used as u64 + 1)).unwrap_or(0)
         });
         if set.keys[way] != key && set.slots[way].as_ref().is_some_and(|s| s.last_used == now) {
-            return; // every way is in use this second
+            return NO_VERSION; // every way is in use this second
         }
+        let version = self.versions.fetch_add(1, Relaxed) + 1;
         set.keys[way] = key;
-        set.slots[way] = Some(Slot::new(provenance, now, Answer::new(answer, &self.keys, scratch)));
+        set.slots[way] = Some(Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch)));
+        version
     }
 
     #[cfg(test)]
@@ -294,7 +322,7 @@ mod tests {
     /// The answer `get` hands out, read back from its entry.
     fn get(c: &ResultCache, key: u128, now: Stamp) -> Option<Vec<u8>> {
         let mut out = ResultWriter::new();
-        c.get(key, now, &mut out, |_| {})?;
+        c.get(key, None, now, &mut out, |_| {})?;
         let entry = out.finish();
         let mut answer = None;
         crate::wire::for_each_resource(&entry, |res| {
@@ -305,8 +333,24 @@ mod tests {
         answer
     }
 
-    fn put(c: &ResultCache, key: u128, answer: &[u8], p: Provenance, now: Stamp) {
-        c.put(key, answer, p, now, &mut CompactScratch::default());
+    fn put(c: &ResultCache, key: u128, answer: &[u8], p: Provenance, now: Stamp) -> u64 {
+        c.put(key, answer, p, now, &mut CompactScratch::default())
+    }
+
+    #[test]
+    fn an_answer_the_caller_holds_is_named_not_written() {
+        let c = ResultCache::new(1000, 3600, keys());
+        let first = put(&c, 1, b"first", prov(0), 0);
+        let second = put(&c, 1, b"second", prov(0), 1);
+        assert!(first != NO_VERSION && second > first, "every answer stored gets a version of its own");
+        let mut out = ResultWriter::new();
+        let hit = c.get(1, Some(second), 1, &mut out, |_| {}).expect("a hit");
+        assert!(hit.held);
+        assert!(out.finish().is_empty(), "nothing written for an answer held");
+        let mut out = ResultWriter::new();
+        let hit = c.get(1, Some(first), 1, &mut out, |_| {}).expect("a hit");
+        assert!(!hit.held, "an older version is not the answer");
+        assert!(!out.finish().is_empty());
     }
 
     #[test]
@@ -369,7 +413,7 @@ mod tests {
         put(&c, 1, b"v", prov(0), 100);
         let touch = |now| {
             let mut out = ResultWriter::new();
-            c.get(1, now, &mut out, |_| {}).map(|h| h.touch)
+            c.get(1, None, now, &mut out, |_| {}).map(|h| h.touch)
         };
         assert_eq!(touch(100), Some(false), "just computed: the entity was seen");
         assert_eq!(touch(109), Some(false));
@@ -378,6 +422,6 @@ mod tests {
         let short = ResultCache::new(1000, 20, keys());
         put(&short, 1, b"v", prov(100), 100);
         let mut out = ResultWriter::new();
-        assert!(short.get(1, 101, &mut out, |_| {}).is_some_and(|h| h.touch), "every second when TTL is short");
+        assert!(short.get(1, None, 101, &mut out, |_| {}).is_some_and(|h| h.touch), "every second when TTL is short");
     }
 }

@@ -50,6 +50,8 @@ pub struct Hit {
     /// answer if the entity is gone (`still_valid`): due at the answer's first use in
     /// each `touch_every` seconds.
     pub touch: bool,
+    /// The caller holds this answer (its version): it was not written.
+    pub held: bool,
 }
 
 impl Provenance {

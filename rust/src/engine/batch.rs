@@ -7,7 +7,8 @@ use crate::config::Mode;
 use crate::engine::{Engine, Tally, Work};
 use crate::observe::{Observer, Quiet};
 use crate::state::partitions::Partition;
-use crate::wire::{Attr, ResultWriter, WireError, for_each_resource, read_resource};
+use crate::wire::fields::{STATUS_HELD, STATUS_RESEND};
+use crate::wire::{Attr, Entry, NO_VERSION, ResultWriter, WireError, for_each_entry, for_each_resource, read_resource};
 use std::sync::atomic::Ordering::Relaxed;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -99,10 +100,12 @@ impl Engine {
         // prepared in stages as it moves up the queue: hashed and its set asked for on entry,
         // its slot asked for half-way, its entity's stamp three quarters of the way, and
         // answered when it leaves, by which time all three have arrived.
-        let mut ahead = [(&[][..], 0u128, 0u128); AHEAD];
+        let mut ahead = [(Entry::default(), 0u128); AHEAD];
         let mut queued = 0usize;
-        for_each_resource(batch, |resource| {
-            let hash = xxh3_128(resource);
+        for_each_entry(batch, |entry| {
+            // The processor's key when it sent one (it holds answers under it), else the hash of
+            // the resource's bytes. Either only finds answers: ids are computed from the bytes.
+            let hash = entry.key.unwrap_or_else(|| xxh3_128(entry.resource.unwrap_or_default()));
             // A resource's own partition attribute is in its bytes; a batch's partition is not,
             // so it is mixed into the key: an answer is only ever reused within its partition.
             let key = match partition {
@@ -110,7 +113,7 @@ impl Engine {
                 None => hash,
             };
             self.cache.prefetch(key);
-            let due = std::mem::replace(&mut ahead[queued % AHEAD], (resource, hash, key));
+            let due = std::mem::replace(&mut ahead[queued % AHEAD], (entry, key));
             queued += 1;
             self.prepare(&ahead, queued, queued);
             if queued > AHEAD {
@@ -127,8 +130,8 @@ impl Engine {
 
     /// The middle stages of `process_batch`'s queue, when `entered` resources would have
     /// entered it (past the batch's end while the queue drains) of the `total` that did.
-    fn prepare(&self, ahead: &[(&[u8], u128, u128); AHEAD], entered: usize, total: usize) {
-        let stage = |behind: usize| entered.checked_sub(1 + behind).filter(|i| *i < total).map(|i| ahead[i % AHEAD].2);
+    fn prepare(&self, ahead: &[(Entry<'_>, u128); AHEAD], entered: usize, total: usize) {
+        let stage = |behind: usize| entered.checked_sub(1 + behind).filter(|i| *i < total).map(|i| ahead[i % AHEAD].1);
         if let Some(key) = stage(AHEAD / 2) {
             self.cache.prefetch_slot(key);
         }
@@ -137,30 +140,41 @@ impl Engine {
         }
     }
 
-    /// Answers one resource of a batch (its bytes, their hash and its cache key): from the
-    /// cache when the cached answer still holds, else afresh.
+    /// Answers one entry of a batch (and its cache key): from the cache when the cached answer
+    /// still holds (naming it when the processor holds it), else afresh from the resource's
+    /// bytes, else, when the entry came without them, by asking for them (`STATUS_RESEND`).
     fn answer<'a>(
         &'a self,
-        (resource, hash, key): (&'a [u8], u128, u128),
+        (entry, key): (Entry<'a>, u128),
         partition: Option<Partition>,
         now: Stamp,
         out: &mut ResultWriter,
         tally: &mut Tally,
         work: &mut Option<Work<'a>>,
     ) -> Result<(), WireError> {
-        tally.resources += 1;
         let mark = out.mark();
-        if let Some(hit) = self.cache.get(key, now, out, |id| self.state.freshness().prefetch(id)) {
+        let held = entry.key.map(|_| entry.held);
+        if let Some(hit) = self.cache.get(key, held, now, out, |id| self.state.freshness().prefetch(id)) {
             if self.state.freshness().still_valid(&hit, |id| self.state.touch_entity(id, now)) {
+                if hit.held {
+                    out.put_status(STATUS_HELD);
+                }
+                tally.resources += 1;
                 tally.cache_hits += 1;
                 tally.count(&hit.provenance);
                 return Ok(());
             }
             out.rollback(mark);
         }
+        let Some(resource) = entry.resource else {
+            // Counted when it comes back with its bytes.
+            out.put_status(STATUS_RESEND);
+            return Ok(());
+        };
+        tally.resources += 1;
         let work = work.get_or_insert_with(|| Work::new(&self.rules));
         read_resource(resource, &mut work.view)?;
-        work.variant = hash as u32;
+        work.variant = xxh3_128(resource) as u32;
         let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
         let provenance = if self.config.mode == Mode::Route {
             self.route_resource(work, partition, now, out)
@@ -169,15 +183,18 @@ impl Engine {
         };
         tally.count(&provenance);
         tally.oversized += u64::from(work.scratch.oversized);
-        if partition.overflow {
+        let version = if partition.overflow {
             // Answered from nothing stored: a cached copy would outlive the partition's wait.
             tally.overflow += 1;
+            NO_VERSION
         } else if self.warming_up(now) {
             // Answered without links: a cached copy would outlive the warm-up.
+            NO_VERSION
         } else {
-            self.cache.put(key, out.answer(), provenance, now, &mut work.compact);
-        }
-        out.end_resource();
+            self.cache.put(key, out.answer(), provenance, now, &mut work.compact)
+        };
+        // A version is told only to a processor that sent a key: it names answers by both.
+        out.end_resource(if entry.key.is_some() { version } else { NO_VERSION });
         Ok(())
     }
 
@@ -202,7 +219,7 @@ impl Engine {
             let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
             self.process_resource(&mut work, partition, now, &mut out, obs);
             each(obs, &work.view.attrs, out.answer());
-            out.end_resource();
+            out.end_resource(NO_VERSION);
             Ok(())
         })
     }

@@ -323,10 +323,10 @@ impl Engine {
             group: identity.group,
         };
         let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
-        // Read before pooling: any change from here on changes the cell, and so invalidates
-        // the answer.
-        let stamp = self.state.freshness().change_stamp(identity.id);
-        self.state.pool(identity.id, &req, now, obs, |k, v| {
+        // The stamp the fills were read under: the resource's own contribution to the pool does
+        // not invalidate its answer (read before pooling, every new entity's first answer did,
+        // and the resource's next batch recomputed it), any later change does.
+        let stamp = self.state.pool(identity.id, &req, now, obs, |k, v| {
             let start = fills.len();
             fills.extend_from_slice(k);
             fills.extend_from_slice(v);

@@ -131,7 +131,8 @@ impl Shard {
 impl State {
     /// Pools the resource's in-scope attributes into entity `id`, calls `fill` with every pooled,
     /// unambiguous, in-scope attribute the resource lacks, and tells `obs` why each attribute
-    /// was or was not pooled and given.
+    /// was or was not pooled and given. Returns the entity's change stamp as the fills saw it,
+    /// which an answer built from them is valid under.
     pub fn pool<O: Observer>(
         &self,
         id: EntityId,
@@ -139,7 +140,7 @@ impl State {
         now: Stamp,
         obs: &mut O,
         mut fill: impl FnMut(&[u8], &[u8]),
-    ) {
+    ) -> u64 {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
         if shard.keys.wants_sweep(req.attrs.len(), now) {
@@ -344,7 +345,11 @@ impl State {
                 counter.fetch_add(n, Relaxed);
             }
         }
+        // Read under the lock, after this resource's own changes and the fills they allow: any
+        // later change to the entity takes the lock and draws a fresh stamp.
+        let stamp = self.freshness.change_stamp(id);
         drop(guard);
         self.count_evictions(evicted);
+        stamp
     }
 }

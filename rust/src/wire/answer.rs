@@ -64,34 +64,50 @@ impl ResultWriter {
         self.out.truncate(mark);
     }
 
-    /// Writes a whole entry from a previously recorded answer (the current resource is empty).
-    pub fn put_answer(&mut self, answer: &[u8]) {
+    /// Writes a whole entry from a previously recorded answer (the current resource is empty),
+    /// stored under `version` (`NO_VERSION`: not stored).
+    pub fn put_answer(&mut self, answer: &[u8], version: u64) {
         debug_assert!(self.resource.is_empty());
-        Self::entry(&mut self.out, answer);
+        Self::entry(&mut self.out, answer, version);
     }
 
     /// Writes a whole entry whose answer `write` appends (the current resource is empty). The
     /// answer is written in place and moved behind its framing once its length is known, so a
     /// cached answer stored compact is expanded without a scratch buffer.
-    pub fn put_answer_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+    pub fn put_answer_with(&mut self, write: impl FnOnce(&mut Vec<u8>), version: u64) {
         debug_assert!(self.resource.is_empty());
         let start = self.out.len();
         write(&mut self.out);
-        let (head, n) = entry_head(self.out.len() - start);
+        let len = self.out.len() - start;
+        let (tail, t) = entry_tail(version);
+        let (head, n) = entry_head(len, t);
         self.out.extend_from_slice(&head[..n]);
         self.out[start..].rotate_right(n);
+        self.out.extend_from_slice(&tail[..t]);
     }
 
-    /// Closes the current resource's entry.
-    pub fn end_resource(&mut self) {
-        Self::entry(&mut self.out, &self.resource);
+    /// Writes an entry that carries only a status (`STATUS_HELD`, `STATUS_RESEND`).
+    pub fn put_status(&mut self, status: u64) {
+        debug_assert!(self.resource.is_empty());
+        let mut field = [0u8; 1 + MAX_VARINT_LEN];
+        field[0] = key(ENTRY_STATUS, VARINT);
+        let t = 1 + put_varint_into(&mut field[1..], status);
+        self.out.extend_from_slice(&[key(DATA_ENTRIES, LEN), t as u8]);
+        self.out.extend_from_slice(&field[..t]);
+    }
+
+    /// Closes the current resource's entry, stored under `version` (`NO_VERSION`: not stored).
+    pub fn end_resource(&mut self, version: u64) {
+        Self::entry(&mut self.out, &self.resource, version);
         self.resource.clear();
     }
 
-    fn entry(out: &mut Vec<u8>, answer: &[u8]) {
-        let (head, n) = entry_head(answer.len());
+    fn entry(out: &mut Vec<u8>, answer: &[u8], version: u64) {
+        let (tail, t) = entry_tail(version);
+        let (head, n) = entry_head(answer.len(), t);
         out.extend_from_slice(&head[..n]);
         out.extend_from_slice(answer);
+        out.extend_from_slice(&tail[..t]);
     }
 
     pub fn finish(self) -> Vec<u8> {
@@ -141,20 +157,36 @@ fn field_len(payload: usize) -> usize {
 
 const MAX_VARINT_LEN: usize = 10;
 
-/// The bytes that open an answer entry (`DATA_ENTRIES`) holding a resource (`ENTRY_RESOURCE`) of `len` bytes;
-/// an empty answer is an entry without a resource. Returns them and their length.
-fn entry_head(len: usize) -> ([u8; 2 * (1 + MAX_VARINT_LEN)], usize) {
+/// The version of an answer entry that the engine did not store (`ENTRY_VERSION` left out).
+pub const NO_VERSION: u64 = 0;
+
+/// The bytes that open an answer entry (`DATA_ENTRIES`) holding a resource (`ENTRY_RESOURCE`) of
+/// `len` bytes and then `tail` bytes of the entry's own fields; an empty answer is an entry
+/// without a resource. Returns them and their length.
+fn entry_head(len: usize, tail: usize) -> ([u8; 2 * (1 + MAX_VARINT_LEN)], usize) {
     let mut head = [0u8; 2 * (1 + MAX_VARINT_LEN)];
     if len == 0 {
-        head[..2].copy_from_slice(&[key(DATA_ENTRIES, LEN), 0]);
-        return (head, 2);
+        head[0] = key(DATA_ENTRIES, LEN);
+        let n = 1 + put_varint_into(&mut head[1..], tail as u64);
+        return (head, n);
     }
     let mut n = 0;
-    for (tag, field) in [(DATA_ENTRIES, field_len(len)), (ENTRY_RESOURCE, len)] {
+    for (tag, field) in [(DATA_ENTRIES, field_len(len) + tail), (ENTRY_RESOURCE, len)] {
         head[n] = key(tag, LEN);
         n += 1 + put_varint_into(&mut head[n + 1..], field as u64);
     }
     (head, n)
+}
+
+/// The field closing an answer entry stored under `version`: none for `NO_VERSION`.
+fn entry_tail(version: u64) -> ([u8; 1 + MAX_VARINT_LEN], usize) {
+    let mut tail = [0u8; 1 + MAX_VARINT_LEN];
+    if version == NO_VERSION {
+        return (tail, 0);
+    }
+    tail[0] = key(ENTRY_VERSION, VARINT);
+    let n = 1 + put_varint_into(&mut tail[1..], version);
+    (tail, n)
 }
 
 /// Writes `v` as a varint at the start of `out` (at least `MAX_VARINT_LEN` bytes); returns its

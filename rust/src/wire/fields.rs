@@ -20,6 +20,21 @@ pub const SCOPE_LOGS_SCOPE: u8 = 1;
 pub const SCOPE_LOGS_LOG_RECORDS: u8 = 2;
 pub const SCOPE_NAME: u8 = 1;
 
+/// The processor's own fields of an entry (`ResourceLogs`), beside OTLP's, in numbers OTLP leaves
+/// free (`include/WIRE.md`, "Held answers"). Request: the processor's cache key for the resource
+/// (16 bytes), and the version of the answer it holds for that key (varint). Answer: the
+/// version under which the engine stored this answer (varint), and the entry's status (varint,
+/// `STATUS_*`).
+pub const ENTRY_KEY: u8 = 13;
+pub const ENTRY_VERSION: u8 = 14;
+pub const ENTRY_STATUS: u8 = 15;
+/// `ENTRY_STATUS`: the answer the processor holds (the version it named) is still the answer.
+pub const STATUS_HELD: u64 = 1;
+/// `ENTRY_STATUS`: the engine has no valid answer for the key; send the resource's bytes.
+pub const STATUS_RESEND: u64 = 2;
+/// Every entry status by its name in Go (`statusHeld`), for the generated copy.
+pub const STATUSES: &[(&str, u64)] = &[("Held", STATUS_HELD), ("Resend", STATUS_RESEND)];
+
 pub const RESOURCE_ATTRIBUTES: u8 = 1;
 pub const RESOURCE_ENTITY_REFS: u8 = 3;
 
@@ -54,6 +69,9 @@ pub const FIELDS: &[(&str, u8)] = &[
     ("ScopeLogsScope", SCOPE_LOGS_SCOPE),
     ("ScopeLogsLogRecords", SCOPE_LOGS_LOG_RECORDS),
     ("ScopeName", SCOPE_NAME),
+    ("EntryKey", ENTRY_KEY),
+    ("EntryVersion", ENTRY_VERSION),
+    ("EntryStatus", ENTRY_STATUS),
     ("ResourceAttributes", RESOURCE_ATTRIBUTES),
     ("ResourceEntityRefs", RESOURCE_ENTITY_REFS),
     ("KeyValueKey", KEY_VALUE_KEY),
@@ -163,6 +181,17 @@ mod tests {
             LOG_RECORD_OBSERVED_TIME
         );
         assert_eq!(first_field(&LogRecord { event_name: "e".into(), ..Default::default() }), LOG_RECORD_EVENT_NAME);
+    }
+
+    #[test]
+    fn the_entry_fields_of_our_own_are_free_in_every_otlp_entry() {
+        let mut entry = Vec::new();
+        for tag in [ENTRY_KEY, ENTRY_VERSION, ENTRY_STATUS] {
+            entry.extend_from_slice(&[key(tag, VARINT), 1]);
+        }
+        // Unknown to OTLP (ResourceSpans and ResourceMetrics number their fields as
+        // ResourceLogs does): the message decodes them as nothing.
+        assert_eq!(ResourceLogs::decode(&entry[..]).unwrap(), ResourceLogs::default());
     }
 
     #[test]

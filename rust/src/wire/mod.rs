@@ -14,8 +14,10 @@ pub mod request;
 pub use crate::wire::reader::WireError;
 
 pub use crate::resource::{Attr, EntityRefView, ResourceView, Value};
-pub use crate::wire::answer::{ResultWriter, leading_str_attr, put_bytes_field, put_str_attr, put_str_value};
-pub use crate::wire::request::{for_each_resource, list_values, read_any_value, read_resource};
+pub use crate::wire::answer::{
+    NO_VERSION, ResultWriter, leading_str_attr, put_bytes_field, put_str_attr, put_str_value,
+};
+pub use crate::wire::request::{Entry, for_each_entry, for_each_resource, list_values, read_any_value, read_resource};
 
 #[cfg(test)]
 mod tests {
@@ -102,11 +104,11 @@ mod tests {
         w.attr_str(b"resource.id", b"abc");
         let raw = AnyValue { value: Some(V::IntValue(7)) }.encode_to_vec();
         w.attr_raw(b"n", &raw);
-        w.end_resource();
-        w.end_resource();
+        w.end_resource(answer::NO_VERSION);
+        w.end_resource(answer::NO_VERSION);
         let long = "x".repeat(300);
         w.attr_str(long.as_bytes(), long.as_bytes());
-        w.end_resource();
+        w.end_resource(answer::NO_VERSION);
         let out = LogsData::decode(w.finish().as_slice()).unwrap();
         assert_eq!(out.resource_logs.len(), 3);
         let r0 = out.resource_logs[0].resource.as_ref().unwrap();
@@ -117,12 +119,45 @@ mod tests {
     }
 
     #[test]
+    fn versions_and_statuses_frame_entries_that_prost_reads() {
+        use crate::wire::fields::*;
+        use crate::wire::reader::{Field, Fields};
+        let mut w = ResultWriter::new();
+        w.attr_str(b"resource.id", b"abc");
+        w.end_resource(300);
+        w.put_status(STATUS_HELD);
+        w.put_answer(&[], 7);
+        w.put_answer_with(|b| put_str_attr(b, b"k", b"v"), 9);
+        let out = w.finish();
+        let logs = LogsData::decode(out.as_slice()).unwrap();
+        assert_eq!(logs.resource_logs.len(), 4, "the entries' own fields are skipped by OTLP readers");
+        assert_eq!(logs.resource_logs[0].resource.as_ref().unwrap().attributes[0].key, "resource.id");
+        assert_eq!(logs.resource_logs[3].resource.as_ref().unwrap().attributes[0].key, "k");
+        // Each entry's own fields, as the processor reads them.
+        let mut own = Vec::new();
+        let mut top = Fields::new(&out);
+        while let Some((_, Field::Len(entry))) = top.next_field().unwrap() {
+            let mut fields = Fields::new(entry);
+            let mut seen = (0, 0);
+            while let Some((tag, field)) = fields.next_field().unwrap() {
+                match (tag, field) {
+                    (ENTRY_VERSION, Field::Varint(v)) => seen.0 = v,
+                    (ENTRY_STATUS, Field::Varint(v)) => seen.1 = v,
+                    _ => {}
+                }
+            }
+            own.push(seen);
+        }
+        assert_eq!(own, vec![(300, 0), (0, STATUS_HELD), (7, 0), (9, 0)]);
+    }
+
+    #[test]
     fn lengths_either_side_of_one_varint_byte_decode_with_prost() {
         for n in 118..=130 {
             let mut w = ResultWriter::new();
             let value = "v".repeat(n);
             w.attr_str(b"k", value.as_bytes());
-            w.end_resource();
+            w.end_resource(answer::NO_VERSION);
             let out = LogsData::decode(w.finish().as_slice()).unwrap();
             let r = out.resource_logs[0].resource.as_ref().unwrap();
             assert_eq!(r.attributes[0], kv("k", V::StringValue(value)), "{n}");

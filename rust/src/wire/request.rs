@@ -5,11 +5,22 @@ use crate::resource::{Attr, EntityRefView, ResourceView, Value};
 use crate::wire::fields::*;
 use crate::wire::reader::{Field, Fields, WireError};
 
-/// Calls `f` with the encoded `Resource` of every entry of a `LogsData`/`TracesData`/`MetricsData`,
-/// in order. An entry without a resource yields an empty slice.
-pub fn for_each_resource<'a>(
+/// One entry of a request: its encoded `Resource`, when it carries one, and the processor's
+/// fields (`include/WIRE.md`, "Held answers").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Entry<'a> {
+    pub resource: Option<&'a [u8]>,
+    /// The processor's cache key for the resource: a hash it computed, which the engine uses
+    /// only to find an answer it gave before, never to identify.
+    pub key: Option<u128>,
+    /// The version of the answer the processor holds for `key` (0: none).
+    pub held: u64,
+}
+
+/// Calls `f` with every entry of a `LogsData`/`TracesData`/`MetricsData`, in order.
+pub fn for_each_entry<'a>(
     batch: &'a [u8],
-    mut f: impl FnMut(&'a [u8]) -> Result<(), WireError>,
+    mut f: impl FnMut(Entry<'a>) -> Result<(), WireError>,
 ) -> Result<(), WireError> {
     let mut top = Fields::new(batch);
     while let Some((tag, field)) = top.next_field()? {
@@ -22,19 +33,33 @@ pub fn for_each_resource<'a>(
         if tag != DATA_ENTRIES {
             continue;
         }
-        let mut resource: &[u8] = &[];
+        let mut out = Entry::default();
         let mut fields = Fields::new(entry);
         while let Some((tag, field)) = fields.next_field()? {
-            if tag == ENTRY_RESOURCE {
-                match field {
-                    Field::Len(r) => resource = r,
-                    _ => return Err(WireError("resource is not a message")),
+            match (tag, field) {
+                (ENTRY_RESOURCE, Field::Len(r)) => out.resource = Some(r),
+                (ENTRY_KEY, Field::Len(k)) => {
+                    let k: [u8; 16] = k.try_into().map_err(|_| WireError("entry key is not 16 bytes"))?;
+                    out.key = Some(u128::from_le_bytes(k));
                 }
+                (ENTRY_VERSION, Field::Varint(v)) => out.held = v,
+                (ENTRY_RESOURCE, _) => return Err(WireError("resource is not a message")),
+                (ENTRY_KEY | ENTRY_VERSION, _) => return Err(WireError("entry field has the wrong wire type")),
+                _ => {}
             }
         }
-        f(resource)?;
+        f(out)?;
     }
     Ok(())
+}
+
+/// Calls `f` with the encoded `Resource` of every entry of a `LogsData`/`TracesData`/`MetricsData`,
+/// in order. An entry without a resource yields an empty slice.
+pub fn for_each_resource<'a>(
+    batch: &'a [u8],
+    mut f: impl FnMut(&'a [u8]) -> Result<(), WireError>,
+) -> Result<(), WireError> {
+    for_each_entry(batch, |entry| f(entry.resource.unwrap_or_default()))
 }
 
 /// Decodes one encoded `Resource` into `out` (cleared first).

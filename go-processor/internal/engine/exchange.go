@@ -1,0 +1,242 @@
+package engine
+
+// One batch's exchange with the engine under the held-answers contract (include/WIRE.md, "Held
+// answers"): a request that names the answers the processor holds and carries the bytes of the
+// other resources only, the engine's answer, and, when the engine no longer has a valid answer
+// for some resource named, a second request with their bytes. Nothing is applied until every
+// answer has been read and checked.
+
+import (
+	"fmt"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Answers writes requests and reads answers for one engine, and holds its answers; the
+// pipelines sharing the engine share it.
+type Answers struct {
+	keyer   *Keyer
+	held    *HeldAnswers
+	keys    *KeyInterner
+	typeKey string
+}
+
+// NewAnswers holds about capacity answers; typeKey is the attribute that carries the entity type.
+func NewAnswers(capacity int, typeKey string) *Answers {
+	return &Answers{keyer: NewKeyer(), held: NewHeldAnswers(capacity), keys: NewKeyInterner(), typeKey: typeKey}
+}
+
+// Batch is the working memory of one exchange, reused across batches.
+type Batch struct {
+	pk   Key
+	keys []Key
+	// named is the held answer the request named for each resource (nil: its bytes were sent).
+	named []*HeldAnswer
+	// got is each resource's answer once read.
+	got    []*HeldAnswer
+	resend []int
+}
+
+// reset prepares the batch for n resources of partition.
+func (b *Batch) reset(a *Answers, partition string, n int) {
+	b.pk = a.keyer.partitionKey(partition)
+	b.keys = resize(b.keys, n)
+	b.named = resize(b.named, n)
+	b.got = resize(b.got, n)
+	b.resend = b.resend[:0]
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// AppendRequest appends the request of a batch of n resources of partition: for a resource whose
+// answer is held, its key and the answer's version; for the others, the resource and its key.
+// With rep, it notes the resources that carry an output key more than once.
+func (a *Answers) AppendRequest(buf []byte, partition string, n int, resourceAt func(int) pcommon.Resource, rep *Repeats, b *Batch) []byte {
+	b.reset(a, partition, n)
+	for i := range n {
+		entry := len(buf)
+		var resource []byte
+		buf, resource = appendEntry(buf, i, resourceAt(i), rep)
+		b.keys[i] = a.keyer.of(b.pk, resource)
+		if h := a.held.get(b.keys[i]); h != nil {
+			b.named[i] = h
+			buf = appendNamedEntry(buf[:entry], b.keys[i], h.version)
+			continue
+		}
+		buf = appendKey(buf, b.keys[i])
+		putPadded(buf[entry+1:], len(buf)-entry-1-len(paddedZero))
+	}
+	return buf
+}
+
+// ReadAnswer checks the engine's answer to AppendRequest's request and reads it into the batch;
+// Resends then says whether a second request is due.
+func (a *Answers) ReadAnswer(answer []byte, b *Batch) error {
+	return a.read(answer, b, len(b.keys), func(i int) int { return i })
+}
+
+// Resends is whether the engine asked for the bytes of some resources it was only named.
+func (b *Batch) Resends() bool {
+	return len(b.resend) > 0
+}
+
+// AppendResend appends the second request: the resources the engine asked for, with their keys.
+func (a *Answers) AppendResend(buf []byte, resourceAt func(int) pcommon.Resource, b *Batch) []byte {
+	for _, i := range b.resend {
+		entry := len(buf)
+		buf, _ = appendEntry(buf, i, resourceAt(i), nil)
+		buf = appendKey(buf, b.keys[i])
+		putPadded(buf[entry+1:], len(buf)-entry-1-len(paddedZero))
+	}
+	return buf
+}
+
+// ReadResent checks and reads the answer to AppendResend's request.
+func (a *Answers) ReadResent(answer []byte, b *Batch) error {
+	resend := b.resend
+	b.resend = nil
+	defer func() { b.resend = resend[:0] }()
+	for _, i := range resend {
+		b.named[i] = nil // its bytes were sent now: a status is not a valid answer
+	}
+	return a.read(answer, b, len(resend), func(j int) int { return resend[j] })
+}
+
+// read checks an answer of n entries, the j-th answering resource index(j), and reads it.
+func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) error {
+	count, err := checkAnswer(answer)
+	if err != nil {
+		return err
+	}
+	if count != n {
+		return fmt.Errorf("%w: %d results for %d resources", ErrResultCount, count, n)
+	}
+	for j := 0; len(answer) > 0; {
+		num, entry, rest := nextBytesField(answer)
+		answer = rest
+		if num != fieldDataEntries {
+			continue
+		}
+		i := index(j)
+		j++
+		res, version, status, err := readEntry(entry)
+		if err != nil {
+			return err
+		}
+		switch {
+		case status == 0:
+			h := newHeldAnswer(res, b.keys[i], version, a.keys, a.typeKey)
+			if version != 0 {
+				a.held.put(h)
+			}
+			b.got[i] = h
+		case b.named[i] == nil:
+			return fmt.Errorf("%w: status %d for a resource sent whole", ErrMalformedAnswer, status)
+		case status == statusHeld:
+			b.got[i] = b.named[i]
+		case status == statusResend:
+			b.resend = append(b.resend, i)
+		default:
+			return fmt.Errorf("%w: unknown status %d", ErrMalformedAnswer, status)
+		}
+	}
+	return nil
+}
+
+// readEntry reads an answer entry checked by checkAnswer: its resource, and its own fields.
+func readEntry(entry []byte) (res []byte, version, status uint64, err error) {
+	for len(entry) > 0 {
+		num, typ, n := protowire.ConsumeTag(entry)
+		if n < 0 {
+			return nil, 0, 0, ErrMalformedAnswer
+		}
+		entry = entry[n:]
+		switch {
+		case num == fieldEntryResource && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(entry)
+			res, entry = v, entry[n:]
+			continue
+		case (num == fieldEntryVersion || num == fieldEntryStatus) && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(entry)
+			if n < 0 {
+				return nil, 0, 0, ErrMalformedAnswer
+			}
+			entry = entry[n:]
+			if num == fieldEntryVersion {
+				version = v
+			} else {
+				status = v
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, entry)
+		if n < 0 {
+			return nil, 0, 0, ErrMalformedAnswer
+		}
+		entry = entry[n:]
+	}
+	return res, version, status, nil
+}
+
+// Apply upserts every resource's answer and counts the resources per entity type (when types
+// is not nil). Call it only after the answers were read without error.
+func (b *Batch) Apply(resourceAt func(int) pcommon.Resource, typeKey string, types *TypeCounts) {
+	for i, h := range b.got {
+		res := resourceAt(i)
+		h.apply(res)
+		if types != nil {
+			types.Add(resourceType(h.typ, h.hasType, res, typeKey))
+		}
+	}
+}
+
+// Types counts the resources per entity type their answers give, changing nothing: observe mode.
+func (b *Batch) Types(resourceAt func(int) pcommon.Resource, typeKey string, types *TypeCounts) {
+	for i, h := range b.got {
+		types.Add(resourceType(h.typ, h.hasType, resourceAt(i), typeKey))
+	}
+}
+
+// appendEntry appends resource i's request entry with its resource, leaving the entry's length
+// to be filled in (its placeholder follows the entry's one-byte tag), and returns the encoded
+// resource's contents.
+func appendEntry(buf []byte, i int, res pcommon.Resource, rep *Repeats) ([]byte, []byte) {
+	buf = append(buf, lenTag(fieldDataEntries))
+	buf = append(buf, paddedZero[:]...)
+	buf = append(buf, lenTag(fieldEntryResource))
+	at := len(buf)
+	buf = append(buf, paddedZero[:]...)
+	buf = appendResource(buf, i, res, rep)
+	putPadded(buf[at:], len(buf)-at-len(paddedZero))
+	return buf, buf[at+len(paddedZero):]
+}
+
+// appendKey appends the entry field carrying a resource's key (16 bytes, little-endian).
+func appendKey(buf []byte, k Key) []byte {
+	buf = append(buf, lenTag(fieldEntryKey), 16)
+	buf = protowire.AppendFixed64(buf, k[0])
+	return protowire.AppendFixed64(buf, k[1])
+}
+
+// appendNamedEntry appends an entry that names a held answer: the key and the answer's version.
+func appendNamedEntry(buf []byte, k Key, version uint64) []byte {
+	buf = append(buf, lenTag(fieldDataEntries), byte(18+1+protowire.SizeVarint(version)))
+	buf = appendKey(buf, k)
+	buf = protowire.AppendTag(buf, fieldEntryVersion, protowire.VarintType)
+	return protowire.AppendVarint(buf, version)
+}
+
+// Release drops the batch's references to answers, so that a pooled batch does not keep answers
+// the table has replaced alive.
+func (b *Batch) Release() {
+	clear(b.named)
+	clear(b.got)
+}

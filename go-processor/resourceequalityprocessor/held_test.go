@@ -1,0 +1,134 @@
+//go:build cgo
+
+package resourceequalityprocessor
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/pdata/plog"
+	)
+
+// recordCalls wraps the processor's engine calls and records each request's size.
+func recordCalls(p *resourceEqualityProcessor) *[]int {
+	var sizes []int
+	process := p.process
+	p.process = func(partition string, in, scratch []byte) ([]byte, error) {
+		sizes = append(sizes, len(in))
+		return process(partition, in, scratch)
+	}
+	return &sizes
+}
+
+// orderedLogs is one log record per resource, each resource's attributes in the order of their
+// keys: a source sends its resource the same way every time (FromRaw's order is a map's).
+func orderedLogs(resources ...map[string]any) plog.Logs {
+	ld := plog.NewLogs()
+	for _, attrs := range resources {
+		rl := ld.ResourceLogs().AppendEmpty()
+		for _, k := range slices.Sorted(maps.Keys(attrs)) {
+			rl.Resource().Attributes().PutStr(k, attrs[k].(string))
+		}
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("r")
+	}
+	return ld
+}
+
+func sendHeld(ctx context.Context, t *testing.T, p *resourceEqualityProcessor, attrs ...map[string]any) []map[string]any {
+	out, err := p.processLogs(ctx, orderedLogs(attrs...))
+	require.NoError(t, err)
+	var got []map[string]any
+	for _, rl := range out.ResourceLogs().All() {
+		got = append(got, rl.Resource().Attributes().AsRaw())
+	}
+	return got
+}
+
+// A resource seen again is sent as its key and the version of the answer held (a few bytes),
+// and comes out exactly as the first time.
+func TestHeldAnswersAreNamedNotResent(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "held_named", nil)
+	defer done()
+	sizes := recordCalls(p)
+	pods := []map[string]any{
+		{"k8s.pod.uid": "u-1", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod", "service.name": "api"},
+		{"k8s.pod.uid": "u-2", "k8s.pod.name": "web-0", "k8s.namespace.name": "prod", "service.name": "web"},
+	}
+	first := sendHeld(context.Background(), t, p, pods...)
+	again := sendHeld(context.Background(), t, p, pods...)
+	assert.Equal(t, first, again)
+	require.Len(t, *sizes, 2, "one engine call per batch: nothing asked for again")
+	assert.LessOrEqual(t, (*sizes)[1], 2*(2+18+1+2), "the second request names the answers: %v", *sizes)
+	assert.Greater(t, (*sizes)[0], 200)
+}
+
+// When what an answer was computed from changes, the engine does not confirm the answer held:
+// the processor sends the bytes again and applies the new answer, never the old one.
+func TestHeldAnswerOutgrownIsReplaced(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "held_outgrown", nil)
+	defer done()
+	sizes := recordCalls(p)
+	ctx := context.Background()
+	sparse := map[string]any{"k8s.pod.uid": "u-1"}
+	assert.NotContains(t, sendHeld(ctx, t, p, sparse)[0], "service.name")
+	sendHeld(ctx, t, p, map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"})
+	*sizes = nil
+	assert.Equal(t, "api", sendHeld(ctx, t, p, sparse)[0]["service.name"])
+	assert.Len(t, *sizes, 2, "named, asked for, resent")
+	// The fill becomes ambiguous: it must go.
+	sendHeld(ctx, t, p, map[string]any{"k8s.pod.uid": "u-1", "service.name": "envoy"})
+	assert.NotContains(t, sendHeld(ctx, t, p, sparse)[0], "service.name")
+}
+
+// The key covers the partition: a resource held in one tenant's partition is sent whole in
+// another's.
+func TestHeldAnswersStayInTheirPartition(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "held_partitions", nil)
+	defer done()
+	p.partition = partitionConfig{Metadata: "x-scope-orgid"}
+	sizes := recordCalls(p)
+	tenant := func(org string) context.Context {
+		return client.NewContext(context.Background(), client.Info{Metadata: client.NewMetadata(map[string][]string{"x-scope-orgid": {org}})})
+	}
+	pod := map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"}
+	sendHeld(tenant("a"), t, p, pod)
+	sendHeld(tenant("b"), t, p, pod)
+	sendHeld(tenant("a"), t, p, pod)
+	require.Len(t, *sizes, 3)
+	assert.Equal(t, (*sizes)[0], (*sizes)[1], "tenant b's first batch is sent whole")
+	assert.Less(t, (*sizes)[2], (*sizes)[0], "tenant a's second batch names its answer")
+}
+
+// Statuses answer only entries sent without their resource; an answer that breaks the contract
+// changes nothing, in either call.
+func TestHeldAnswerContractBreachesChangeNothing(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "held_breach", nil)
+	defer done()
+	pod := map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"}
+	// status held (field 15 = 1) for a resource sent whole
+	p.process = func(string, []byte, []byte) ([]byte, error) { return []byte{0x0a, 0x02, 0x78, 0x01}, nil }
+	assert.Equal(t, []map[string]any{pod}, sendHeld(context.Background(), t, p, pod))
+
+	p2, _, done2 := newLogsProcessor(t, "held_breach_resend", nil)
+	defer done2()
+	sendHeld(context.Background(), t, p2, pod) // now held
+	real := p2.process
+	calls := 0
+	p2.process = func(partition string, in, scratch []byte) ([]byte, error) {
+		calls++
+		if calls == 1 {
+			return []byte{0x0a, 0x02, 0x78, 0x02}, nil // resend
+		}
+		if calls == 2 {
+			return []byte{0x0a, 0x02, 0x78, 0x02}, nil // resend again, for bytes it was just sent
+		}
+		return real(partition, in, scratch)
+	}
+	assert.Equal(t, []map[string]any{pod}, sendHeld(context.Background(), t, p2, pod))
+	assert.Equal(t, 2, calls)
+}

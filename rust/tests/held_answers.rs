@@ -1,0 +1,269 @@
+//! The held-answers contract (`include/WIRE.md`, "Held answers"), through a client that does what
+//! the processor does: it keys each resource, holds the answers the engine stores, names them
+//! instead of sending the resource, and sends the bytes again when asked. Every answer it ends up
+//! applying must be the answer the plain contract gives for the same bytes at the same moment.
+
+mod common;
+
+use common::*;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::logs::v1::{LogsData, ResourceLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+use prost::encoding::{decode_varint, encode_varint};
+use resourceequality::Engine;
+use resourceequality::wire::fields::{
+    DATA_ENTRIES, ENTRY_KEY, ENTRY_RESOURCE, ENTRY_STATUS, ENTRY_VERSION, LEN, STATUS_HELD, STATUS_RESEND, VARINT, key,
+};
+use serde_json::json;
+use std::collections::HashMap;
+
+const NOW: u64 = 1_800_000_000;
+
+/// What the processor keeps: answers by key, with their versions.
+#[derive(Default)]
+struct Client {
+    held: HashMap<u128, (u64, Vec<KeyValue>)>,
+    /// Entries sent without their resource in the last exchange, and resent after.
+    named: usize,
+    resent: usize,
+}
+
+/// An entry's own fields as the answer carries them.
+#[derive(Default)]
+struct Entry {
+    resource: Option<Resource>,
+    version: u64,
+    status: u64,
+}
+
+fn entries(answer: &[u8]) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut b = answer;
+    while !b.is_empty() {
+        assert_eq!(b[0], key(DATA_ENTRIES, LEN));
+        b = &b[1..];
+        let len = decode_varint(&mut b).unwrap() as usize;
+        let (mut entry, rest) = b.split_at(len);
+        b = rest;
+        let mut e = Entry::default();
+        while !entry.is_empty() {
+            let tag = entry[0];
+            entry = &entry[1..];
+            match (tag >> 3, tag & 7) {
+                (t, LEN) if t == ENTRY_RESOURCE => {
+                    let len = decode_varint(&mut entry).unwrap() as usize;
+                    e.resource = Some(Resource::decode(&entry[..len]).unwrap());
+                    entry = &entry[len..];
+                }
+                (t, VARINT) if t == ENTRY_VERSION => e.version = decode_varint(&mut entry).unwrap(),
+                (t, VARINT) if t == ENTRY_STATUS => e.status = decode_varint(&mut entry).unwrap(),
+                other => panic!("unexpected field {other:?} in an answer entry"),
+            }
+        }
+        out.push(e);
+    }
+    out
+}
+
+/// A request entry: the resource (when sent), its key, and the version held (0: none).
+fn request_entry(out: &mut Vec<u8>, resource: Option<&Resource>, k: u128, version: u64) {
+    let mut entry = Vec::new();
+    if let Some(r) = resource {
+        entry.push(key(ENTRY_RESOURCE, LEN));
+        encode_varint(r.encoded_len() as u64, &mut entry);
+        r.encode(&mut entry).unwrap();
+    }
+    entry.extend_from_slice(&[key(ENTRY_KEY, LEN), 16]);
+    entry.extend_from_slice(&k.to_le_bytes());
+    if version != 0 {
+        entry.push(key(ENTRY_VERSION, VARINT));
+        encode_varint(version, &mut entry);
+    }
+    out.push(key(DATA_ENTRIES, LEN));
+    encode_varint(entry.len() as u64, out);
+    out.extend_from_slice(&entry);
+}
+
+/// The processor's key: here any hash of the bytes that differs per resource will do.
+fn key_of(r: &Resource) -> u128 {
+    xxhash_rust::xxh3::xxh3_128_with_seed(&r.encode_to_vec(), 0x5eed)
+}
+
+impl Client {
+    /// One batch through the contract: the upserts applied to each resource.
+    fn send(&mut self, e: &Engine, resources: &[Resource], now: u64) -> Vec<Vec<KeyValue>> {
+        let keys: Vec<u128> = resources.iter().map(key_of).collect();
+        let mut request = Vec::new();
+        for (r, k) in resources.iter().zip(&keys) {
+            match self.held.get(k) {
+                Some((version, _)) => request_entry(&mut request, None, *k, *version),
+                None => request_entry(&mut request, Some(r), *k, 0),
+            }
+        }
+        let answer = entries(&e.process(&request, now).unwrap());
+        assert_eq!(answer.len(), resources.len());
+        let mut upserts = vec![Vec::new(); resources.len()];
+        let mut resend = Vec::new();
+        self.named = 0;
+        for (i, entry) in answer.into_iter().enumerate() {
+            let named = self.held.get(&keys[i]).filter(|_| !request_has_resource(&request, i));
+            if named.is_some() {
+                self.named += 1;
+            }
+            match entry.status {
+                0 => upserts[i] = self.keep(keys[i], entry),
+                STATUS_HELD => upserts[i] = named.expect("held answers a named entry").1.clone(),
+                STATUS_RESEND => resend.push(i),
+                s => panic!("unknown status {s}"),
+            }
+        }
+        self.resent = resend.len();
+        if !resend.is_empty() {
+            let mut request = Vec::new();
+            for &i in &resend {
+                request_entry(&mut request, Some(&resources[i]), keys[i], 0);
+            }
+            for (&i, entry) in resend.iter().zip(entries(&e.process(&request, now).unwrap())) {
+                assert_eq!(entry.status, 0, "a resource sent whole gets an answer");
+                upserts[i] = self.keep(keys[i], entry);
+            }
+        }
+        upserts
+    }
+
+    fn keep(&mut self, k: u128, entry: Entry) -> Vec<KeyValue> {
+        let upserts = entry.resource.map(|r| r.attributes).unwrap_or_default();
+        if entry.version != 0 {
+            self.held.insert(k, (entry.version, upserts.clone()));
+        }
+        upserts
+    }
+}
+
+/// Whether the request's i-th entry carried its resource.
+fn request_has_resource(request: &[u8], i: usize) -> bool {
+    let logs = LogsData::decode(request).unwrap();
+    logs.resource_logs.get(i).is_some_and(|rl: &ResourceLogs| rl.resource.is_some())
+}
+
+/// Sends one resource through the client and, on an engine fed the same history, through the
+/// plain contract, and checks that both apply the same attributes.
+struct Twin {
+    held: Engine,
+    plain: Engine,
+    client: Client,
+}
+
+impl Twin {
+    fn new(config: &str) -> Twin {
+        Twin {
+            held: Engine::from_json(config.as_bytes()).unwrap(),
+            plain: Engine::from_json(config.as_bytes()).unwrap(),
+            client: Client::default(),
+        }
+    }
+
+    fn send(&mut self, attrs: serde_json::Value, now: u64) -> Vec<KeyValue> {
+        let r = resource(attrs.as_object().unwrap());
+        let via_held = apply(&r, &self.client.send(&self.held, std::slice::from_ref(&r), now)[0]);
+        let plain = apply(&r, &upserts(&self.plain.process(&batch([r.clone()]), now).unwrap())[0]);
+        assert_eq!(via_held, plain, "held and plain answers differ for {attrs}");
+        via_held
+    }
+}
+
+#[test]
+fn a_resource_seen_again_is_named_and_its_held_answer_confirmed() {
+    let mut t = Twin::new("{}");
+    let pod = json!({"k8s.pod.uid": "u1", "k8s.pod.name": "web-1", "service.name": "api"});
+    let first = t.send(pod.clone(), NOW);
+    assert_eq!(t.client.named, 0);
+    let again = t.send(pod, NOW);
+    assert_eq!(t.client.named, 1, "sent as its key and version only");
+    assert_eq!(t.client.resent, 0);
+    assert_eq!(first, again);
+    assert_eq!(t.held.stats().cache_hits, 1, "a confirmed held answer is a cache hit");
+}
+
+#[test]
+fn a_held_answer_the_state_outgrew_is_replaced_not_confirmed() {
+    let mut t = Twin::new("{}");
+    let sparse = json!({"k8s.pod.uid": "u1"});
+    assert_eq!(get_str(&t.send(sparse.clone(), NOW), "service.name"), None);
+    t.send(json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
+    let filled = t.send(sparse.clone(), NOW);
+    assert_eq!(get_str(&filled, "service.name"), Some("api"));
+    assert_eq!(t.client.resent, 1, "the engine had no valid answer: it asked for the bytes");
+    // Ambiguous now: the fill must go, whichever way the answer comes.
+    t.send(json!({"k8s.pod.uid": "u1", "service.name": "envoy"}), NOW);
+    assert_eq!(get_str(&t.send(sparse, NOW), "service.name"), None);
+}
+
+#[test]
+fn an_entity_forgotten_or_a_state_restored_asks_for_the_bytes_again() {
+    let mut t = Twin::new(r#"{"ttl": "60s"}"#);
+    let sparse = json!({"k8s.pod.uid": "u1"});
+    t.send(json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
+    assert_eq!(get_str(&t.send(sparse.clone(), NOW), "service.name"), Some("api"));
+    assert_eq!(get_str(&t.send(sparse.clone(), NOW + 120), "service.name"), None);
+    assert_eq!(t.client.resent, 1);
+    let snapshot = t.held.snapshot(NOW + 120);
+    t.held.restore(&snapshot, NOW + 120).unwrap();
+    t.plain.restore(&t.plain.snapshot(NOW + 120), NOW + 120).unwrap();
+    t.send(sparse, NOW + 120);
+    assert_eq!((t.client.named, t.client.resent), (1, 1), "a restored engine holds no answers");
+}
+
+#[test]
+fn a_status_answers_only_entries_sent_without_their_resource() {
+    let e = Engine::from_json(b"{}").unwrap();
+    let r = resource(json!({"k8s.pod.uid": "u1"}).as_object().unwrap());
+    let k = key_of(&r);
+    // The bytes with a version the engine never gave: answered whole, with a version of its own.
+    let mut request = Vec::new();
+    request_entry(&mut request, Some(&r), k, 12345);
+    let answer = entries(&e.process(&request, NOW).unwrap());
+    assert_eq!(answer[0].status, 0);
+    assert!(answer[0].resource.is_some() && answer[0].version != 0);
+    // A key the engine has never seen, without bytes: resend.
+    let mut request = Vec::new();
+    request_entry(&mut request, None, k ^ 1, 1);
+    assert_eq!(entries(&e.process(&request, NOW).unwrap())[0].status, STATUS_RESEND);
+    assert_eq!(e.stats().resources_processed, 1, "a resource asked for again is counted when it comes");
+}
+
+#[test]
+fn a_key_only_finds_answers_ids_come_from_the_bytes() {
+    // Two engines, two different keys for the same bytes: the same id.
+    let r = resource(json!({"k8s.pod.uid": "u1", "k8s.pod.name": "web-1"}).as_object().unwrap());
+    let ids: Vec<_> = [1u128, 2u128 << 100]
+        .into_iter()
+        .map(|k| {
+            let e = Engine::from_json(b"{}").unwrap();
+            let mut request = Vec::new();
+            request_entry(&mut request, Some(&r), k, 0);
+            let entry = entries(&e.process(&request, NOW).unwrap()).remove(0);
+            get_str(&entry.resource.unwrap().attributes, "resource.id").map(str::to_owned)
+        })
+        .collect();
+    assert!(ids[0].is_some());
+    assert_eq!(ids[0], ids[1]);
+}
+
+#[test]
+fn every_resource_of_a_batch_seen_again_is_named() {
+    let e = Engine::from_json(b"{}").unwrap();
+    let pods: Vec<Resource> = [
+        json!({"k8s.pod.uid": "u-1", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod", "service.name": "api"}),
+        json!({"k8s.pod.uid": "u-2", "k8s.pod.name": "web-0", "k8s.namespace.name": "prod", "service.name": "web"}),
+    ]
+    .iter()
+    .map(|a| resource(a.as_object().unwrap()))
+    .collect();
+    let mut client = Client::default();
+    let first = client.send(&e, &pods, NOW);
+    let again = client.send(&e, &pods, NOW);
+    assert_eq!(first, again);
+    assert_eq!((client.named, client.resent), (2, 0));
+}
