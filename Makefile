@@ -36,7 +36,7 @@ GO_SRC := $(shell find go-processor -type f \( -name '*.go' -o -name '*.h' -o -n
 GO_ENV = CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -DRE_ENGINE_BUILD=$$(cksum < $(ROOT)/$(ENGINE_MODULE_LIB) | cut -d' ' -f1)"
 
 .PHONY: all engine engine-module header header-check generate collector explain run tools test test-rust test-c test-go \
-        test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load bench-check \
+        test-nocgo test-collector e2e lint bench bench-engine bench-memory bench-go bench-load bench-entities bench-check \
         fuzz fuzz-short fuzz-run soak clean check-tools send-example image-tools image image-test
 
 all: $(COLLECTOR) $(EXPLAIN)
@@ -202,7 +202,7 @@ soak: $(COLLECTOR) $(BIN)/loadgen $(VENV)/.installed $(ENGINE_MODULE_LIB)
 	  JUNK_B_REQUESTS=30 TENANT_FLOOD=40000 RELOAD_PODS=260000 RELOADS=10 $(PYTHON) -m pytest -q -s -p no:cacheprovider test_flood.py
 
 # ---- benchmarks (not part of `make test`) ------------------------------------------------------
-bench: bench-engine bench-memory bench-go bench-load
+bench: bench-engine bench-memory bench-go bench-load bench-entities
 
 bench-engine:
 	cargo bench -p resourceequality --bench engine
@@ -215,14 +215,22 @@ bench-go: $(ENGINE_MODULE_LIB)
 	cd go-processor && $(GO_ENV) go test -run '^$$' -bench . -benchmem -benchtime 2000x -count 3 ./resourceequalityprocessor/
 
 bench-load: $(COLLECTOR) $(BIN)/loadgen
-	python3 tests/load/compare_pipelines.py --rounds 5 --pipelines "ABCB'N" --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
+	python3 tests/load/compare_pipelines.py --rounds 5 --workloads abcde --pipelines "ABCB'N" --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 
-# A guard before releases (not in `make test`): fails when B/C on workload (b) exceeds 1.0 by
-# more than the machine's measured noise (10%). Full-length runs (10 s each, about 2 minutes in
-# all): at half length each collector's start (the engine learning 10,000 pods and laying out its
-# cache) weighed enough to move B/C from 1.05 to 1.10-1.11.
+# CPU per item against live entities, for B and C, drawn into BENCHMARKS-entities.png.
+bench-entities: $(COLLECTOR) $(BIN)/loadgen $(VENV)/.bench-installed
+	$(PYTHON) tests/load/cost_by_entities.py --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
+
+$(VENV)/.bench-installed: $(VENV)/.installed tests/load/requirements.txt
+	$(PYTHON) -m pip install --quiet -r tests/load/requirements.txt
+	touch $@
+
+# A guard before releases (not in `make test`): fails when B/C on workload (b), or on (e), its
+# churning twin, exceeds 1.0 by more than the machine's measured noise (10%). Full-length runs
+# (10 s each, about 4 minutes in all): at half length each collector's start (the engine
+# learning 10,000 pods and laying out its cache) weighed enough to move B/C from 1.05 to 1.10.
 bench-check: $(COLLECTOR) $(BIN)/loadgen
-	python3 tests/load/compare_pipelines.py --workloads b --rounds 3 --check 1.10 \
+	python3 tests/load/compare_pipelines.py --workloads be --rounds 3 --check 1.10 \
 	  --collector $(COLLECTOR) --loadgen $(BIN)/loadgen --json build/bench-check.json
 
 # ---- maintenance ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/pdata/plog"
-	)
+)
 
 // recordCalls wraps the processor's engine calls and records each request's size.
 func recordCalls(p *resourceEqualityProcessor) *[]int {

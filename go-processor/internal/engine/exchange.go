@@ -20,11 +20,16 @@ type Answers struct {
 	held    *HeldAnswers
 	keys    *KeyInterner
 	typeKey string
+	// share is whether answers are applied by sharing their values (shared_values.go).
+	share bool
 }
 
 // NewAnswers holds about capacity answers; typeKey is the attribute that carries the entity type.
 func NewAnswers(capacity int, typeKey string) *Answers {
-	return &Answers{keyer: NewKeyer(), held: NewHeldAnswers(capacity), keys: NewKeyInterner(), typeKey: typeKey}
+	return &Answers{
+		keyer: NewKeyer(), held: NewHeldAnswers(capacity), keys: NewKeyInterner(), typeKey: typeKey,
+		share: canShareValues(),
+	}
 }
 
 // Batch is the working memory of one exchange, reused across batches.
@@ -36,11 +41,13 @@ type Batch struct {
 	// got is each resource's answer once read.
 	got    []*HeldAnswer
 	resend []int
+	share  bool
 }
 
 // reset prepares the batch for n resources of partition.
 func (b *Batch) reset(a *Answers, partition string, n int) {
 	b.pk = a.keyer.partitionKey(partition)
+	b.share = a.share
 	b.keys = resize(b.keys, n)
 	b.named = resize(b.named, n)
 	b.got = resize(b.got, n)
@@ -133,7 +140,7 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 		}
 		switch {
 		case status == 0:
-			h := newHeldAnswer(res, b.keys[i], version, a.keys, a.typeKey)
+			h := newHeldAnswer(res, b.keys[i], version, a.keys, a.typeKey, a.share)
 			if version != 0 {
 				a.held.put(h)
 			}
@@ -189,12 +196,15 @@ func readEntry(entry []byte) (res []byte, version, status uint64, err error) {
 // Apply upserts every resource's answer and counts the resources per entity type (when types
 // is not nil). Call it only after the answers were read without error.
 func (b *Batch) Apply(resourceAt func(int) pcommon.Resource, typeKey string, types *TypeCounts) {
-	for i, h := range b.got {
-		res := resourceAt(i)
-		h.apply(res)
-		if types != nil {
-			types.Add(resourceType(h.typ, h.hasType, res, typeKey))
+	if b.share {
+		b.applyShared(resourceAt)
+	} else {
+		for i, h := range b.got {
+			h.apply(resourceAt(i))
 		}
+	}
+	if types != nil {
+		b.Types(resourceAt, typeKey, types)
 	}
 }
 

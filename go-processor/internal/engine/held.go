@@ -46,6 +46,8 @@ type HeldAnswer struct {
 	version uint64
 	attrs   []heldAttr
 	refs    [][]byte
+	// ready are attrs as values to share (shared_values.go), when this process shares them.
+	ready   []keyValue
 	typ     string
 	hasType bool
 }
@@ -59,8 +61,9 @@ type heldAttr struct {
 }
 
 // newHeldAnswer reads a checked answer resource into ready values, on a copy of its bytes that
-// the values share (one allocation for all of its strings).
-func newHeldAnswer(res []byte, key Key, version uint64, keys *KeyInterner, typeKey string) *HeldAnswer {
+// the values share (one allocation for all of its strings); with share, also as pdata values
+// to share.
+func newHeldAnswer(res []byte, key Key, version uint64, keys *KeyInterner, typeKey string, share bool) *HeldAnswer {
 	res = bytes.Clone(res)
 	h := &HeldAnswer{key: key, version: version, attrs: make([]heldAttr, 0, countFields(res))}
 	for len(res) > 0 {
@@ -86,6 +89,9 @@ func newHeldAnswer(res []byte, key Key, version uint64, keys *KeyInterner, typeK
 		case fieldResourceEntityRefs:
 			h.refs = append(h.refs, field)
 		}
+	}
+	if share && len(h.refs) == 0 {
+		h.ready = readyValues(h.attrs)
 	}
 	return h
 }
