@@ -21,21 +21,19 @@ var ErrResultCount = errors.New("engine returned a different number of results t
 // ErrMalformedAnswer: the answer does not read as the engine writes answers.
 var ErrMalformedAnswer = errors.New("malformed answer from the engine")
 
-// ApplyAnswer upserts the answer's attributes onto the batch's resources and, when types is
-// not nil, counts each resource under its entity type (resourceType). The whole answer is
-// checked before anything is applied: a bad answer changes nothing. The upserted strings and
-// bytes share the answer's memory (one allocation per batch rather than one per value), so the
-// caller must never modify the answer afterwards.
+// ApplyAnswer upserts an answer of the plain contract (no held answers) onto the batch's
+// resources and, when types is not nil, counts each resource under its entity type
+// (resourceType). The whole answer is checked before anything is applied: a bad answer changes
+// nothing.
 func ApplyAnswer(answer []byte, n int, resourceAt func(int) pcommon.Resource, keys *KeyInterner, typeKey string, types *TypeCounts) error {
-	return forEachEntry(answer, n, func(i int, res []byte) {
-		typ, found := "", false
-		if len(res) > 0 {
-			typ, found = applyResource(res, resourceAt(i), keys, typeKey)
-		}
-		if types != nil {
-			types.Add(resourceType(typ, found, resourceAt(i), typeKey))
-		}
-	})
+	a := &Answers{keys: keys, typeKey: typeKey} // holds nothing: no table
+	var b Batch
+	b.keys, b.named, b.got = make([]Key, n), make([]*HeldAnswer, n), make([]*HeldAnswer, n)
+	if err := a.read(answer, &b, n, func(i int) int { return i }); err != nil {
+		return err
+	}
+	b.Apply(resourceAt, typeKey, types)
+	return nil
 }
 
 // resourceType is a resource's entity type: the one its answer gives (typ, when found), else
@@ -50,9 +48,9 @@ func resourceType(typ string, found bool, res pcommon.Resource, typeKey string) 
 	return "none"
 }
 
-// forEachEntry checks the whole answer, that it has one entry per resource of the batch (n),
-// and then calls each with every entry's index and resource.
-func forEachEntry(answer []byte, n int, each func(i int, res []byte)) error {
+// forEachEntry checks the whole answer, that it has one entry per resource (n), and then calls
+// each with every entry's index and bytes, until one fails.
+func forEachEntry(answer []byte, n int, each func(i int, entry []byte) error) error {
 	count, err := checkAnswer(answer)
 	if err != nil {
 		return err
@@ -66,35 +64,12 @@ func forEachEntry(answer []byte, n int, each func(i int, res []byte)) error {
 		if num != fieldDataEntries {
 			continue
 		}
-		each(i, entryResource(entry))
+		if err := each(i, entry); err != nil {
+			return err
+		}
 		i++
 	}
 	return nil
-}
-
-// applyResource upserts one checked answer resource's attributes onto dst, and adds the
-// entity references it declares (entity_refs). It returns the value it upserted on typeKey, if
-// any, so that counting types reads no attribute back.
-func applyResource(res []byte, dst pcommon.Resource, keys *KeyInterner, typeKey string) (typ string, found bool) {
-	attrs := dst.Attributes()
-	attrs.EnsureCapacity(attrs.Len() + countFields(res))
-	for len(res) > 0 {
-		num, field, rest := nextBytesField(res)
-		res = rest
-		switch num {
-		case fieldResourceAttributes:
-			key, value := splitKeyValue(field)
-			k := keys.intern(key)
-			v := attrs.PutEmpty(k)
-			_ = readAnyValue(value, v) // checked by checkAnswer
-			if k == typeKey && v.Type() == pcommon.ValueTypeStr {
-				typ, found = v.Str(), true
-			}
-		case fieldResourceEntityRefs:
-			addEntityRef(field, dst)
-		}
-	}
-	return typ, found
 }
 
 // addEntityRef adds the checked encoded EntityRef ref to dst, unless dst declares its type.

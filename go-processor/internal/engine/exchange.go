@@ -119,21 +119,8 @@ func (a *Answers) ReadResent(answer []byte, b *Batch) error {
 
 // read checks an answer of n entries, the j-th answering resource index(j), and reads it.
 func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) error {
-	count, err := checkAnswer(answer)
-	if err != nil {
-		return err
-	}
-	if count != n {
-		return fmt.Errorf("%w: %d results for %d resources", ErrResultCount, count, n)
-	}
-	for j := 0; len(answer) > 0; {
-		num, entry, rest := nextBytesField(answer)
-		answer = rest
-		if num != fieldDataEntries {
-			continue
-		}
+	return forEachEntry(answer, n, func(j int, entry []byte) error {
 		i := index(j)
-		j++
 		res, version, status, err := readEntry(entry)
 		if err != nil {
 			return err
@@ -141,7 +128,7 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 		switch {
 		case status == 0:
 			h := newHeldAnswer(res, b.keys[i], version, a.keys, a.typeKey, a.share)
-			if version != 0 {
+			if version != 0 && a.held != nil {
 				a.held.put(h)
 			}
 			b.got[i] = h
@@ -154,8 +141,8 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 		default:
 			return fmt.Errorf("%w: unknown status %d", ErrMalformedAnswer, status)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // readEntry reads an answer entry checked by checkAnswer: its resource, and its own fields.
