@@ -46,7 +46,8 @@ type HeldAnswer struct {
 	version uint64
 	attrs   []heldAttr
 	refs    [][]byte
-	// ready are attrs as values to share (shared_values.go), when this process shares them.
+	// ready are the attributes as values to share (shared_values.go), when this process shares
+	// them and they are all strings; attrs is then left empty.
 	ready   []keyValue
 	typ     string
 	hasType bool
@@ -91,7 +92,9 @@ func newHeldAnswer(res []byte, key Key, version uint64, keys *KeyInterner, typeK
 		}
 	}
 	if share && len(h.refs) == 0 {
-		h.ready = readyValues(h.attrs)
+		if h.ready = readyValues(h.attrs); h.ready != nil {
+			h.attrs = nil // the ready values say the same, in less memory
+		}
 	}
 	return h
 }
