@@ -217,7 +217,7 @@ bench-go: $(ENGINE_MODULE_LIB)
 bench-load: $(COLLECTOR) $(BIN)/loadgen
 	python3 tests/load/compare_pipelines.py --rounds 5 --workloads abcde --pipelines "ABCB'N" --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 
-# CPU per item against live entities, for B and C, drawn into BENCHMARKS-entities.png.
+# CPU per item against live entities, for B and C, drawn into tests/load/cost_by_entities.png.
 bench-entities: $(COLLECTOR) $(BIN)/loadgen $(VENV)/.bench-installed
 	$(PYTHON) tests/load/cost_by_entities.py --collector $(COLLECTOR) --loadgen $(BIN)/loadgen
 

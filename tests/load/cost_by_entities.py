@@ -59,7 +59,7 @@ def main() -> int:
     ap.add_argument("--loadgen", default=str(cp.ROOT / ".tools" / "bin" / "loadgen"))
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    ap.add_argument("--png", default=str(cp.ROOT / "BENCHMARKS-entities.png"))
+    ap.add_argument("--png", default=str(cp.ROOT / "tests" / "load" / "cost_by_entities.png"))
     ap.add_argument("--json", default=str(cp.ROOT / "build" / "bench-entities.json"))
     ap.add_argument("--report", help="draw the plot of an earlier run's JSON and exit")
     args = ap.parse_args()
