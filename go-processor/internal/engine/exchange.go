@@ -69,17 +69,18 @@ func resize[T any](s []T, n int) []T {
 func (a *Answers) AppendRequest(buf []byte, partition string, n int, resourceAt func(int) pcommon.Resource, rep *Repeats, b *Batch) []byte {
 	b.reset(a, partition, n)
 	for i := range n {
+		// A held resource is encoded too, then dropped: its key is the hash of its encoding.
 		entry := len(buf)
+		var at int
 		var resource []byte
-		buf, resource = appendEntry(buf, i, resourceAt(i), rep)
+		buf, at, resource = appendEntry(buf, i, resourceAt(i), rep)
 		b.keys[i] = a.keyer.of(b.pk, resource)
 		if h := a.held.get(b.keys[i]); h != nil {
 			b.named[i] = h
 			buf = appendNamedEntry(buf[:entry], b.keys[i], h.version)
 			continue
 		}
-		buf = appendKey(buf, b.keys[i])
-		putPadded(buf[entry+1:], len(buf)-entry-1-len(paddedZero))
+		buf = closeLen(appendKey(buf, b.keys[i]), at)
 	}
 	return buf
 }
@@ -98,10 +99,9 @@ func (b *Batch) Resends() bool {
 // AppendResend appends the second request: the resources the engine asked for, with their keys.
 func (a *Answers) AppendResend(buf []byte, resourceAt func(int) pcommon.Resource, b *Batch) []byte {
 	for _, i := range b.resend {
-		entry := len(buf)
-		buf, _ = appendEntry(buf, i, resourceAt(i), nil)
-		buf = appendKey(buf, b.keys[i])
-		putPadded(buf[entry+1:], len(buf)-entry-1-len(paddedZero))
+		var at int
+		buf, at, _ = appendEntry(buf, i, resourceAt(i), nil)
+		buf = closeLen(appendKey(buf, b.keys[i]), at)
 	}
 	return buf
 }
@@ -109,12 +109,12 @@ func (a *Answers) AppendResend(buf []byte, resourceAt func(int) pcommon.Resource
 // ReadResent checks and reads the answer to AppendResend's request.
 func (a *Answers) ReadResent(answer []byte, b *Batch) error {
 	resend := b.resend
-	b.resend = nil
-	defer func() { b.resend = resend[:0] }()
 	for _, i := range resend {
-		b.named[i] = nil // its bytes were sent now: a status is not a valid answer
+		b.named[i] = nil // its bytes were sent now: a status is not a valid answer (read rejects it)
 	}
-	return a.read(answer, b, len(resend), func(j int) int { return resend[j] })
+	err := a.read(answer, b, len(resend), func(j int) int { return resend[j] })
+	b.resend = b.resend[:0]
+	return err
 }
 
 // read checks an answer of n entries, the j-th answering resource index(j), and reads it.
@@ -202,18 +202,13 @@ func (b *Batch) Types(resourceAt func(int) pcommon.Resource, typeKey string, typ
 	}
 }
 
-// appendEntry appends resource i's request entry with its resource, leaving the entry's length
-// to be filled in (its placeholder follows the entry's one-byte tag), and returns the encoded
-// resource's contents.
-func appendEntry(buf []byte, i int, res pcommon.Resource, rep *Repeats) ([]byte, []byte) {
-	buf = append(buf, lenTag(fieldDataEntries))
-	buf = append(buf, paddedZero[:]...)
-	buf = append(buf, lenTag(fieldEntryResource))
-	at := len(buf)
-	buf = append(buf, paddedZero[:]...)
-	buf = appendResource(buf, i, res, rep)
-	putPadded(buf[at:], len(buf)-at-len(paddedZero))
-	return buf, buf[at+len(paddedZero):]
+// appendEntry appends resource i's request entry with its resource, leaving the entry open for
+// more fields (closeLen(buf, at) closes it), and returns the encoded resource's contents.
+func appendEntry(buf []byte, i int, res pcommon.Resource, rep *Repeats) (_ []byte, at int, resource []byte) {
+	buf, at = openLen(buf, fieldDataEntries)
+	buf, resAt := openLen(buf, fieldEntryResource)
+	buf = closeLen(appendResource(buf, i, res, rep), resAt)
+	return buf, at, buf[resAt+len(paddedZero):]
 }
 
 // appendKey appends the entry field carrying a resource's key (16 bytes, little-endian).

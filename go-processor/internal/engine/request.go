@@ -21,9 +21,9 @@ import (
 // writes the same entries, naming the answers the processor holds.)
 func AppendRequest(b []byte, n int, resourceAt func(int) pcommon.Resource, rep *Repeats) []byte {
 	for i := range n {
-		entry := len(b)
-		b, _ = appendEntry(b, i, resourceAt(i), rep)
-		putPadded(b[entry+1:], len(b)-entry-1-len(paddedZero))
+		var at int
+		b, at, _ = appendEntry(b, i, resourceAt(i), rep)
+		b = closeLen(b, at)
 	}
 	return b
 }
