@@ -88,12 +88,6 @@ impl<V: Aging> Clock<V> {
         }
     }
 
-    /// Whether the entry's group holds more than its share of `limit` entries (always, unfair).
-    /// With more than `limit` entries, some group always does.
-    fn over_share(&self, v: &V, limit: usize) -> bool {
-        self.groups.as_ref().is_none_or(|g| g.get(&v.group()).copied().unwrap_or(0) > limit / g.len().max(1))
-    }
-
     pub fn expired(&self, last_seen: Stamp, now: Stamp) -> bool {
         now.saturating_sub(last_seen) > self.ttl
     }
@@ -121,10 +115,15 @@ impl<V: Aging> Clock<V> {
             *evicted += self.trim(now, 1);
         }
         self.counted_in(&value);
-        if let Some(old) = self.map.replace(key, value) {
-            self.counted_out(&old);
+        match self.map.entry(key) {
+            // Replaced in place (its queue position kept), as `LinkedHashMap::replace` does.
+            Entry::Occupied(mut o) => {
+                let old = std::mem::replace(o.get_mut(), value);
+                count_out(&mut self.groups, &old);
+                o.into_mut()
+            }
+            Entry::Vacant(v) => v.insert(value),
         }
-        self.map.get_mut(&key).expect("just inserted")
     }
 
     /// Inserts a new entry only where there is room without evicting a live one: when full, a
@@ -168,26 +167,24 @@ impl<V: Aging> Clock<V> {
         let mut budget = 2 + self.map.len().saturating_sub(limit) * 2;
         let mut passed_over = 0;
         while budget > 0 {
-            let Some((&key, _)) = self.map.front() else { break };
-            budget -= 1;
             let len = self.map.len();
-            let age = self.map.get_mut(&key).expect("front entry").age();
+            // One probe per entry looked at: the front entry's, kept to move or remove it.
+            let Some(mut front) = self.map.front_entry() else { break };
+            budget -= 1;
+            let age = front.get_mut().age();
             if now.saturating_sub(age.last_seen) > self.ttl {
-                self.pop_front();
+                count_out(&mut self.groups, &front.remove());
                 evicted += 1;
             } else if std::mem::take(&mut age.referenced) {
-                self.map.to_back(&key);
+                front.to_back();
             } else if len > limit {
-                if self.groups.is_some()
-                    && passed_over < MAX_PASSED_OVER
-                    && !self.over_share(self.map.get(&key).expect("front entry"), limit)
-                {
+                if passed_over < MAX_PASSED_OVER && !over_share(&self.groups, front.get(), limit) {
                     passed_over += 1;
                     budget += 1;
-                    self.map.to_back(&key);
+                    front.to_back();
                     continue;
                 }
-                self.pop_front();
+                count_out(&mut self.groups, &front.remove());
                 evicted += 1;
             } else {
                 break;
@@ -200,7 +197,7 @@ impl<V: Aging> Clock<V> {
         let mut turn = self.map.len();
         while self.map.len() > limit {
             let Some((&key, entry)) = self.map.front() else { break };
-            if self.groups.is_some() && turn > 0 && !self.over_share(entry, limit) {
+            if self.groups.is_some() && turn > 0 && !over_share(&self.groups, entry, limit) {
                 turn -= 1;
                 self.map.to_back(&key);
                 continue;
@@ -238,6 +235,12 @@ impl<V: Aging> Clock<V> {
 }
 
 type Groups = std::collections::HashMap<u32, usize, FastState>;
+
+/// Whether `v`'s group holds more than its share of `limit` entries (always, in an unfair clock).
+/// With more than `limit` entries, some group always does. (A free function, as `count_out`.)
+fn over_share<V: Aging>(groups: &Option<Groups>, v: &V, limit: usize) -> bool {
+    groups.as_ref().is_none_or(|g| g.get(&v.group()).copied().unwrap_or(0) > limit / g.len().max(1))
+}
 
 /// Takes `v` out of its group's count (a free function, so that it borrows only the counts).
 fn count_out<V: Aging>(groups: &mut Option<Groups>, v: &V) {
