@@ -28,12 +28,17 @@ pub enum IdValue<'a> {
     Int(i64),
 }
 
-impl IdValue<'_> {
+impl<'a> IdValue<'a> {
     /// The value as text: a string as it is (identities are UTF-8), an integer in decimal.
     pub fn text(self) -> String {
+        self.text_borrowed().into_owned()
+    }
+
+    /// `text`, borrowing a string value rather than copying it.
+    pub fn text_borrowed(self) -> std::borrow::Cow<'a, str> {
         match self {
-            IdValue::Str(s) => String::from_utf8_lossy(s).into_owned(),
-            IdValue::Int(i) => i.to_string(),
+            IdValue::Str(s) => String::from_utf8_lossy(s),
+            IdValue::Int(i) => i.to_string().into(),
         }
     }
 }

@@ -44,3 +44,27 @@ pub struct ResourceView<'a> {
 /// Longest encoded value that identifies or is pooled: no real identity is near it, and a
 /// longer one is neither matched on nor kept.
 pub const MAX_VALUE_BYTES: usize = 4096;
+
+/// `v`'s buffer, emptied, for elements that borrow from elsewhere (or from nothing). Collecting
+/// an emptied vector's iterator into a vector of a type of the same size and alignment reuses
+/// its buffer (std collects such iterators in place); were it not to, this would allocate, not
+/// misbehave.
+pub(crate) fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("the vector was emptied")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recycle;
+
+    #[test]
+    fn recycling_keeps_the_buffer() {
+        let text = String::from("borrowed");
+        let mut v: Vec<&str> = Vec::with_capacity(32);
+        v.push(&text);
+        let (ptr, cap) = (v.as_ptr() as usize, v.capacity());
+        let kept: Vec<&'static str> = recycle(v);
+        assert_eq!((kept.as_ptr() as usize, kept.capacity(), kept.len()), (ptr, cap, 0));
+    }
+}

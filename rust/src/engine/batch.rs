@@ -92,8 +92,27 @@ impl Engine {
         out: &mut ResultWriter,
         tally: &mut Tally,
     ) -> Result<(), WireError> {
-        // Working memory for resources not answered from the cache, made at the first of them.
+        // Working memory for resources not answered from the cache, taken at the first of them
+        // and kept for the next batch (`work`).
         let mut work: Option<Work> = None;
+        let result = self.queue_batch(batch, partition, now, out, tally, &mut work);
+        if let Some(mut work) = work {
+            out.swap_answer_buffer(&mut work.answer);
+            self.spare.keep(work);
+        }
+        result
+    }
+
+    /// `process_batch`'s queue.
+    fn queue_batch<'a>(
+        &'a self,
+        batch: &'a [u8],
+        partition: Option<Partition>,
+        now: Stamp,
+        out: &mut ResultWriter,
+        tally: &mut Tally,
+        work: &mut Option<Work<'a>>,
+    ) -> Result<(), WireError> {
         // A hit reads three places that are rarely in the CPU's caches, each found from the
         // one before: the cache set, the slot, the entity's change stamp. Waiting for each in
         // turn was most of a hit's time, so resources are queued `AHEAD` deep and each is
@@ -117,13 +136,13 @@ impl Engine {
             queued += 1;
             self.prepare(&ahead, queued, queued);
             if queued > AHEAD {
-                self.answer(due, partition, now, out, tally, &mut work)?;
+                self.answer(due, partition, now, out, tally, work)?;
             }
             Ok(())
         })?;
         for i in queued.saturating_sub(AHEAD)..queued {
             self.prepare(&ahead, i + 1 + AHEAD, queued);
-            self.answer(ahead[i % AHEAD], partition, now, out, tally, &mut work)?;
+            self.answer(ahead[i % AHEAD], partition, now, out, tally, work)?;
         }
         Ok(())
     }
@@ -172,7 +191,11 @@ impl Engine {
             return Ok(());
         };
         tally.resources += 1;
-        let work = work.get_or_insert_with(|| Work::new(&self.rules));
+        let work = work.get_or_insert_with(|| {
+            let mut work = self.spare.take(&self.rules);
+            out.swap_answer_buffer(&mut work.answer);
+            work
+        });
         read_resource(resource, &mut work.view)?;
         work.variant = xxh3_128(resource) as u32;
         let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));

@@ -8,6 +8,7 @@ use crate::config::Mode;
 use crate::engine::{Engine, Work};
 use crate::id::{EntityId, container_tag, to_hex};
 use crate::observe::{LinkKind, Matched, Observer};
+use crate::resource::recycle;
 use crate::rules::matcher::{
     MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, route_id, standalone_id,
 };
@@ -17,6 +18,7 @@ use crate::state::fragmentation::{DECLARED, Kind};
 use crate::state::partitions::Partition;
 use crate::state::pooling::{ContainerRequest, PoolRequest};
 use crate::wire::{Attr, ResultWriter, Value, read_any_value};
+use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Which links a resource may follow (`Engine::follow`).
@@ -284,7 +286,7 @@ impl Engine {
             crate::wire::put_str_value(&mut w.derived_values, v);
             derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
         }
-        let mut pool_attrs: Vec<(&[u8], &[u8])> = Vec::with_capacity(attrs.len() + derived_spans.len());
+        let mut pool_attrs: Vec<(&[u8], &[u8])> = recycle(std::mem::take(&mut w.pool_attrs));
         // A blank value is no value: it is passed without its bytes, so that the key still counts
         // as the resource's own (never filled over) but nothing is pooled from it.
         pool_attrs.extend(
@@ -333,6 +335,7 @@ impl Engine {
             spans.push((start, k.len(), v.len()));
         });
         provenance.entity = Some((identity.id, stamp));
+        w.pool_attrs = recycle(pool_attrs);
     }
 
     /// Writes the answer: id, type and name (where the resource lacks them), derived values,
@@ -469,18 +472,21 @@ impl Engine {
 
     /// The display name: the first display key of the rule found on the resource, among its
     /// derived values, or among the attributes just filled.
-    fn display_name(&self, rule: Option<usize>, w: &Work<'_>) -> Option<Vec<u8>> {
+    fn display_name<'w>(&self, rule: Option<usize>, w: &'w Work<'_>) -> Option<Cow<'w, [u8]>> {
         let rule = &self.rules.rules[rule?];
         for k in &rule.display_name {
             if let Some(v) = w.scratch.slot(*k).and_then(id_value) {
-                return Some(v.text().into_bytes());
+                return Some(match v.text_borrowed() {
+                    Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                    Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+                });
             }
             let name = self.rules.keys.name(*k).as_bytes();
             for (start, klen, vlen) in &w.fill_spans {
                 if &w.fills[*start..start + klen] == name
                     && let Ok(Value::Str(s)) = read_any_value(&w.fills[start + klen..start + klen + vlen])
                 {
-                    return Some(s.to_vec());
+                    return Some(Cow::Borrowed(s));
                 }
             }
         }

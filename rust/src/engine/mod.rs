@@ -3,22 +3,22 @@
 mod batch;
 mod decide;
 pub(crate) mod events;
+mod work;
 
-use crate::answers::cache::{CompactScratch, ResultCache};
+use crate::answers::cache::ResultCache;
 use crate::answers::compact::OutputKeys;
 use crate::answers::freshness::Provenance;
 use crate::clock::stamp;
 use crate::config::{ConfigError, EngineConfig, Mode, parse_config};
 use crate::engine::events::Reporter;
+use crate::engine::work::{Spare, Work};
 use crate::observe::Offer;
 use crate::rules::RuleSet;
-use crate::rules::matcher::MatchScratch;
 use crate::state::State;
 use crate::state::fragmentation::{DECLARED, Kind, UNKNOWN};
 use crate::state::partitions::Partitions;
 use crate::state::snapshot::{self, SnapshotError};
 pub use crate::stats::Stats;
-use crate::wire::ResourceView;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 pub struct Engine {
@@ -27,6 +27,8 @@ pub struct Engine {
     state: State,
     cache: ResultCache,
     partitions: Partitions,
+    /// Working memory of past batches, for the next (`work`).
+    spare: Spare,
     /// The entity events reporter, made when entity events are first asked for.
     reporter: parking_lot::Mutex<Option<Reporter>>,
     processed: AtomicU64,
@@ -63,39 +65,6 @@ impl Tally {
     }
 }
 
-/// Per-batch working memory.
-struct Work<'a> {
-    view: ResourceView<'a>,
-    scratch: MatchScratch<'a>,
-    derived_values: Vec<u8>,
-    fills: Vec<u8>,
-    fill_spans: Vec<(usize, usize, usize)>,
-    container_tags: Vec<u64>,
-    /// Which variant of its entity the resource is: the low bits of its bytes' hash.
-    variant: u32,
-    /// The entity's identifying keys and values as this resource shows them, while entity
-    /// events are published (empty otherwise, or when the id came through a link).
-    identity_parts: Vec<(String, String)>,
-    /// For storing answers compact in the cache.
-    compact: CompactScratch,
-}
-
-impl<'a> Work<'a> {
-    fn new(rules: &'a RuleSet) -> Work<'a> {
-        Work {
-            view: ResourceView::default(),
-            scratch: MatchScratch::new(rules),
-            derived_values: Vec::new(),
-            fills: Vec::new(),
-            fill_spans: Vec::new(),
-            container_tags: Vec::new(),
-            variant: 0,
-            identity_parts: Vec::new(),
-            compact: CompactScratch::default(),
-        }
-    }
-}
-
 impl Engine {
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
         let rules = RuleSet::compile(&config)?;
@@ -111,6 +80,7 @@ impl Engine {
             state,
             cache,
             partitions,
+            spare: Spare::default(),
             reporter: parking_lot::Mutex::new(None),
             processed: AtomicU64::new(0),
             defaulted: AtomicU64::new(0),

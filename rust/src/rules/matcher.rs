@@ -2,7 +2,7 @@
 //! then the rules in precedence order; the first that matches decides the type.
 
 use crate::id::{EntityId, IdValue, exact_id, identity_id};
-use crate::resource::{Attr, EntityRefView, MAX_VALUE_BYTES, Value};
+use crate::resource::{Attr, EntityRefView, MAX_VALUE_BYTES, Value, recycle};
 use crate::rules::{Alternative, CompiledRule, Condition, Group, KeyId, Op, RuleSet};
 
 /// What a resource was recognised as.
@@ -46,6 +46,25 @@ impl<'a> MatchScratch<'a> {
             alternatives: Vec::new(),
             parts: Vec::new(),
             exact: Vec::new(),
+        }
+    }
+
+    /// The same memory borrowing nothing (`engine::work`): every slot empty, buffers kept.
+    pub fn unborrowed(mut self) -> MatchScratch<'static> {
+        self.reset();
+        let keys = self.slots.len();
+        let mut slots = recycle(self.slots);
+        slots.resize(keys, None);
+        MatchScratch {
+            slots,
+            touched: self.touched,
+            oversized: 0,
+            candidates: self.candidates,
+            derived: recycle(self.derived),
+            derived_from: self.derived_from,
+            alternatives: self.alternatives,
+            parts: recycle(self.parts),
+            exact: recycle(self.exact),
         }
     }
 

@@ -114,6 +114,10 @@ struct Shard {
     present: Vec<PoolKey>,
     /// Scratch of `State::pool`: the keys of the entity told to a resource, filled or not.
     offered: Vec<PoolKey>,
+    /// Scratch of `State::pool`, kept borrowing nothing (`resource::recycle`): what a resource
+    /// reported for its entity's pool and for its container's.
+    reported: Vec<(PoolKey, &'static [u8])>,
+    reported_for_container: Vec<(PoolKey, &'static [u8])>,
 }
 
 /// Counters of the state, read by `Engine::stats`.
@@ -195,6 +199,8 @@ impl State {
                         keys: PoolKeys::new(MIN_KEYS_PER_SHARD.max(4 * capacity)),
                         present: Vec::new(),
                         offered: Vec::new(),
+                        reported: Vec::new(),
+                        reported_for_container: Vec::new(),
                     }))
                 })
                 .collect(),

@@ -82,6 +82,10 @@ impl Pool {
                 None if room > 0 && key_room > 0 => {
                     room = room.saturating_sub(HEADER + value.len());
                     key_room -= 1;
+                    if added.is_empty() {
+                        // A new entity's pool takes most of what was reported: grown once.
+                        added.reserve(reported.len());
+                    }
                     added.push((key, value));
                 }
                 None => refused += 1,

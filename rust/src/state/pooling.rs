@@ -4,7 +4,7 @@
 use crate::clock::Stamp;
 use crate::id::EntityId;
 use crate::observe::{Observer, Offer, Reported};
-use crate::resource::MAX_VALUE_BYTES;
+use crate::resource::{MAX_VALUE_BYTES, recycle};
 use crate::rules::Scope;
 use crate::state::containers::{Container, Containers};
 use crate::state::fragmentation::Kind;
@@ -168,8 +168,9 @@ impl State {
             described = true;
         }
         shard.present.clear();
-        let mut reported: Vec<(PoolKey, &[u8])> = Vec::with_capacity(req.attrs.len());
-        let mut reported_for_container: Vec<(PoolKey, &[u8])> = Vec::new();
+        let mut reported: Vec<(PoolKey, &[u8])> = recycle(std::mem::take(&mut shard.reported));
+        let mut reported_for_container: Vec<(PoolKey, &[u8])> =
+            recycle(std::mem::take(&mut shard.reported_for_container));
         let names_container = req.containers.as_ref().is_some_and(|c| c.names_container);
         let mut not_pooled = 0u64;
         // New keys a resource may add to the table: no more than its entity's pool can take.
@@ -268,6 +269,8 @@ impl State {
                 not_pooled += u64::from(refused);
             }
         }
+        shard.reported = recycle(reported);
+        shard.reported_for_container = recycle(reported_for_container);
         if ambiguous > 0 {
             self.counters.ambiguous_attributes.fetch_add(ambiguous as u64, Relaxed);
         }

@@ -110,6 +110,13 @@ impl ResultWriter {
         out.extend_from_slice(&tail[..t]);
     }
 
+    /// Swaps the buffer the current resource's answer is written into with `kept`, emptied, so
+    /// that a caller can keep one across writers (`engine::work`).
+    pub fn swap_answer_buffer(&mut self, kept: &mut Vec<u8>) {
+        self.resource.clear();
+        std::mem::swap(&mut self.resource, kept);
+    }
+
     pub fn finish(self) -> Vec<u8> {
         self.out
     }
