@@ -58,7 +58,14 @@ impl Engine {
         let now = stamp(now);
         let _ = self.started.compare_exchange(0, now, Relaxed, Relaxed);
         let partition = self.partitions.of_batch(partition, now);
-        let result = self.process_batch(batch, partition, now, &mut writer, &mut tally);
+        // Working memory for resources not answered from the cache, taken at the first of them
+        // and kept for the next batch (`work`).
+        let mut work = None;
+        let result = self.process_batch(batch, partition, now, &mut writer, &mut tally, &mut work);
+        if let Some(mut work) = work {
+            writer.swap_answer_buffer(&mut work.answer);
+            self.spare.keep(work);
+        }
         *out = writer.finish();
         self.processed.fetch_add(tally.resources, Relaxed);
         if tally.defaulted > 0 {
@@ -83,28 +90,9 @@ impl Engine {
         result
     }
 
-    /// `partition` is the batch's, or `None` when each resource names its own.
+    /// `partition` is the batch's, or `None` when each resource names its own; `work` is taken at
+    /// the batch's first miss.
     fn process_batch<'a>(
-        &'a self,
-        batch: &'a [u8],
-        partition: Option<Partition>,
-        now: Stamp,
-        out: &mut ResultWriter,
-        tally: &mut Tally,
-    ) -> Result<(), WireError> {
-        // Working memory for resources not answered from the cache, taken at the first of them
-        // and kept for the next batch (`work`).
-        let mut work: Option<Work> = None;
-        let result = self.queue_batch(batch, partition, now, out, tally, &mut work);
-        if let Some(mut work) = work {
-            out.swap_answer_buffer(&mut work.answer);
-            self.spare.keep(work);
-        }
-        result
-    }
-
-    /// `process_batch`'s queue.
-    fn queue_batch<'a>(
         &'a self,
         batch: &'a [u8],
         partition: Option<Partition>,
