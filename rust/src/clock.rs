@@ -51,7 +51,8 @@ pub trait Aging {
     }
 }
 
-/// Entries a fair clock passes over in one trim looking for a group over its share.
+/// Entries of groups within their share a fair clock passes over, second chances aside, before
+/// it walks the queue for one of a group over its share (never evicting one within it).
 const MAX_PASSED_OVER: usize = 64;
 
 pub struct Clock<V> {
@@ -178,7 +179,10 @@ impl<V: Aging> Clock<V> {
             } else if std::mem::take(&mut age.referenced) {
                 front.to_back();
             } else if len > limit {
-                if passed_over < MAX_PASSED_OVER && !over_share(&self.groups, front.get(), limit) {
+                if !over_share(&self.groups, front.get(), limit) {
+                    if passed_over == MAX_PASSED_OVER {
+                        break; // the turn below finds a group over its share
+                    }
                     passed_over += 1;
                     budget += 1;
                     front.to_back();
@@ -316,6 +320,21 @@ mod tests {
         assert_eq!(c.groups.as_ref().unwrap().get(&2), Some(&7));
         c.clear();
         assert!(c.groups.as_ref().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_fair_clock_never_evicts_a_group_within_its_share_however_many_lead_the_queue() {
+        // More unreferenced entries of the quiet group at the front than one trim passes over.
+        let mut c = Clock::fair(400, 100);
+        let mut ev = 0;
+        for k in 0..(2 * MAX_PASSED_OVER as u128) {
+            c.insert(k, G(Age::new(0), 1), 0, &mut ev);
+        }
+        for k in 1000..3000 {
+            c.insert(k, G(Age::new(1), 2), 1, &mut ev);
+        }
+        assert_eq!(c.len(), 400);
+        assert!((0..(2 * MAX_PASSED_OVER as u128)).all(|k| c.peek(k).is_some()), "group 1 is within its share");
     }
 
     #[test]
