@@ -466,6 +466,20 @@ mod tests {
         assert_eq!(s.counters.evictions.load(Relaxed), 6);
     }
 
+    #[test]
+    fn an_entity_seen_once_goes_before_one_seen_again() {
+        let s = State::new(4, 3600);
+        let scope = scope_all();
+        let req = plain_request(&[(b"k", b"v")], &scope);
+        for id in 0..4u128 {
+            s.pool(id, &req, 0, &mut Quiet, |_, _| {});
+        }
+        s.pool(0, &req, 1, &mut Quiet, |_, _| {});
+        s.pool(4, &req, 1, &mut Quiet, |_, _| {});
+        assert!(s.touch_entity(0, 1), "seen again: its second chance kept it");
+        assert!(!s.touch_entity(1, 1), "seen once, the oldest of those: it went");
+    }
+
     fn pool_in(s: &State, id: EntityId, attrs: &[(&[u8], &[u8])], scope: &Scope, now: Stamp) -> Vec<Vec<u8>> {
         let req = plain_request(attrs, scope);
         let mut filled = Vec::new();

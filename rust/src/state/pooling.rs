@@ -153,14 +153,18 @@ impl State {
         let mut evicted = 0;
         let mut described = false;
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
-            Some(e) => e,
+            Some(e) => {
+                e.age.touch(now);
+                e
+            }
+            // Seen now, not yet seen again: a new entity earns its second chance in the clock
+            // only when a later resource shows it, so that entities seen once go first.
             None => {
                 self.freshness.changed(id);
                 described = true;
                 shard.entities.insert(id, Entity { group: req.group, ..Entity::new(now) }, now, &mut evicted)
             }
         };
-        entity.age.touch(now);
         entity.kind = req.kind;
         entity.variants.add(req.variant);
         if !req.identity.is_empty() && !same_identity(entity.identity.as_deref(), req.identity) {
