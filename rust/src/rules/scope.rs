@@ -9,6 +9,30 @@ pub struct Scope {
     prefixes: Vec<Box<[u8]>>,
     excluded_exact: Vec<Box<[u8]>>,
     excluded_prefixes: Vec<Box<[u8]>>,
+    /// The first bytes of `exact` and `prefixes`: a key that starts with none of them is
+    /// rejected without being compared with each (most keys a resource shows are out of scope).
+    first_bytes: FirstBytes,
+}
+
+/// A set of bytes; an empty pattern adds them all, as an empty prefix matches every key.
+#[derive(Debug, Default, Clone)]
+struct FirstBytes([u64; 4]);
+
+impl FirstBytes {
+    fn of<'p>(patterns: impl IntoIterator<Item = &'p Box<[u8]>>) -> FirstBytes {
+        let mut set = FirstBytes::default();
+        for p in patterns {
+            match p.first() {
+                Some(&b) => set.0[usize::from(b >> 6)] |= 1 << (b & 63),
+                None => set.0 = [u64::MAX; 4],
+            }
+        }
+        set
+    }
+
+    fn may_start(&self, key: &[u8]) -> bool {
+        key.first().is_none_or(|&b| self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0)
+    }
 }
 
 impl Scope {
@@ -31,13 +55,16 @@ impl Scope {
                 Pattern::Exact(k) => s.excluded_exact.push(k.as_bytes().into()),
             }
         }
+        s.first_bytes = FirstBytes::of(s.exact.iter().chain(&s.prefixes));
         s
     }
 
     /// A scope of exactly these keys (an entity reference's description and id keys).
     pub fn of_keys<'k>(keys: impl IntoIterator<Item = &'k [u8]>, exclude: &Scope) -> Scope {
+        let exact: Vec<Box<[u8]>> = keys.into_iter().map(Into::into).collect();
         Scope {
-            exact: keys.into_iter().map(Into::into).collect(),
+            first_bytes: FirstBytes::of(&exact),
+            exact,
             excluded_exact: exclude.excluded_exact.clone(),
             excluded_prefixes: exclude.excluded_prefixes.clone(),
             ..Scope::default()
@@ -48,7 +75,8 @@ impl Scope {
         let hit = |exact: &[Box<[u8]>], prefixes: &[Box<[u8]>]| {
             exact.iter().any(|e| **e == *key) || prefixes.iter().any(|p| key.starts_with(p))
         };
-        (self.all || hit(&self.exact, &self.prefixes)) && !hit(&self.excluded_exact, &self.excluded_prefixes)
+        (self.all || (self.first_bytes.may_start(key) && hit(&self.exact, &self.prefixes)))
+            && !hit(&self.excluded_exact, &self.excluded_prefixes)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -92,5 +120,39 @@ pub(super) fn pattern_kind(p: &str) -> Pattern<'_> {
         Pattern::Prefix(pre)
     } else {
         Pattern::Exact(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `allows` as the patterns say, without the first-byte shortcut.
+    fn by_patterns(s: &Scope, key: &[u8]) -> bool {
+        let hit = |exact: &[Box<[u8]>], prefixes: &[Box<[u8]>]| {
+            exact.iter().any(|e| **e == *key) || prefixes.iter().any(|p| key.starts_with(p))
+        };
+        (s.all || hit(&s.exact, &s.prefixes)) && !hit(&s.excluded_exact, &s.excluded_prefixes)
+    }
+
+    #[test]
+    fn the_first_byte_shortcut_changes_no_decision() {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let scopes = [
+            Scope::new(&strings(&["k8s.pod.*", "cloud.*", "service.name"]), &[], &strings(&["cloud.account.id"])),
+            Scope::new(&strings(&["*"]), &[], &strings(&["k8s.*"])),
+            Scope::new(&strings(&["", "é.*"]), &strings(&["x"]), &[]),
+            Scope::new(&[], &[], &[]),
+            Scope::of_keys([&b"k8s.pod.uid"[..], b""], &Scope::default()),
+        ];
+        let parts = ["", "k", "k8s.", "k8s.pod.", "uid", "cloud.", "account.id", "service.name", "é.", "x", "\u{0}"];
+        for s in &scopes {
+            for a in parts {
+                for b in parts {
+                    let key = format!("{a}{b}");
+                    assert_eq!(s.allows(key.as_bytes()), by_patterns(s, key.as_bytes()), "{key:?} in {s:?}");
+                }
+            }
+        }
     }
 }
