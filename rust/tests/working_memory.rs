@@ -114,7 +114,7 @@ fn a_lone_miss_does_not_make_working_memory() {
         engine.process_into(&bytes, NOW, &mut answer).unwrap();
         most = most.max(allocations() - before);
     }
-    // What a new entity keeps: its node and its alias link's, its pool, its container (list,
-    // tags, pool): 8 here. Working memory made anew would add about thirty more.
-    assert!(most <= 10, "a new pod's batch made {most} allocations");
+    // What a new entity keeps, and nothing else: its node and its alias link's, its pool, its
+    // container (list, tags, pool). Working memory made anew would add about thirty more.
+    assert!(most <= 6, "a new pod's batch made {most} allocations");
 }

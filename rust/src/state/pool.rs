@@ -65,45 +65,67 @@ impl Pool {
     /// pool changed, how many keys became ambiguous, and how many new ones found no room (or had
     /// a value over `MAX_VALUE_BYTES`).
     pub fn merge_all(&mut self, reported: &[(PoolKey, &[u8])], max_bytes: usize) -> (bool, u32, u32) {
-        let mut added: Vec<(PoolKey, &[u8])> = Vec::new();
+        // Two passes over the report, the first counting what the second writes, so that the
+        // new pool is one allocation of its exact size and nothing else is allocated.
         let mut disagreeing: Vec<PoolKey> = Vec::new();
+        let mut extra = 0;
+        let refused = self.new_records(reported, max_bytes, Some(&mut disagreeing), |_, v| extra += HEADER + v.len());
+        if extra == 0 && disagreeing.is_empty() {
+            return (false, 0, refused);
+        }
+        let mut out = Vec::with_capacity(self.packed.len() + extra);
+        if disagreeing.is_empty() {
+            out.extend_from_slice(&self.packed);
+        } else {
+            for (k, v) in self.iter() {
+                put(&mut out, k, if disagreeing.contains(&k) { None } else { v });
+            }
+        }
+        if extra > 0 {
+            self.new_records(reported, max_bytes, None, |k, v| put(&mut out, k, Some(v)));
+        }
+        self.packed = out.into_boxed_slice();
+        (true, disagreeing.len() as u32, refused)
+    }
+
+    /// Calls `new` with each reported key the pool takes as new, in order; known keys reported
+    /// with another value go to `disagreeing`. A key's first occurrence in the report counts,
+    /// later ones are passed over. Returns how many new keys found no room (or had a value over
+    /// `MAX_VALUE_BYTES`).
+    fn new_records<'r>(
+        &self,
+        reported: &[(PoolKey, &'r [u8])],
+        max_bytes: usize,
+        mut disagreeing: Option<&mut Vec<PoolKey>>,
+        mut new: impl FnMut(PoolKey, &'r [u8]),
+    ) -> u32 {
         let mut room = max_bytes.saturating_sub(self.packed.len());
         let mut key_room = MAX_POOL_KEYS.saturating_sub(self.len());
         let mut refused = 0;
-        for &(key, value) in reported {
+        for (i, &(key, value)) in reported.iter().enumerate() {
+            if reported[..i].iter().any(|(k, _)| *k == key) {
+                continue;
+            }
             if value.len() > MAX_VALUE_BYTES {
                 refused += 1;
                 continue;
             }
             match self.iter().find(|(k, _)| *k == key) {
-                Some((_, Some(v))) if v != value => disagreeing.push(key),
+                Some((_, Some(v))) if v != value => {
+                    if let Some(d) = disagreeing.as_deref_mut() {
+                        d.push(key);
+                    }
+                }
                 Some(_) => {}
-                None if added.iter().any(|(k, _)| *k == key) => {}
                 None if room > 0 && key_room > 0 => {
                     room = room.saturating_sub(HEADER + value.len());
                     key_room -= 1;
-                    if added.is_empty() {
-                        // A new entity's pool takes most of what was reported: grown once.
-                        added.reserve(reported.len());
-                    }
-                    added.push((key, value));
+                    new(key, value);
                 }
                 None => refused += 1,
             }
         }
-        if added.is_empty() && disagreeing.is_empty() {
-            return (false, 0, refused);
-        }
-        let extra: usize = added.iter().map(|(_, v)| HEADER + v.len()).sum();
-        let mut out = Vec::with_capacity(self.packed.len() + extra);
-        for (k, v) in self.iter() {
-            put(&mut out, k, if disagreeing.contains(&k) { None } else { v });
-        }
-        for (k, v) in added {
-            put(&mut out, k, Some(v));
-        }
-        self.packed = out.into_boxed_slice();
-        (true, disagreeing.len() as u32, refused)
+        refused
     }
 
     /// Records everything another pool holds, as if its sources had reported here: its values
