@@ -72,11 +72,15 @@ impl Scope {
     }
 
     pub fn allows(&self, key: &[u8]) -> bool {
+        (self.all || self.first_bytes.may_start(key)) && self.allows_by_patterns(key)
+    }
+
+    /// `allows` as the patterns say, one by one.
+    fn allows_by_patterns(&self, key: &[u8]) -> bool {
         let hit = |exact: &[Box<[u8]>], prefixes: &[Box<[u8]>]| {
             exact.iter().any(|e| **e == *key) || prefixes.iter().any(|p| key.starts_with(p))
         };
-        (self.all || (self.first_bytes.may_start(key) && hit(&self.exact, &self.prefixes)))
-            && !hit(&self.excluded_exact, &self.excluded_prefixes)
+        (self.all || hit(&self.exact, &self.prefixes)) && !hit(&self.excluded_exact, &self.excluded_prefixes)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -127,14 +131,6 @@ pub(super) fn pattern_kind(p: &str) -> Pattern<'_> {
 mod tests {
     use super::*;
 
-    /// `allows` as the patterns say, without the first-byte shortcut.
-    fn by_patterns(s: &Scope, key: &[u8]) -> bool {
-        let hit = |exact: &[Box<[u8]>], prefixes: &[Box<[u8]>]| {
-            exact.iter().any(|e| **e == *key) || prefixes.iter().any(|p| key.starts_with(p))
-        };
-        (s.all || hit(&s.exact, &s.prefixes)) && !hit(&s.excluded_exact, &s.excluded_prefixes)
-    }
-
     #[test]
     fn the_first_byte_shortcut_changes_no_decision() {
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -150,7 +146,7 @@ mod tests {
             for a in parts {
                 for b in parts {
                     let key = format!("{a}{b}");
-                    assert_eq!(s.allows(key.as_bytes()), by_patterns(s, key.as_bytes()), "{key:?} in {s:?}");
+                    assert_eq!(s.allows(key.as_bytes()), s.allows_by_patterns(key.as_bytes()), "{key:?} in {s:?}");
                 }
             }
         }

@@ -65,8 +65,9 @@ impl Pool {
     /// pool changed, how many keys became ambiguous, and how many new ones found no room (or had
     /// a value over `MAX_VALUE_BYTES`).
     pub fn merge_all(&mut self, reported: &[(PoolKey, &[u8])], max_bytes: usize) -> (bool, u32, u32) {
-        // Two passes over the report, the first counting what the second writes, so that the
-        // new pool is one allocation of its exact size and nothing else is allocated.
+        // Two passes over the report, the first counting what the second writes, so that a pool
+        // that only gains keys (a new entity's, nearly always) is one allocation of its exact
+        // size and nothing else is allocated.
         let mut disagreeing: Vec<PoolKey> = Vec::new();
         let mut extra = 0;
         let refused = self.new_records(reported, max_bytes, Some(&mut disagreeing), |_, v| extra += HEADER + v.len());
