@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -25,43 +23,13 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
+from ports import free_port  # noqa: F401 (the tests take it from here)
+
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTOR = os.environ.get("COLLECTOR", str(ROOT / "build" / "otelcol-resourceequality"))
 EXPLAIN = os.environ.get("EXPLAIN", str(ROOT / "build" / "explain"))
 TELEMETRYGEN = os.environ.get("TELEMETRYGEN", str(ROOT / ".tools" / "bin" / "telemetrygen"))
 SIGNALS = ("traces", "logs", "metrics")
-
-
-def _ephemeral_floor() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-# Ports come from below the kernel's ephemeral range. A port the kernel handed out for bind(0)
-# is free only until the next outgoing connection, which may be given the same one before the
-# collector binds it (a fleet test lost a health_check port that way). No outgoing connection is
-# given a port below the range, and each port is handed out once per test run.
-_EPHEMERAL_FLOOR = _ephemeral_floor()
-_handed_out: set[int] = set()
-_rng = random.Random(os.getpid())
-
-
-def free_port() -> int:
-    low = max(1024, _EPHEMERAL_FLOOR - 16384)
-    for _ in range(1000):
-        port = _rng.randrange(low, _EPHEMERAL_FLOOR)
-        if port in _handed_out:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
-    raise RuntimeError(f"no free port in [{low}, {_EPHEMERAL_FLOOR})")
 
 
 @dataclass

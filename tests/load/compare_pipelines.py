@@ -45,7 +45,6 @@ bench-load` runs it.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from ports import free_port  # noqa: E402 (the e2e tests' ports, one owner)
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 TENANTS = "B'"
@@ -78,12 +80,6 @@ WORKLOADS = {
     "e": dict(signal="mixed", pods=10_000, per_resource=10, per_request=10, items=1_500_000, rate=150_000,
               churn_every="2s"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config(processors: str, grpc: int, health: int, max_entities: int = 0) -> str:
