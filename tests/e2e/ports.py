@@ -28,6 +28,10 @@ _rng = random.Random(os.getpid())
 
 def free_port() -> int:
     low = max(1024, _EPHEMERAL_FLOOR - 16384)
+    if _EPHEMERAL_FLOOR - low < 1024:  # no room below the range on this host: the kernel's choice
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
     for _ in range(1000):
         port = _rng.randrange(low, _EPHEMERAL_FLOOR)
         if port in _handed_out:

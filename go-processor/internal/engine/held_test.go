@@ -26,7 +26,7 @@ func TestKeysSharingABucketAreAllHeld(t *testing.T) {
 		require.NotNil(t, table.get(k), "key %v", k)
 	}
 	// One more evicts one of them and is held itself.
-	extra := Key{7 + 16*(table.mask+1), 99}
+	extra := Key{7 + (table.mask + 1), 99}
 	table.put(heldFor(extra, 5))
 	assert.NotNil(t, table.get(extra))
 	held := 0
