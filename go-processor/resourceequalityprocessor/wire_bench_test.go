@@ -48,7 +48,7 @@ func BenchmarkBatchPieces(b *testing.B) {
 	b.Run("apply", func(b *testing.B) {
 		keys := engine.NewKeyInterner()
 		b.ReportAllocs()
-		onFreshCopies(b, ld, func(fresh plog.Logs) {
+		onFreshCopies(b, func(int) plog.Logs { return ld }, func(fresh plog.Logs) {
 			frl := fresh.ResourceLogs()
 			if err := engine.ApplyAnswer(answer, 100, func(i int) pcommon.Resource { return frl.At(i).Resource() }, keys, "", nil); err != nil {
 				b.Fatal(err)
