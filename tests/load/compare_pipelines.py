@@ -178,7 +178,7 @@ def run_once(collector: str, loadgen: str, pipeline: str, workload: dict, workdi
             ).stdout
 
         if workload.get("warmup_items"):
-            load(workload["warmup_items"], 0)  # every pod once, flat out, not measured
+            load(workload["warmup_items"], 0)  # flat out, not measured
             time.sleep(1)
         before = cpu_seconds(proc.pid)
         t0 = time.time()
