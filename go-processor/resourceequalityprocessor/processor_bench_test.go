@@ -89,21 +89,23 @@ func benchLogs(resources int) plog.Logs {
 	return ld
 }
 
-func benchProcessors(b *testing.B) map[string]processor.Logs {
+// benchProcessor is a resourceequality logs processor named name, on cfg, shut down after b.
+func benchProcessor(b *testing.B, name string, cfg component.Config) processor.Logs {
 	ctx := context.Background()
 	set := processortest.NewNopSettings(metadata.Type)
-	set.ID = component.NewIDWithName(metadata.Type, "bench")
-	re, err := NewFactory().CreateLogs(ctx, set, createDefaultConfig(), consumertest.NewNop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	passThrough, err := processorhelper.NewLogs(ctx, set, createDefaultConfig(), consumertest.NewNop(),
+	set.ID = component.NewIDWithName(metadata.Type, name)
+	p, err := NewFactory().CreateLogs(ctx, set, cfg, consumertest.NewNop())
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = p.Shutdown(ctx) })
+	return p
+}
+
+func benchProcessors(b *testing.B) map[string]processor.Logs {
+	passThrough, err := processorhelper.NewLogs(context.Background(), processortest.NewNopSettings(metadata.Type),
+		createDefaultConfig(), consumertest.NewNop(),
 		func(_ context.Context, ld plog.Logs) (plog.Logs, error) { return ld, nil })
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = re.Shutdown(ctx) })
-	return map[string]processor.Logs{"passthrough": passThrough, "resourceequality": re}
+	require.NoError(b, err)
+	return map[string]processor.Logs{"passthrough": passThrough, "resourceequality": benchProcessor(b, "bench", createDefaultConfig())}
 }
 
 // BenchmarkProcessLogs: ns per batch of 1000 records and per resource, against a pass-through
@@ -137,13 +139,9 @@ func BenchmarkProcessLogs(b *testing.B) {
 func BenchmarkProcessLogsManyPods(b *testing.B) {
 	const pods, perBatch = 100_000, 1000
 	ctx := context.Background()
-	set := processortest.NewNopSettings(metadata.Type)
-	set.ID = component.NewIDWithName(metadata.Type, "bench_many")
 	cfg := createDefaultConfig().(*Config)
 	cfg.Engine = map[string]any{"max_entities": pods * 5 / 4}
-	p, err := NewFactory().CreateLogs(ctx, set, cfg, consumertest.NewNop())
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = p.Shutdown(ctx) })
+	p := benchProcessor(b, "bench_many", cfg)
 	batches := make([]plog.Logs, pods/perBatch)
 	for i := range batches {
 		ld := plog.NewLogs()

@@ -12,6 +12,17 @@ func heldFor(k Key, version uint64) *HeldAnswer {
 	return &HeldAnswer{key: k, version: version}
 }
 
+// heldOf is how many of keys the table still holds an answer for.
+func heldOf(table *HeldAnswers, keys []Key) int {
+	held := 0
+	for _, k := range keys {
+		if table.get(k) != nil {
+			held++
+		}
+	}
+	return held
+}
+
 // Keys that share a bucket are all held, up to the bucket's ways: with one answer per slot, two
 // such keys evicted each other at every sight.
 func TestKeysSharingABucketAreAllHeld(t *testing.T) {
@@ -29,13 +40,7 @@ func TestKeysSharingABucketAreAllHeld(t *testing.T) {
 	extra := Key{7 + (table.mask + 1), 99}
 	table.put(heldFor(extra, 5))
 	assert.NotNil(t, table.get(extra))
-	held := 0
-	for _, k := range keys {
-		if table.get(k) != nil {
-			held++
-		}
-	}
-	assert.Equal(t, heldWays-1, held)
+	assert.Equal(t, heldWays-1, heldOf(table, keys))
 }
 
 // A newer answer for a key replaces the one held, in place.
@@ -68,12 +73,7 @@ func TestAHalfFullTableHoldsNearlyEveryAnswer(t *testing.T) {
 		keys[i] = Key{r.Uint64(), r.Uint64()}
 		table.put(heldFor(keys[i], uint64(i+1)))
 	}
-	held := 0
-	for _, k := range keys {
-		if table.get(k) != nil {
-			held++
-		}
-	}
+	held := heldOf(table, keys)
 	t.Logf("%d of %d held", held, len(keys))
 	assert.GreaterOrEqual(t, float64(held)/float64(len(keys)), 0.95)
 }
