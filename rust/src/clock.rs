@@ -51,6 +51,18 @@ pub trait Aging {
     }
 }
 
+/// What a clock tells of each entry it evicts or finds expired, as it drops it.
+pub trait Evictions {
+    fn evicted(&mut self, key: u128);
+}
+
+/// A count is enough where nothing else depends on the entries dropped.
+impl Evictions for u64 {
+    fn evicted(&mut self, _key: u128) {
+        *self += 1;
+    }
+}
+
 /// Entries of groups within their share a fair clock passes over, second chances aside, before
 /// it walks the queue for one of a group over its share (never evicting one within it).
 const MAX_PASSED_OVER: usize = 64;
@@ -93,13 +105,13 @@ impl<V: Aging> Clock<V> {
         now.saturating_sub(last_seen) > self.ttl
     }
 
-    /// The live entry under `key`; an expired one is removed (counted in `evicted`). One probe.
-    pub fn get_live(&mut self, key: u128, now: Stamp, evicted: &mut u64) -> Option<&mut V> {
+    /// The live entry under `key`; an expired one is removed (told to `evicted`). One probe.
+    pub fn get_live(&mut self, key: u128, now: Stamp, evicted: &mut impl Evictions) -> Option<&mut V> {
         match self.map.entry(key) {
             Entry::Occupied(mut o) => {
                 if now.saturating_sub(o.get_mut().age().last_seen) > self.ttl {
                     count_out(&mut self.groups, &o.remove());
-                    *evicted += 1;
+                    evicted.evicted(key);
                     None
                 } else {
                     Some(o.into_mut())
@@ -111,9 +123,9 @@ impl<V: Aging> Clock<V> {
 
     /// Inserts or replaces an entry; returns the entry. A new entry first makes room, so that
     /// trimming never evicts the entry being inserted (with a capacity of one, it would).
-    pub fn insert(&mut self, key: u128, value: V, now: Stamp, evicted: &mut u64) -> &mut V {
+    pub fn insert(&mut self, key: u128, value: V, now: Stamp, evicted: &mut impl Evictions) -> &mut V {
         if !self.map.contains_key(&key) {
-            *evicted += self.trim(now, 1);
+            self.trim(now, 1, evicted);
         }
         self.counted_in(&value);
         match self.map.entry(key) {
@@ -130,8 +142,8 @@ impl<V: Aging> Clock<V> {
     /// Inserts a new entry only where there is room without evicting a live one: when full, a
     /// few entries at the front are looked at, the expired ones dropped and the live ones moved
     /// to the back, so that repeated attempts sweep the whole queue. Returns whether it was
-    /// inserted; the number dropped is added to `evicted`.
-    pub fn insert_if_room(&mut self, key: u128, value: V, now: Stamp, evicted: &mut u64) -> bool {
+    /// inserted; the entries dropped are told to `evicted`.
+    pub fn insert_if_room(&mut self, key: u128, value: V, now: Stamp, evicted: &mut impl Evictions) -> bool {
         const LOOK: usize = 8;
         for _ in 0..LOOK {
             if self.map.len() < self.capacity {
@@ -141,7 +153,7 @@ impl<V: Aging> Clock<V> {
             let age = self.map.get_mut(&front).expect("front entry").age();
             if now.saturating_sub(age.last_seen) > self.ttl {
                 self.pop_front();
-                *evicted += 1;
+                evicted.evicted(front);
             } else {
                 age.referenced = false;
                 self.map.to_back(&front);
@@ -160,11 +172,10 @@ impl<V: Aging> Clock<V> {
     /// Keeps the queue within capacity and drops expired entries from its front: an expired
     /// front entry goes; past the limit, a referenced one gets a second chance at the back and an
     /// unreferenced one goes. Each call looks at a few more entries than it must, so expired
-    /// entries are swept even without pressure. Returns the number evicted.
-    fn trim(&mut self, now: Stamp, incoming: usize) -> u64 {
+    /// entries are swept even without pressure. The entries dropped are told to `evicted`.
+    fn trim(&mut self, now: Stamp, incoming: usize, evicted: &mut impl Evictions) {
         // The entries that may stay, with room for `incoming` more.
         let limit = self.capacity.saturating_sub(incoming);
-        let mut evicted = 0;
         let mut budget = 2 + self.map.len().saturating_sub(limit) * 2;
         let mut passed_over = 0;
         while budget > 0 {
@@ -172,10 +183,11 @@ impl<V: Aging> Clock<V> {
             // One probe per entry looked at: the front entry's, kept to move or remove it.
             let Some(mut front) = self.map.front_entry() else { break };
             budget -= 1;
+            let key = *front.key();
             let age = front.get_mut().age();
             if now.saturating_sub(age.last_seen) > self.ttl {
                 count_out(&mut self.groups, &front.remove());
-                evicted += 1;
+                evicted.evicted(key);
             } else if std::mem::take(&mut age.referenced) {
                 front.to_back();
             } else if len > limit {
@@ -189,7 +201,7 @@ impl<V: Aging> Clock<V> {
                     continue;
                 }
                 count_out(&mut self.groups, &front.remove());
-                evicted += 1;
+                evicted.evicted(key);
             } else {
                 break;
             }
@@ -207,9 +219,8 @@ impl<V: Aging> Clock<V> {
                 continue;
             }
             self.pop_front();
-            evicted += 1;
+            evicted.evicted(key);
         }
-        evicted
     }
 
     /// The entry under `key`, live or not, without touching it.

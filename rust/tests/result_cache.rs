@@ -84,7 +84,7 @@ fn identical_resources_in_one_batch_get_identical_answers() {
 }
 
 #[test]
-fn an_entity_evicted_for_room_stops_being_filled_within_a_second() {
+fn an_entity_evicted_for_room_stops_being_filled_at_once() {
     let e = Engine::from_json(br#"{"max_entities": 4}"#).unwrap();
     let sparse = json!({"k8s.pod.uid": "u1"});
     send(&e, json!({"k8s.pod.uid": "u1", "service.name": "api"}), NOW);
@@ -92,9 +92,29 @@ fn an_entity_evicted_for_room_stops_being_filled_within_a_second() {
     for i in 0..64 {
         send(&e, json!({"k8s.pod.uid": format!("other-{i}"), "service.name": "x"}), NOW);
     }
-    // Eviction changes no pool, so within the second the cached answer may still be served;
-    // at its first use in the next second the entity is looked up and found gone.
+    // The eviction made the answers that read the entity's pool stale, within the second too:
+    // the same bytes make a new entity, with nothing to fill from.
+    assert_eq!(get_str(&send(&e, sparse.clone(), NOW), "service.name"), None);
     assert_eq!(get_str(&send(&e, sparse, NOW + 1), "service.name"), None);
+}
+
+#[test]
+fn new_entities_leave_the_answers_of_entities_sharing_their_cells_valid() {
+    // 64 change-stamp cells (the fewest) for 200 entities: every new entity shares a cell with
+    // older ones, whose answers were read by no one it could change.
+    let e = Engine::from_json(br#"{"max_entities": 1000}"#).unwrap();
+    let old: Vec<_> = (0..200).map(|i| json!({"k8s.pod.uid": format!("old-{i}"), "service.name": "api"})).collect();
+    for r in &old {
+        send(&e, r.clone(), NOW);
+    }
+    for i in 0..200 {
+        send(&e, json!({"k8s.pod.uid": format!("new-{i}"), "service.name": "web"}), NOW);
+    }
+    let before = e.stats().cache_misses;
+    for r in &old {
+        assert_eq!(get_str(&send(&e, r.clone(), NOW), "service.name"), Some("api"));
+    }
+    assert_eq!(e.stats().cache_misses, before, "the old entities' answers were all still valid");
 }
 
 #[test]

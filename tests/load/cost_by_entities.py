@@ -3,7 +3,7 @@
 (transform), as in compare_pipelines.py, against the number of live entities (pods the engine
 holds: 1k, 10k, 100k, 1M), drawn as a PNG.
 
-Each run first sends every pod twice (not measured: the engine learns them, as a collector that
+Each run first sends every pod once (not measured: the engine learns them, as a collector that
 has run for a while has), then measures workload (b)'s shape (1 resource per 10 items, spans,
 logs and metrics mixed, 150k items/s) over at least one whole cycle of the pods, so that the
 measured resources are all seen before. B's `max_entities` is 1.25 x the pods, as the README
@@ -25,10 +25,7 @@ PIPELINES = "BC"
 
 def workload(pods: int) -> dict:
     w = dict(cp.WORKLOADS["b"])
-    # Every pod twice before measuring: a new entity's change-stamp cell, shared with entities made
-    # before it, leaves some of their first answers stale (about 30% at 100,000 pods), and one pass
-    # would measure their recomputation rather than a collector that has run for a while.
-    w.update(pods=pods, items=max(w["items"], pods * w["per_resource"]), warmup_items=2 * pods * w["per_resource"],
+    w.update(pods=pods, items=max(w["items"], pods * w["per_resource"]), warmup_items=pods * w["per_resource"],
              max_entities=pods * 5 // 4)
     return w
 

@@ -2,13 +2,15 @@
 //! (`Provenance`), of the counters that say what changed since (change stamps per entity cell,
 //! the link epoch), and of the rule that compares them (`Freshness::still_valid`).
 //!
-//! Change stamps: entities map to cells by id; every change to an entity's pool draws a fresh
-//! value from one counter for all entities and stores it in the entity's cell, so that no cell
-//! ever holds a value twice. An answer records its entity's cell before pooling and is valid
-//! while the cell is unchanged. Reading one cell is cheaper than finding the entity in its shard:
-//! a cache hit does it for every resource. Entities sharing a cell only cost a recomputation when
-//! one of them changes. The link epoch changes whenever a link is created, replaced, made
-//! ambiguous or forgotten wholesale.
+//! Change stamps: entities map to cells by id; every change to an entity's pool, and every
+//! entity's removal from memory, draws a fresh value from one counter for all entities and stores
+//! it in the entity's cell, so that no cell ever holds a value twice. An answer records its
+//! entity's cell before pooling and is valid while the cell is unchanged. Reading one cell is
+//! cheaper than finding the entity in its shard: a cache hit does it for every resource. Entities
+//! sharing a cell only cost a recomputation when one of them changes, so a new entity changes no
+//! cell: no answer has read its pool yet, and the answers that read an earlier entity's pool under
+//! its id went stale when that entity was removed. The link epoch changes whenever a link is
+//! created, replaced, made ambiguous or forgotten wholesale.
 
 use crate::clock::Stamp;
 use crate::id::EntityId;
@@ -19,6 +21,8 @@ use std::sync::atomic::{
 
 /// A change stamp no cell ever holds (cells start at 1): "the answer read no pool".
 pub const NO_STAMP: u64 = 0;
+/// Every cell's value until its first change.
+const FIRST_STAMP: u64 = NO_STAMP + 1;
 /// A link epoch the counter never reaches in practice: "the id came through no link".
 pub const NO_EPOCH: u64 = u64::MAX;
 
@@ -80,9 +84,10 @@ impl Freshness {
     pub fn new(max_entities: u64) -> Freshness {
         let cells = (max_entities.min(MAX_CELLS as u64) as usize).next_power_of_two().max(64);
         Freshness {
-            versions: AtomicU64::new(NO_STAMP + 1),
+            // Above every cell's first value, so that the first change changes a cell too.
+            versions: AtomicU64::new(FIRST_STAMP + 1),
             link_epoch: AtomicU64::new(0),
-            cells: (0..cells).map(|_| AtomicU64::new(NO_STAMP + 1)).collect(),
+            cells: (0..cells).map(|_| AtomicU64::new(FIRST_STAMP)).collect(),
             cell_mask: cells as u64 - 1,
         }
     }
@@ -102,10 +107,18 @@ impl Freshness {
         crate::answers::memory::prefetch(&self.cells[self.cell(id)] as *const AtomicU64 as *const u8);
     }
 
-    /// Records that entity `id`'s pool changed.
+    /// Records that entity `id`'s pool changed, or that the entity left memory (evicted, expired
+    /// or forgotten): the answers that read its pool no longer hold.
     pub fn changed(&self, id: EntityId) {
         let version = self.versions.fetch_add(1, Relaxed);
         self.cells[self.cell(id)].store(version, Release);
+    }
+
+    /// Records that every entity left memory.
+    pub fn all_changed(&self) {
+        for cell in self.cells.iter() {
+            cell.store(self.versions.fetch_add(1, Relaxed), Release);
+        }
     }
 
     pub fn link_epoch(&self) -> u64 {
@@ -125,5 +138,25 @@ impl Freshness {
         let seen = &hit.provenance;
         seen.link_epoch.is_none_or(|epoch| epoch == self.link_epoch())
             && seen.entity.is_none_or(|(id, stamp)| self.change_stamp(id) == stamp && (!hit.touch || touch(id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_change_changes_its_cell_the_first_too() {
+        let f = Freshness::new(64);
+        let mut seen = vec![f.change_stamp(7 << 64)];
+        for _ in 0..3 {
+            f.changed(7 << 64);
+            seen.push(f.change_stamp(7 << 64));
+        }
+        f.all_changed();
+        seen.push(f.change_stamp(7 << 64));
+        let distinct: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert_eq!(distinct.len(), seen.len(), "{seen:?}");
+        assert!(!seen.contains(&NO_STAMP));
     }
 }

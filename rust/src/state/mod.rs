@@ -24,7 +24,7 @@ pub use crate::state::changes::Changes;
 use crate::state::keys::PoolKeys;
 
 use crate::answers::freshness::Freshness;
-use crate::clock::{Age, Aging, Clock, Stamp};
+use crate::clock::{Age, Aging, Clock, Evictions, Stamp};
 use crate::id::EntityId;
 use crate::observe::Offer;
 use crate::state::containers::Containers;
@@ -104,6 +104,19 @@ impl Aging for Link {
     }
     fn group(&self) -> u32 {
         self.group
+    }
+}
+
+/// The entities one call's clock dropped: counted, and each one's change stamp renewed.
+struct EntityEvictions<'a> {
+    count: u64,
+    freshness: &'a Freshness,
+}
+
+impl Evictions for EntityEvictions<'_> {
+    fn evicted(&mut self, id: u128) {
+        self.count += 1;
+        self.freshness.changed(id);
     }
 }
 
@@ -233,6 +246,12 @@ impl State {
         }
     }
 
+    /// Counts the entities a shard's clock drops and makes the answers that read their pools
+    /// stale (see `answers::freshness`).
+    fn entity_evictions(&self) -> EntityEvictions<'_> {
+        EntityEvictions { count: 0, freshness: &self.freshness }
+    }
+
     /// The target of an unambiguous, live link from `from`.
     pub fn resolve(&self, from: EntityId, now: Stamp) -> Option<Link> {
         let mut shard = self.shard(from).lock();
@@ -283,10 +302,10 @@ impl State {
     /// Marks a live entity seen; false when it is not in memory.
     pub fn touch_entity(&self, id: EntityId, now: Stamp) -> bool {
         let mut shard = self.shard(id).lock();
-        let mut evicted = 0;
+        let mut evicted = self.entity_evictions();
         let live = shard.entities.get_live(id, now, &mut evicted).map(|e| e.age.touch(now)).is_some();
         drop(shard);
-        self.count_evictions(evicted);
+        self.count_evictions(evicted.count);
         live
     }
 

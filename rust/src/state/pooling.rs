@@ -150,8 +150,9 @@ impl State {
             }
             self.counters.attributes_not_pooled.fetch_add(dropped, Relaxed);
         }
-        let mut evicted = 0;
+        let mut evicted = self.entity_evictions();
         let mut described = false;
+        let mut new = false;
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
             Some(e) => {
                 e.age.touch(now);
@@ -160,8 +161,8 @@ impl State {
             // Seen now, not yet seen again: a new entity earns its second chance in the clock
             // only when a later resource shows it, so that entities seen once go first.
             None => {
-                self.freshness.changed(id);
                 described = true;
+                new = true;
                 shard.entities.insert(id, Entity { group: req.group, ..Entity::new(now) }, now, &mut evicted)
             }
         };
@@ -281,7 +282,9 @@ impl State {
         if not_pooled > 0 {
             self.counters.attributes_not_pooled.fetch_add(not_pooled, Relaxed);
         }
-        if changed {
+        // A new entity's pool was read by no answer yet (answers::freshness): renewing its
+        // stamp would only make the answers of the entities sharing its cell stale.
+        if changed && !new {
             self.freshness.changed(id);
         }
         if (changed || described) && self.changes.enabled() {
@@ -356,7 +359,7 @@ impl State {
         // later change to the entity takes the lock and draws a fresh stamp.
         let stamp = self.freshness.change_stamp(id);
         drop(guard);
-        self.count_evictions(evicted);
+        self.count_evictions(evicted.count);
         stamp
     }
 }

@@ -315,10 +315,10 @@ impl State {
             entity.containers.restore(Container { tags: tags.clone(), pool: restore_pool(&mut shard.keys, attrs) });
         }
         self.freshness.changed(*id);
-        let mut evicted = 0;
+        let mut evicted = self.entity_evictions();
         shard.entities.insert(*id, entity, now, &mut evicted);
         drop(guard);
-        self.count_evictions(evicted);
+        self.count_evictions(evicted.count);
     }
 
     /// Inserts a restored link; links already expired are skipped.
@@ -341,6 +341,7 @@ impl State {
             s.entities.clear();
             s.links.clear();
         }
+        self.freshness.all_changed();
         self.freshness.links_changed();
     }
 }
