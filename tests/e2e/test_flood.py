@@ -132,10 +132,9 @@ def junk_config(p, out) -> str:
     return logs_to_file(p, out, "    max_entities: 10000\n    ttl: 30s")
 
 
-def send_junk_keys(c, port: int) -> float:
+def send_junk_keys(c, port: int, idle: float) -> float:
     """Sends both phases of junk keys, one request at a time; returns the collector's peak RSS
-    growth over its idle RSS, in MiB."""
-    idle = rss_mib(c.proc.pid)
+    growth over `idle`, in MiB."""
     peak = idle
     pad = "x" * 1990
     for r in range(JUNK_A_REQUESTS):
@@ -158,19 +157,21 @@ def test_junk_key_flood_keeps_memory_bounded_and_pooling_for_everyone_else(colle
     base = ports("grpc", "http")
     base["metrics"] = free_port()
     b = collectors("junk-baseline", logs_to_file(base, tmp_path / "baseline.json", None), base)
-    baseline = send_junk_keys(b, base["http"])
+    baseline = send_junk_keys(b, base["http"], rss_mib(b.proc.pid))
     b.stop()
 
     p = ports("grpc", "http")
     p["metrics"] = free_port()
     c = collectors("junk", junk_config(p, tmp_path / "junk.json"), p)
-    growth = send_junk_keys(c, p["http"])
+    idle = rss_mib(c.proc.pid)
+    growth = send_junk_keys(c, p["http"], idle)
 
     # Everyone else still pools new keys: 200 new pods, each with a new in-scope key.
     rich = [(f"rich-{n}", {"k8s.pod.uid": f"after-{n}", "service.name": f"svc-{n}", f"k8s.pod.label.new_{n}": "yes"})
             for n in range(200)]
     post(p["http"], "logs", request("logs", rich))
     post(p["http"], "logs", request("logs", [(f"sparse-{n}", {"k8s.pod.uid": f"after-{n}"}) for n in range(200)]))
+    growth = max(growth, rss_mib(c.proc.pid) - idle)
     refused = metric(p["metrics"], "otelcol_processor_resourceequality_attributes_not_pooled")
     c.stop()
     records = {r.label: r.resource for r in read_output(tmp_path / "junk.json")}
