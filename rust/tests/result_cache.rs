@@ -100,8 +100,8 @@ fn an_entity_evicted_for_room_stops_being_filled_at_once() {
 
 #[test]
 fn new_entities_leave_the_answers_of_entities_sharing_their_cells_valid() {
-    // 64 change-stamp cells (the fewest) for 200 entities: every new entity shares a cell with
-    // older ones, whose answers were read by no one it could change.
+    // 64 change-stamp cells (the fewest) for 400 entities: every new entity shares a cell with
+    // older ones, and no answer has read a new entity's pool, so it changes no cell.
     let e = Engine::from_json(br#"{"max_entities": 1000}"#).unwrap();
     let old: Vec<_> = (0..200).map(|i| json!({"k8s.pod.uid": format!("old-{i}"), "service.name": "api"})).collect();
     for r in &old {

@@ -314,6 +314,8 @@ impl State {
         for (tags, attrs) in containers {
             entity.containers.restore(Container { tags: tags.clone(), pool: restore_pool(&mut shard.keys, attrs) });
         }
+        // Not a new entity's case: a call running beside the restore may have made this entity
+        // after `clear` and answered from its empty pool, which the insert below replaces.
         self.freshness.changed(*id);
         let mut evicted = self.entity_evictions();
         shard.entities.insert(*id, entity, now, &mut evicted);
