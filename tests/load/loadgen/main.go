@@ -41,6 +41,7 @@ type options struct {
 	rate         float64
 	headers      string
 	churnEvery   time.Duration
+	eachOnce     bool
 	start        time.Time
 }
 
@@ -60,7 +61,11 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "items per second, paced per request (0: as fast as the collector takes them)")
 	flag.StringVar(&o.headers, "headers", "", "request metadata as key=value,key=value (e.g. a tenant header)")
 	flag.DurationVar(&o.churnEvery, "churn-every", 0, "replace a tenth of the pods (new uids, as a rollout does) this often (0: never)")
+	flag.BoolVar(&o.eachOnce, "every-resource-once", false, "send each pod through every signal or source once, then stop (overrides -items and -duration): a warm-up")
 	flag.Parse()
+	if o.eachOnce {
+		o.items = everyResourceOnce(o)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
@@ -105,11 +110,11 @@ func run(o options) error {
 				first := next.Add(int64(o.perRequest)) - int64(o.perRequest)
 				signal := o.signal
 				if signal == "mixed" {
-					signal = []string{"traces", "logs", "metrics"}[requests.Load()%3]
+					signal = mixedSchedule[rotation(o, first, len(mixedSchedule))]
 				}
 				var err error
 				if signal == "node" {
-					src := nodeSchedule[requests.Load()%int64(len(nodeSchedule))]
+					src := nodeSchedule[rotation(o, first, len(nodeSchedule))]
 					err = exportNode(ctx, o, src, first, traces, logs, metrics)
 					signal = ""
 				}
@@ -140,6 +145,29 @@ func run(o options) error {
 		return fmt.Errorf("%d items failed to export", failed.Load())
 	}
 	return nil
+}
+
+var mixedSchedule = []string{"traces", "logs", "metrics"}
+
+// rotation is the place in a schedule of n signals or sources of the request whose first
+// resource is number first: the next place for each request, one place further on each pass
+// over the pods, so that every pod is sent through every place within n passes whatever the
+// number of pods (were it the request's number alone, a pod count that is a multiple of n
+// requests would give each pod one source forever).
+func rotation(o options, first int64, n int) int {
+	request, pass := first/int64(o.perRequest), first/int64(o.pods)
+	return int((request + pass) % int64(n))
+}
+
+// everyResourceOnce is how many items send every distinct resource once: one pass over the pods,
+// or under -signal node, one pass per place of its schedule, since each source reports a pod
+// with attributes of its own (the signals of -signal mixed carry the same resource).
+func everyResourceOnce(o options) int64 {
+	passes := int64(1)
+	if o.signal == "node" {
+		passes = int64(len(nodeSchedule))
+	}
+	return int64(o.pods) * passes * int64(o.perResource)
 }
 
 // churned is how far pod p's number has moved by now under -churn-every: in epoch e (one
