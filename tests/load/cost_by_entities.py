@@ -3,8 +3,8 @@
 (transform), as in compare_pipelines.py, against the number of live entities (pods the engine
 holds: 1k, 10k, 100k, 1M), drawn as a PNG.
 
-Each run first sends every pod once (not measured: the engine learns them, as a collector that
-has run for a while has), then measures workload (b)'s shape (1 resource per 10 items, spans,
+Each run first sends every pod once through each signal (compare_pipelines.py's warm-up, not
+measured: the engine learns them, as a collector that has run for a while has), then measures workload (b)'s shape (1 resource per 10 items, spans,
 logs and metrics mixed, 150k items/s) over at least one whole cycle of the pods, so that the
 measured resources are all seen before. B's `max_entities` is 1.25 x the pods, as the README
 advises. `make bench-entities` runs it (about 12 minutes).
@@ -25,8 +25,7 @@ PIPELINES = "BC"
 
 def workload(pods: int) -> dict:
     w = dict(cp.WORKLOADS["b"])
-    w.update(pods=pods, items=max(w["items"], pods * w["per_resource"]), warmup_items=pods * w["per_resource"],
-             max_entities=pods * 5 // 4)
+    w.update(pods=pods, items=max(w["items"], pods * w["per_resource"]), max_entities=pods * 5 // 4)
     return w
 
 
