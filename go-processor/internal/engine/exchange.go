@@ -68,18 +68,28 @@ func resize[T any](s []T, n int) []T {
 // With rep, it notes the resources that carry an output key more than once.
 func (a *Answers) AppendRequest(buf []byte, partition string, n int, resourceAt func(int) pcommon.Resource, rep *Repeats, b *Batch) []byte {
 	b.reset(a, partition, n)
+	// Every key first. A key is the hash of the resource's encoding, written where the request
+	// goes and dropped.
 	for i := range n {
-		// A held resource is encoded too, then dropped: its key is the hash of its encoding.
-		entry := len(buf)
-		var at int
-		var resource []byte
-		buf, at, resource = appendEntry(buf, i, resourceAt(i), rep)
+		grown, _, resource := appendEntry(buf, i, resourceAt(i), rep)
 		b.keys[i] = a.keyer.of(b.pk, resource)
-		if h := a.held.get(b.keys[i]); h != nil {
-			b.named[i] = h
-			buf = appendNamedEntry(buf[:entry], b.keys[i], h.version)
+		buf = grown[:len(buf)] // keeps the room the encoding grew
+	}
+	// Then every lookup, in a loop of its own. A lookup in a table as large as the entities waits
+	// for memory once or twice, and lookups that nothing else separates overlap those waits: in the
+	// collector, each lookup between two encodings waited alone, 0.67 µs per resource.
+	for i := range n {
+		b.named[i] = a.held.get(b.keys[i])
+	}
+	for i := range n {
+		if h := b.named[i]; h != nil {
+			buf = appendNamedEntry(buf, b.keys[i], h.version)
 			continue
 		}
+		// Encoded again, as rarely as the engine meets a resource it holds no answer for, which
+		// costs it microseconds.
+		var at int
+		buf, at, _ = appendEntry(buf, i, resourceAt(i), nil)
 		buf = closeLen(appendKey(buf, b.keys[i]), at)
 	}
 	return buf
