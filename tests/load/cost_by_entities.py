@@ -3,11 +3,11 @@
 (transform), as in compare_pipelines.py, against the number of live entities (pods the engine
 holds: 1k, 10k, 100k, 1M), drawn as a PNG.
 
-Each run first sends every pod once through each signal (compare_pipelines.py's warm-up, not
-measured: the engine learns them, as a collector that has run for a while has), then measures workload (b)'s shape (1 resource per 10 items, spans,
-logs and metrics mixed, 150k items/s) over at least one whole cycle of the pods, so that the
-measured resources are all seen before. B's `max_entities` is 1.25 x the pods, as the README
-advises. `make bench-entities` runs it (about 12 minutes).
+Each run first sends every pod once (compare_pipelines.py's warm-up, not measured: the engine
+learns them, as a collector that has run for a while has), then measures workload (b)'s shape (1
+resource per 10 items, spans, logs and metrics mixed, 150k items/s) over at least one whole cycle
+of the pods, so that the measured resources are all seen before. B's `max_entities` is 1.25 x
+the pods, as the README advises. `make bench-entities` runs it (about 12 minutes).
 """
 
 import argparse

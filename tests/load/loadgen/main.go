@@ -61,7 +61,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "items per second, paced per request (0: as fast as the collector takes them)")
 	flag.StringVar(&o.headers, "headers", "", "request metadata as key=value,key=value (e.g. a tenant header)")
 	flag.DurationVar(&o.churnEvery, "churn-every", 0, "replace a tenth of the pods (new uids, as a rollout does) this often (0: never)")
-	flag.BoolVar(&o.eachOnce, "every-resource-once", false, "send each pod through every signal or source once, then stop (overrides -items and -duration): a warm-up")
+	flag.BoolVar(&o.eachOnce, "every-resource-once", false, "send every distinct resource once (every pod, and under -signal node every pod through every source), then stop (overrides -items and -duration): a warm-up")
 	flag.Parse()
 	if o.eachOnce {
 		o.items = everyResourceOnce(o)
@@ -150,9 +150,9 @@ func run(o options) error {
 var mixedSchedule = []string{"traces", "logs", "metrics"}
 
 // rotation is the place in a schedule of n signals or sources of the request whose first
-// resource is number first: the next place for each request, one place further on each pass
-// over the pods, so that every pod is sent through every place within n passes whatever the
-// number of pods (were it the request's number alone, a pod count that is a multiple of n
+// resource is number first: the next place for each request, and one place further on each pass
+// over the pods, so that, when the pods fill whole requests, every pod is sent through every
+// place within n passes (were it the request's number alone, a pod count of a multiple of n
 // requests would give each pod one source forever).
 func rotation(o options, first int64, n int) int {
 	request, pass := first/int64(o.perRequest), first/int64(o.pods)
