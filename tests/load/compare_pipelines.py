@@ -37,8 +37,8 @@ driven flat out, a slower pipeline also runs at a lower throughput, where the co
 costs per second weigh more per item, and the load generator competes for the same cores.
 `--rate-scale 0` drives every run flat out instead.
 
-Each run starts a collector and first sends it every distinct resource of the workload once, flat
-out and not measured (`loadgen -every-resource-once`), so that (a)-(d) measure a collector that
+Each run starts a collector and first sends it every distinct resource of the workload at least
+once, flat out and not measured (`loadgen -every-resource-once`), so that (a)-(d) measure a collector that
 has seen its pods, as one that has run for a while has: the engine learning 10,000 pods and the
 heap growing to its working size are a start's cost, not a steady one (in half-length runs they
 moved B/C on (b) from 1.05 to 1.10). (e) measures misses in steady state: pods replaced while it

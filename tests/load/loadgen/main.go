@@ -61,7 +61,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "items per second, paced per request (0: as fast as the collector takes them)")
 	flag.StringVar(&o.headers, "headers", "", "request metadata as key=value,key=value (e.g. a tenant header)")
 	flag.DurationVar(&o.churnEvery, "churn-every", 0, "replace a tenth of the pods (new uids, as a rollout does) this often (0: never)")
-	flag.BoolVar(&o.eachOnce, "every-resource-once", false, "send every distinct resource once (every pod, and under -signal node every pod through every source), then stop (overrides -items and -duration): a warm-up")
+	flag.BoolVar(&o.eachOnce, "every-resource-once", false, "send every distinct resource at least once (every pod, and under -signal node every pod through every source), then stop (overrides -items and -duration): a warm-up")
 	flag.Parse()
 	if o.eachOnce {
 		o.items = everyResourceOnce(o)
@@ -159,9 +159,11 @@ func rotation(o options, first int64, n int) int {
 	return int((request + pass) % int64(n))
 }
 
-// everyResourceOnce is how many items send every distinct resource once: one pass over the pods,
-// or under -signal node, one pass per place of its schedule, since each source reports a pod
-// with attributes of its own (the signals of -signal mixed carry the same resource).
+// everyResourceOnce is how many items send every distinct resource at least once: one pass over
+// the pods, or under -signal node, where each source reports a pod with attributes of its own,
+// one pass per place of its schedule, since a pod meets one place per pass (rotation). The node
+// schedule repeats some sources, so some resources go more than once; the signals of -signal
+// mixed carry the same resource.
 func everyResourceOnce(o options) int64 {
 	passes := int64(1)
 	if o.signal == "node" {
