@@ -8,29 +8,11 @@
 #[allow(dead_code)]
 mod bench_data;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
-/// Counts allocations (growths included), so that the figure printed says how many a miss makes.
-struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+/// Counts the allocations a miss makes, for the figure printed (on this thread, which makes the
+/// engine's calls).
+#[path = "../tests/common/counting_alloc.rs"]
+#[allow(dead_code)]
+mod counting_alloc;
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().expect("a number"));
@@ -44,14 +26,14 @@ fn main() {
         .collect();
     let mut answer = Vec::new();
     let before = engine.stats();
-    let allocations = ALLOCATIONS.load(Relaxed);
+    let allocations = counting_alloc::allocations();
     let start = std::time::Instant::now();
     for bytes in &batches {
         engine.process_into(bytes, bench_data::NOW, &mut answer).unwrap();
         std::hint::black_box(answer.len());
     }
     let secs = start.elapsed().as_secs_f64();
-    let allocations = ALLOCATIONS.load(Relaxed) - allocations;
+    let allocations = counting_alloc::allocations() - allocations;
     let after = engine.stats();
     println!(
         "{:.2} µs per new resource ({} resources in {secs:.2}s), {:.1} allocations per new resource, evictions {}",

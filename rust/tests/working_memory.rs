@@ -3,45 +3,18 @@
 //! way through a resource.
 
 mod common;
+#[path = "common/counting_alloc.rs"]
+#[allow(dead_code)]
+mod counting_alloc;
 
 use common::*;
+use counting_alloc::allocations;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value as V};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use resourceequality::Engine;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 const NOW: u64 = 1_800_000_000;
-
-/// Counts the allocations of the thread that makes them, so that tests running alongside do not
-/// count in each other's figures.
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(|n| n.get())
-}
 
 fn s(key: &str, value: &str) -> KeyValue {
     kv(key, AnyValue { value: Some(V::StringValue(value.into())) })
