@@ -120,6 +120,24 @@ func TestEngineFailurePassesBatchUnchanged(t *testing.T) {
 	assert.Equal(t, want, out)
 }
 
+// The resources metric's entity types are bounded (types come from the data, entity references
+// included): past maxTypeAttributes, new types fold into "other" and the options stop growing.
+func TestEntityTypesFoldIntoOtherPastTheBound(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "type_fold", nil)
+	defer done()
+	pod := p.typeOption("k8s.pod")
+	for i := range maxTypeAttributes + 50 {
+		p.typeOption(fmt.Sprintf("type-%d", i))
+	}
+	held := 0
+	p.types.Range(func(any, any) bool { held++; return true })
+	assert.Equal(t, maxTypeAttributes+1, held, "the first %d types, and other", maxTypeAttributes)
+	other, ok := p.types.Load("other")
+	require.True(t, ok)
+	assert.Equal(t, pod, p.typeOption("k8s.pod"), "a type met before the bound keeps its own")
+	assert.Equal(t, other, p.typeOption("type-1000"))
+}
+
 func TestErrorLogSuppressionCount(t *testing.T) {
 	core, logs := observer.New(zapcore.ErrorLevel)
 	l := &errorLog{logger: zap.New(core), interval: 20 * time.Millisecond}
