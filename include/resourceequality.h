@@ -47,6 +47,24 @@ typedef struct re_buffer {
   size_t cap;
 } re_buffer;
 
+// The engine's memory a processor reads to apply the answers it holds on its own while their
+// leases last (`include/WIRE.md`, "Leases"), and the counters it adds its own hits to. Every
+// pointer is valid until the engine is freed; read and add with atomic operations only.
+typedef struct re_held_view {
+  // The change-stamp cells: a lease's `cell` indexes them, below `cells_len`.
+  const uint64_t *cells;
+  size_t cells_len;
+  const uint64_t *link_epoch;
+  // The counters of `re_stats` of the same names: a hit adds 1 to `resources_processed` and
+  // `cache_hits`, and what its lease counts to the others.
+  uint64_t *resources_processed;
+  uint64_t *cache_hits;
+  uint64_t *attributes_filled;
+  uint64_t *merges;
+  uint64_t *default_partition_resources;
+  uint64_t *routes_mismatched;
+} re_held_view;
+
 // Counters and gauges of one engine, in `STATS` order.
 typedef struct re_stats {
   uint64_t resources_processed;
@@ -168,6 +186,12 @@ re_status re_engine_restore(const struct re_engine *engine,
 // # Safety
 // `engine` is a live engine; `out` is valid for writes.
 re_status re_engine_stats(const struct re_engine *engine, re_stats *out);
+
+// Writes the engine's held view (`re_held_view`) to `*out`.
+//
+// # Safety
+// `engine` is a live engine; `out` is valid for writes.
+re_status re_engine_held_view(const struct re_engine *engine, struct re_held_view *out);
 
 // Writes the number of entities held per entity type, as a JSON object (`{"k8s.pod": 12}`), to
 // `*out`. Entities restored from a snapshot count once they are seen again.

@@ -37,11 +37,14 @@ type resourceEqualityProcessor struct {
 	answers   *engine.Answers
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
-	process  func(partition string, in, scratch []byte) ([]byte, error)
-	types    sync.Map // entity type -> metric.MeasurementOption
-	typeN    int
-	typeMu   sync.Mutex
-	shutdown func(context.Context) error
+	process func(partition string, in, scratch []byte) ([]byte, error)
+	// leaseClock, when set, is the Unix second leases are checked at instead of the batch's
+	// start: tests move it past leases.
+	leaseClock func() int64
+	types      sync.Map // entity type -> metric.MeasurementOption
+	typeN      int
+	typeMu     sync.Mutex
+	shutdown   func(context.Context) error
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcessor, error) {
@@ -116,7 +119,11 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	start := time.Now()
 	buf := batchBuffers.Get().(*batchBuffer)
 	defer buf.recycle()
-	err := p.exchange(ctx, buf, n, resourceAt)
+	now := start.Unix()
+	if p.leaseClock != nil {
+		now = p.leaseClock()
+	}
+	err := p.exchange(ctx, buf, now, n, resourceAt)
 	if err == nil {
 		p.apply(ctx, &buf.batch, resourceAt, &buf.types)
 		if !p.observe {
@@ -130,11 +137,15 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	p.telemetry.ProcessorResourceequalityBatchDuration.Record(ctx, time.Since(start).Seconds())
 }
 
-// exchange asks the engine for the batch's answers and reads them into buf.batch.
-func (p *resourceEqualityProcessor) exchange(ctx context.Context, buf *batchBuffer, n int, resourceAt func(int) pcommon.Resource) error {
+// exchange reads the batch's answers into buf.batch: those held under leases that hold at now
+// (Unix seconds), and the engine's for the others.
+func (p *resourceEqualityProcessor) exchange(ctx context.Context, buf *batchBuffer, now int64, n int, resourceAt func(int) pcommon.Resource) error {
 	partition := p.partition.of(ctx)
 	buf.repeats = engine.Repeats{Keys: p.output, Resources: buf.repeats.Resources[:0]}
-	buf.request = p.answers.AppendRequest(buf.request[:0], partition, n, resourceAt, &buf.repeats, &buf.batch)
+	buf.request = p.answers.AppendRequest(buf.request[:0], partition, now, n, resourceAt, &buf.repeats, &buf.batch)
+	if !buf.batch.Sends() {
+		return nil
+	}
 	answer, err := p.process(partition, buf.request, buf.answer[:cap(buf.answer)])
 	buf.answerLen = len(answer)
 	if err == nil {

@@ -81,7 +81,7 @@ func newSharedEngine(set processor.Settings, cfg *Config, json []byte) (*sharedE
 	}
 	s := &sharedEngine{
 		id: set.ID, config: string(json), cfg: cfg, engine: e, effective: effective, logger: set.Logger,
-		answers: engine.NewAnswers(heldAnswersFor(effective.MaxEntities), effective.TypeAttribute),
+		answers: engine.NewAnswers(heldAnswersFor(effective.MaxEntities), effective.TypeAttribute, e),
 	}
 	if s.stats, err = metadata.NewTelemetryBuilder(set.TelemetrySettings); err != nil {
 		e.Close()

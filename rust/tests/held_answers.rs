@@ -1,7 +1,8 @@
-//! The held-answers contract (`include/WIRE.md`, "Held answers"), through a client that does what
-//! the processor does: it keys each resource, holds the answers the engine stores, names them
-//! instead of sending the resource, and sends the bytes again when asked. Every answer it ends up
-//! applying must be the answer the plain contract gives for the same bytes at the same moment.
+//! The held-answers contract (`include/WIRE.md`, "Held answers" and "Leases"), through a client
+//! that does what the processor does: it keys each resource, holds the answers the engine stores,
+//! applies them under their leases (reading the engine's held view) or names them instead of
+//! sending the resource, and sends the bytes again when asked. Every answer it ends up applying
+//! must be the answer the plain contract gives for the same bytes at the same moment.
 
 mod common;
 
@@ -13,20 +14,67 @@ use prost::Message;
 use prost::encoding::{decode_varint, encode_varint};
 use resourceequality::Engine;
 use resourceequality::wire::fields::{
-    DATA_ENTRIES, ENTRY_KEY, ENTRY_RESOURCE, ENTRY_STATUS, ENTRY_VERSION, LEN, STATUS_HELD, STATUS_RESEND, VARINT, key,
+    DATA_ENTRIES, ENTRY_KEY, ENTRY_LEASE, ENTRY_RESOURCE, ENTRY_STATUS, ENTRY_VERSION, LEASE_CELL, LEASE_LINK_EPOCH,
+    LEASE_STAMP, LEASE_UNTIL, LEN, STATUS_HELD, STATUS_RESEND, VARINT, key,
 };
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Acquire;
 
 const NOW: u64 = 1_800_000_000;
 
-/// What the processor keeps: answers by key, with their versions.
+/// What the processor keeps: answers by key, with their versions and leases.
 #[derive(Default)]
 struct Client {
-    held: HashMap<u128, (u64, Vec<KeyValue>)>,
-    /// Entries sent without their resource in the last exchange, and resent after.
+    held: HashMap<u128, Held>,
+    /// Entries sent without their resource in the last exchange, and resent after; resources
+    /// answered under their leases, without asking.
     named: usize,
     resent: usize,
+    leased: usize,
+}
+
+struct Held {
+    version: u64,
+    upserts: Vec<KeyValue>,
+    lease: Lease,
+}
+
+/// A lease's fields (`include/WIRE.md`, "Leases"), as far as this client checks them.
+#[derive(Default, Clone, Copy, PartialEq, Debug)]
+struct Lease {
+    cell: Option<(usize, u64)>,
+    link_epoch: Option<u64>,
+    until: u64,
+}
+
+impl Lease {
+    fn read(mut b: &[u8]) -> Lease {
+        let (mut l, mut cell, mut stamp) = (Lease::default(), None, 0);
+        while !b.is_empty() {
+            let tag = b[0];
+            b = &b[1..];
+            assert_eq!(tag & 7, VARINT, "every lease field is a varint");
+            let v = decode_varint(&mut b).unwrap();
+            match tag >> 3 {
+                t if t == LEASE_CELL => cell = Some(v as usize),
+                t if t == LEASE_STAMP => stamp = v,
+                t if t == LEASE_LINK_EPOCH => l.link_epoch = Some(v),
+                t if t == LEASE_UNTIL => l.until = v,
+                _ => {}
+            }
+        }
+        l.cell = cell.map(|c| (c, stamp));
+        l
+    }
+
+    /// Whether the answer may be applied at `now` without asking, as the processor decides.
+    fn holds(&self, e: &Engine, now: u64) -> bool {
+        let v = e.held_view();
+        now < self.until
+            && self.cell.is_none_or(|(c, stamp)| v.cells[c].load(Acquire) == stamp)
+            && self.link_epoch.is_none_or(|epoch| v.link_epoch.load(Acquire) == epoch)
+    }
 }
 
 /// An entry's own fields as the answer carries them.
@@ -35,6 +83,7 @@ struct Entry {
     resource: Option<Resource>,
     version: u64,
     status: u64,
+    lease: Option<Lease>,
 }
 
 fn entries(answer: &[u8]) -> Vec<Entry> {
@@ -58,6 +107,11 @@ fn entries(answer: &[u8]) -> Vec<Entry> {
                 }
                 (t, VARINT) if t == ENTRY_VERSION => e.version = decode_varint(&mut entry).unwrap(),
                 (t, VARINT) if t == ENTRY_STATUS => e.status = decode_varint(&mut entry).unwrap(),
+                (t, LEN) if t == ENTRY_LEASE => {
+                    let len = decode_varint(&mut entry).unwrap() as usize;
+                    e.lease = Some(Lease::read(&entry[..len]));
+                    entry = &entry[len..];
+                }
                 other => panic!("unexpected field {other:?} in an answer entry"),
             }
         }
@@ -94,26 +148,47 @@ impl Client {
     /// One batch through the contract: the upserts applied to each resource.
     fn send(&mut self, e: &Engine, resources: &[Resource], now: u64) -> Vec<Vec<KeyValue>> {
         let keys: Vec<u128> = resources.iter().map(key_of).collect();
-        let mut request = Vec::new();
-        for (r, k) in resources.iter().zip(&keys) {
+        let mut upserts = vec![Vec::new(); resources.len()];
+        // Under their leases, up to the first resource with no answer held.
+        self.leased = 0;
+        let mut sent = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
             match self.held.get(k) {
-                Some((version, _)) => request_entry(&mut request, None, *k, *version),
-                None => request_entry(&mut request, Some(r), *k, 0),
+                Some(h) if sent.is_empty() && h.lease.holds(e, now) => {
+                    upserts[i] = h.upserts.clone();
+                    self.leased += 1;
+                }
+                _ => sent.push(i),
+            }
+        }
+        if sent.is_empty() {
+            return upserts;
+        }
+        let mut request = Vec::new();
+        for &i in &sent {
+            match self.held.get(&keys[i]) {
+                Some(h) => request_entry(&mut request, None, keys[i], h.version),
+                None => request_entry(&mut request, Some(&resources[i]), keys[i], 0),
             }
         }
         let answer = entries(&e.process(&request, now).unwrap());
-        assert_eq!(answer.len(), resources.len());
-        let mut upserts = vec![Vec::new(); resources.len()];
+        assert_eq!(answer.len(), sent.len());
         let mut resend = Vec::new();
         self.named = 0;
-        for (i, entry) in answer.into_iter().enumerate() {
-            let named = self.held.get(&keys[i]).filter(|_| !request_has_resource(&request, i));
-            if named.is_some() {
-                self.named += 1;
-            }
+        for (j, entry) in answer.into_iter().enumerate() {
+            let i = sent[j];
+            let named = !request_has_resource(&request, j);
+            self.named += usize::from(named);
             match entry.status {
                 0 => upserts[i] = self.keep(keys[i], entry),
-                STATUS_HELD => upserts[i] = named.expect("held answers a named entry").1.clone(),
+                STATUS_HELD => {
+                    assert!(named, "held answers a named entry");
+                    let h = self.held.get_mut(&keys[i]).unwrap();
+                    let lease = entry.lease.expect("a held status carries the lease");
+                    assert_eq!((lease.cell, lease.link_epoch), (h.lease.cell, h.lease.link_epoch));
+                    h.lease = lease;
+                    upserts[i] = h.upserts.clone();
+                }
                 STATUS_RESEND => resend.push(i),
                 s => panic!("unknown status {s}"),
             }
@@ -135,7 +210,8 @@ impl Client {
     fn keep(&mut self, k: u128, entry: Entry) -> Vec<KeyValue> {
         let upserts = entry.resource.map(|r| r.attributes).unwrap_or_default();
         if entry.version != 0 {
-            self.held.insert(k, (entry.version, upserts.clone()));
+            let lease = entry.lease.expect("an answer stored under a version carries its lease");
+            self.held.insert(k, Held { version: entry.version, upserts: upserts.clone(), lease });
         }
         upserts
     }
@@ -174,16 +250,19 @@ impl Twin {
 }
 
 #[test]
-fn a_resource_seen_again_is_named_and_its_held_answer_confirmed() {
+fn a_resource_seen_again_is_leased_then_named_and_its_held_answer_confirmed() {
     let mut t = Twin::new("{}");
     let pod = json!({"k8s.pod.uid": "u1", "k8s.pod.name": "web-1", "service.name": "api"});
     let first = t.send(pod.clone(), NOW);
     assert_eq!(t.client.named, 0);
-    let again = t.send(pod, NOW);
-    assert_eq!(t.client.named, 1, "sent as its key and version only");
+    assert_eq!(first, t.send(pod.clone(), NOW + 9));
+    assert_eq!(t.client.leased, 1, "applied under its lease, without asking");
+    let again = t.send(pod.clone(), NOW + 10);
+    assert_eq!((t.client.leased, t.client.named), (0, 1), "a touch is due: sent as its key and version only");
     assert_eq!(t.client.resent, 0);
     assert_eq!(first, again);
-    assert_eq!(t.held.stats().cache_hits, 1, "a confirmed held answer is a cache hit");
+    assert_eq!(t.send(pod, NOW + 19), first);
+    assert_eq!(t.client.leased, 1, "the lease was renewed with the touch");
 }
 
 #[test]
@@ -252,7 +331,7 @@ fn a_key_only_finds_answers_ids_come_from_the_bytes() {
 }
 
 #[test]
-fn every_resource_of_a_batch_seen_again_is_named() {
+fn every_resource_of_a_batch_seen_again_is_leased_or_named() {
     let e = Engine::from_json(b"{}").unwrap();
     let pods: Vec<Resource> = [
         json!({"k8s.pod.uid": "u-1", "k8s.pod.name": "api-0", "k8s.namespace.name": "prod", "service.name": "api"}),
@@ -263,7 +342,22 @@ fn every_resource_of_a_batch_seen_again_is_named() {
     .collect();
     let mut client = Client::default();
     let first = client.send(&e, &pods, NOW);
-    let again = client.send(&e, &pods, NOW);
-    assert_eq!(first, again);
+    assert_eq!(client.send(&e, &pods, NOW), first);
+    assert_eq!((client.leased, client.resent), (2, 0));
+    assert_eq!(client.send(&e, &pods, NOW + 10), first);
     assert_eq!((client.named, client.resent), (2, 0));
+}
+
+#[test]
+fn leases_stop_at_the_first_resource_the_engine_computes() {
+    let e = Engine::from_json(b"{}").unwrap();
+    let sparse = resource(json!({"k8s.pod.uid": "u1"}).as_object().unwrap());
+    let rich = resource(json!({"k8s.pod.uid": "u1", "service.name": "api"}).as_object().unwrap());
+    let mut client = Client::default();
+    client.send(&e, std::slice::from_ref(&sparse), NOW);
+    // The rich resource, new, comes first: the sparse one's answer is the engine's to confirm,
+    // after the rich one has changed its pool, and it is filled.
+    let got = client.send(&e, &[rich, sparse], NOW);
+    assert_eq!(client.leased, 0);
+    assert_eq!(get_str(&got[1], "service.name"), Some("api"));
 }

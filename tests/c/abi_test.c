@@ -55,6 +55,11 @@ static bool test_new_process_free(void) {
   re_stats stats = {0};
   CHECK(re_engine_stats(e, &stats) == RE_STATUS_OK);
   CHECK(stats.resources_processed == 2);
+  /* The held view points at the engine's own counters and cells. */
+  re_held_view view = {0};
+  CHECK(re_engine_held_view(e, &view) == RE_STATUS_OK);
+  CHECK(view.cells != NULL && view.cells_len >= 64 && view.link_epoch != NULL);
+  CHECK(*view.resources_processed == 2 && *view.cache_hits == stats.cache_hits);
   re_engine_free(e);
   return true;
 }
@@ -90,6 +95,9 @@ static bool test_null_pointers(void) {
   CHECK(re_engine_snapshot(e, NULL, NULL) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_restore(e, NULL, 0, NULL) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_stats(NULL, &stats) == RE_STATUS_NULL_PARAMETER);
+  re_held_view view;
+  CHECK(re_engine_held_view(NULL, &view) == RE_STATUS_NULL_PARAMETER);
+  CHECK(re_engine_held_view(e, NULL) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_entities_by_type(NULL, &out) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_entities_by_type(e, NULL) == RE_STATUS_NULL_PARAMETER);
   CHECK(re_engine_entity_events(NULL, 60, &out) == RE_STATUS_NULL_PARAMETER);

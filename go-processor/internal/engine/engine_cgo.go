@@ -11,6 +11,7 @@ package engine
 #cgo nocallback re_engine_restore
 #cgo nocallback re_engine_snapshot
 #cgo nocallback re_engine_stats
+#cgo nocallback re_engine_held_view
 #cgo nocallback re_engine_entities_by_type
 #cgo nocallback re_engine_entity_events
 #cgo noescape re_config_check
@@ -26,6 +27,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // ErrClosed is returned by calls on a closed engine.
@@ -36,6 +38,8 @@ var ErrClosed = errors.New("resourceequality engine is closed")
 type Engine struct {
 	mu  sync.RWMutex
 	ptr *C.re_engine
+	// view is the engine's memory that leases are checked against (lease.go), valid while ptr is.
+	view heldView
 }
 
 // CheckConfig checks an engine configuration as New would, without building an
@@ -65,7 +69,21 @@ func New(config []byte) (*Engine, error) {
 	if err := statusError(status, &msg); err != nil {
 		return nil, err
 	}
-	e := &Engine{ptr: ptr}
+	var v C.re_held_view
+	if err := statusError(C.re_engine_held_view(ptr, &v), nil); err != nil {
+		C.re_engine_free(ptr)
+		return nil, err
+	}
+	e := &Engine{ptr: ptr, view: heldView{
+		cells:                     unsafe.Slice((*uint64)(unsafe.Pointer(v.cells)), int(v.cells_len)),
+		linkEpoch:                 (*uint64)(unsafe.Pointer(v.link_epoch)),
+		resourcesProcessed:        (*uint64)(unsafe.Pointer(v.resources_processed)),
+		cacheHits:                 (*uint64)(unsafe.Pointer(v.cache_hits)),
+		attributesFilled:          (*uint64)(unsafe.Pointer(v.attributes_filled)),
+		merges:                    (*uint64)(unsafe.Pointer(v.merges)),
+		defaultPartitionResources: (*uint64)(unsafe.Pointer(v.default_partition_resources)),
+		routesMismatched:          (*uint64)(unsafe.Pointer(v.routes_mismatched)),
+	}}
 	// A safety net only: owners call Close explicitly.
 	runtime.SetFinalizer(e, (*Engine).Close)
 	return e, nil
@@ -97,6 +115,21 @@ func (e *Engine) Process(partition string, in, scratch []byte) ([]byte, error) {
 		return takeBuffer(&overflow), nil
 	}
 	return bytes.Clone(scratch[:n]), nil
+}
+
+// lockMemory keeps the engine open while the caller reads its memory through the view it returns
+// (nil when the engine is closed); unlockMemory ends that.
+func (e *Engine) lockMemory() *heldView {
+	e.mu.RLock()
+	if e.ptr == nil {
+		e.mu.RUnlock()
+		return nil
+	}
+	return &e.view
+}
+
+func (e *Engine) unlockMemory() {
+	e.mu.RUnlock()
 }
 
 // Snapshot is the engine's state as snapshot bytes.

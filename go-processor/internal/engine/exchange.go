@@ -1,10 +1,11 @@
 package engine
 
 // One batch's exchange with the engine under the held-answers contract (include/WIRE.md, "Held
-// answers"): a request that names the answers the processor holds and carries the bytes of the
-// other resources only, the engine's answer, and, when the engine no longer has a valid answer
-// for some resource named, a second request with their bytes. Nothing is applied until every
-// answer has been read and checked.
+// answers" and "Leases"): the answers the processor holds whose leases still hold are applied
+// without asking; a request names the answers held whose leases' time is up and carries the bytes
+// of the other resources only; then the engine's answer, and, when the engine no longer has a
+// valid answer for some resource named, a second request with their bytes. Nothing is applied
+// until every answer has been read and checked.
 
 import (
 	"fmt"
@@ -16,18 +17,22 @@ import (
 // Answers writes requests and reads answers for one engine, and holds its answers; the
 // pipelines sharing the engine share it.
 type Answers struct {
-	keyer   *Keyer
-	held    *HeldAnswers
+	keyer *Keyer
+	held  *HeldAnswers
+	// engine is the engine whose memory leases are checked against; nil: every answer held is
+	// named to the engine.
+	engine  *Engine
 	keys    *KeyInterner
 	typeKey string
 	// share is whether answers are applied by sharing their values (shared_values.go).
 	share bool
 }
 
-// NewAnswers holds about capacity answers; typeKey is the attribute that carries the entity type.
-func NewAnswers(capacity int, typeKey string) *Answers {
+// NewAnswers holds about capacity answers of engine e (nil: without leases); typeKey is the
+// attribute that carries the entity type.
+func NewAnswers(capacity int, typeKey string, e *Engine) *Answers {
 	return &Answers{
-		keyer: NewKeyer(), held: NewHeldAnswers(capacity), keys: NewKeyInterner(), typeKey: typeKey,
+		keyer: NewKeyer(), held: NewHeldAnswers(capacity), engine: e, keys: NewKeyInterner(), typeKey: typeKey,
 		share: canShareValues(),
 	}
 }
@@ -38,8 +43,10 @@ type Batch struct {
 	keys []Key
 	// named is the held answer the request named for each resource (nil: its bytes were sent).
 	named []*HeldAnswer
-	// got is each resource's answer once read.
-	got    []*HeldAnswer
+	// got is each resource's answer once read, or applied under its lease.
+	got []*HeldAnswer
+	// sent are the resources the request names or carries, in its order.
+	sent   []int
 	resend []int
 	share  bool
 }
@@ -51,6 +58,7 @@ func (b *Batch) reset(a *Answers, partition string, n int) {
 	b.keys = resize(b.keys, n)
 	b.named = resize(b.named, n)
 	b.got = resize(b.got, n)
+	b.sent = b.sent[:0]
 	b.resend = b.resend[:0]
 }
 
@@ -63,10 +71,11 @@ func resize[T any](s []T, n int) []T {
 	return s
 }
 
-// AppendRequest appends the request of a batch of n resources of partition: for a resource whose
-// answer is held, its key and the answer's version; for the others, the resource and its key.
-// With rep, it notes the resources that carry an output key more than once.
-func (a *Answers) AppendRequest(buf []byte, partition string, n int, resourceAt func(int) pcommon.Resource, rep *Repeats, b *Batch) []byte {
+// AppendRequest takes the answers held of a batch of n resources of partition whose leases hold at
+// now (Unix seconds), and appends the request for the others (none: Sends is false): for a
+// resource whose answer is held, its key and the answer's version; for the rest, the resource and
+// its key. With rep, it notes the resources that carry an output key more than once.
+func (a *Answers) AppendRequest(buf []byte, partition string, now int64, n int, resourceAt func(int) pcommon.Resource, rep *Repeats, b *Batch) []byte {
 	b.reset(a, partition, n)
 	// Every key first. A key is the hash of the resource's encoding, written where the request
 	// goes and dropped.
@@ -81,7 +90,12 @@ func (a *Answers) AppendRequest(buf []byte, partition string, n int, resourceAt 
 	for i := range n {
 		b.named[i] = a.held.get(b.keys[i])
 	}
+	a.takeLeased(b, now)
 	for i := range n {
+		if b.got[i] != nil {
+			continue
+		}
+		b.sent = append(b.sent, i)
 		if h := b.named[i]; h != nil {
 			buf = appendNamedEntry(buf, b.keys[i], h.version)
 			continue
@@ -95,10 +109,43 @@ func (a *Answers) AppendRequest(buf []byte, partition string, n int, resourceAt 
 	return buf
 }
 
+// takeLeased takes, as the batch's answers, the answers named whose leases hold at now, and
+// counts them as the engine's hits; the others are named to the engine as before. It stops at the
+// first resource that has no answer held: the engine computes that one afresh, which may change
+// what the answers after it read, so those are the engine's to confirm, in the batch's order, as
+// they are without leases.
+func (a *Answers) takeLeased(b *Batch, now int64) {
+	if a.engine == nil {
+		return
+	}
+	v := a.engine.lockMemory()
+	if v == nil {
+		return
+	}
+	defer a.engine.unlockMemory()
+	var hits hitTally
+	for i, h := range b.named {
+		if h == nil {
+			break
+		}
+		if now < h.until.Load() && v.holds(&h.lease) {
+			b.got[i] = h
+			hits.count(&h.lease)
+		}
+	}
+	v.add(&hits)
+}
+
+// Sends is whether the batch has a request to send: some resource's answer was not taken.
+func (b *Batch) Sends() bool {
+	return len(b.sent) > 0
+}
+
 // ReadAnswer checks the engine's answer to AppendRequest's request and reads it into the batch;
 // Resends then says whether a second request is due.
 func (a *Answers) ReadAnswer(answer []byte, b *Batch) error {
-	return a.read(answer, b, len(b.keys), func(i int) int { return i })
+	sent := b.sent
+	return a.read(answer, b, len(sent), func(j int) int { return sent[j] })
 }
 
 // Resends is whether the engine asked for the bytes of some resources it was only named.
@@ -131,21 +178,36 @@ func (a *Answers) ReadResent(answer []byte, b *Batch) error {
 func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) error {
 	return forEachEntry(answer, n, func(j int, entry []byte) error {
 		i := index(j)
-		res, version, status, err := readEntry(entry)
+		res, version, status, leased, err := readEntry(entry)
 		if err != nil {
 			return err
+		}
+		var l lease
+		var until int64
+		if leased != nil {
+			if l, until, err = readLease(leased); err != nil {
+				return err
+			}
 		}
 		switch {
 		case status == 0:
 			h := newHeldAnswer(res, b.keys[i], version, a.keys, a.typeKey, a.share)
 			if version != 0 && a.held != nil {
+				h.lease = l
+				h.until.Store(until)
 				a.held.put(h)
 			}
 			b.got[i] = h
 		case b.named[i] == nil:
 			return fmt.Errorf("%w: status %d for a resource sent whole", ErrMalformedAnswer, status)
 		case status == statusHeld:
+			if leased != nil && l != b.named[i].lease {
+				return fmt.Errorf("%w: a held answer's lease names other stamps", ErrMalformedAnswer)
+			}
 			b.got[i] = b.named[i]
+			if leased != nil {
+				b.got[i].until.Store(until)
+			}
 		case status == statusResend:
 			b.resend = append(b.resend, i)
 		default:
@@ -155,12 +217,13 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 	})
 }
 
-// readEntry reads an answer entry checked by checkAnswer: its resource, and its own fields.
-func readEntry(entry []byte) (res []byte, version, status uint64, err error) {
+// readEntry reads an answer entry checked by checkAnswer: its resource, and its own fields (the
+// lease's contents unread).
+func readEntry(entry []byte) (res []byte, version, status uint64, leased []byte, err error) {
 	for len(entry) > 0 {
 		num, typ, n := protowire.ConsumeTag(entry)
 		if n < 0 {
-			return nil, 0, 0, ErrMalformedAnswer
+			return nil, 0, 0, nil, ErrMalformedAnswer
 		}
 		entry = entry[n:]
 		switch {
@@ -168,10 +231,14 @@ func readEntry(entry []byte) (res []byte, version, status uint64, err error) {
 			v, n := protowire.ConsumeBytes(entry)
 			res, entry = v, entry[n:]
 			continue
+		case num == fieldEntryLease && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(entry)
+			leased, entry = v, entry[n:]
+			continue
 		case (num == fieldEntryVersion || num == fieldEntryStatus) && typ == protowire.VarintType:
 			v, n := protowire.ConsumeVarint(entry)
 			if n < 0 {
-				return nil, 0, 0, ErrMalformedAnswer
+				return nil, 0, 0, nil, ErrMalformedAnswer
 			}
 			entry = entry[n:]
 			if num == fieldEntryVersion {
@@ -183,11 +250,11 @@ func readEntry(entry []byte) (res []byte, version, status uint64, err error) {
 		}
 		n = protowire.ConsumeFieldValue(num, typ, entry)
 		if n < 0 {
-			return nil, 0, 0, ErrMalformedAnswer
+			return nil, 0, 0, nil, ErrMalformedAnswer
 		}
 		entry = entry[n:]
 	}
-	return res, version, status, nil
+	return res, version, status, leased, nil
 }
 
 // Apply upserts every resource's answer and counts the resources per entity type (when types

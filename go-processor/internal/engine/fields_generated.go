@@ -13,6 +13,15 @@ const (
 	fieldScopeLogsScope           protowire.Number = 1
 	fieldScopeLogsLogRecords      protowire.Number = 2
 	fieldScopeName                protowire.Number = 1
+	fieldEntryLease               protowire.Number = 12
+	fieldLeaseCell                protowire.Number = 1
+	fieldLeaseStamp               protowire.Number = 2
+	fieldLeaseLinkEpoch           protowire.Number = 3
+	fieldLeaseUntil               protowire.Number = 4
+	fieldLeaseFilled              protowire.Number = 5
+	fieldLeaseMerged              protowire.Number = 6
+	fieldLeaseDefaulted           protowire.Number = 7
+	fieldLeaseMisrouted           protowire.Number = 8
 	fieldEntryKey                 protowire.Number = 13
 	fieldEntryVersion             protowire.Number = 14
 	fieldEntryStatus              protowire.Number = 15

@@ -39,13 +39,17 @@ func (k *Keyer) of(pk Key, resource []byte) Key {
 	return Key{maphash.Bytes(k.seeds[0], resource) ^ pk[0], maphash.Bytes(k.seeds[1], resource) ^ pk[1]}
 }
 
-// HeldAnswer is one answer of the engine as ready values: what applying it upserts, and the
-// entity type it gives. It is never changed once made, so batches share it.
+// HeldAnswer is one answer of the engine as ready values: what applying it upserts, the entity
+// type it gives, and the lease it may be applied under without asking (lease.go). Batches share
+// it: nothing in it changes once made but the lease's time, renewed when the engine confirms it.
 type HeldAnswer struct {
 	key     Key
 	version uint64
-	attrs   []heldAttr
-	refs    [][]byte
+	lease   lease
+	// until is the Unix second at which the lease is up (0: it has none, the engine is asked).
+	until atomic.Int64
+	attrs []heldAttr
+	refs  [][]byte
 	// ready are the attributes as values to share (shared_values.go), when this process shares
 	// them and they are all strings; attrs is then left empty.
 	ready   []keyValue

@@ -21,7 +21,8 @@
 //! by construction and a hit does not also miss the TLB.
 
 use crate::answers::compact::{OutputKeys, compact, expand};
-use crate::answers::freshness::{Hit, NO_EPOCH, NO_STAMP, Provenance};
+use crate::answers::freshness::{Freshness, Hit, NO_EPOCH, NO_STAMP, Provenance};
+use crate::answers::lease::{Lease, MAX_LEASE_LEN};
 use crate::clock::Stamp;
 use crate::id::EntityId;
 use crate::wire::{NO_VERSION, ResultWriter};
@@ -68,12 +69,15 @@ impl Answer {
         }
     }
 
-    /// Writes the answer's entry, stored under `version`, expanding it when stored compact.
-    fn write(&self, keys: &OutputKeys, version: u64, out: &mut ResultWriter) {
+    /// Writes the answer's entry, stored under `version` with `lease` (encoded), expanding it
+    /// when stored compact.
+    fn write(&self, keys: &OutputKeys, version: u64, lease: &[u8], out: &mut ResultWriter) {
         match self {
-            Answer::Inline(len, b) => out.put_answer(&b[..*len as usize], version),
-            Answer::Compact(len, b) => out.put_answer_with(|buf| expand(&b[..*len as usize], keys, buf), version),
-            Answer::Heap(b) => out.put_answer(b, version),
+            Answer::Inline(len, b) => out.put_answer(&b[..*len as usize], version, lease),
+            Answer::Compact(len, b) => {
+                out.put_answer_with(|buf| expand(&b[..*len as usize], keys, buf), version, lease)
+            }
+            Answer::Heap(b) => out.put_answer(b, version, lease),
         }
     }
 }
@@ -229,14 +233,15 @@ impl ResultCache {
     /// answer's version, for the processor to hold. Without a key no version is written.
     /// `prefetch_stamp` is told the entity whose change stamp the caller will read, before the
     /// answer is written: for a resource that `process_batch`'s queue could not prepare ahead
-    /// (a batch of one), the wait for the stamp then overlaps the writing.
+    /// (a batch of one), the wait for the stamp then overlaps the writing. With a key, the hit
+    /// also carries the answer's lease, written with its entry (`answers::lease`).
     pub fn get(
         &self,
         key: u128,
         held: Option<u64>,
         now: Stamp,
         out: &mut ResultWriter,
-        prefetch_stamp: impl FnOnce(EntityId),
+        freshness: &Freshness,
     ) -> Option<Hit> {
         let mut set = self.set(key)?.lock();
         let way = set.way(key)?;
@@ -245,19 +250,33 @@ impl ResultCache {
             return None;
         }
         if slot.stamp != NO_STAMP {
-            prefetch_stamp(slot.entity);
+            freshness.prefetch(slot.entity);
         }
         slot.last_used = now;
         let touch = now.saturating_sub(slot.touched) >= self.touch_every;
         if touch {
             slot.touched = now;
         }
+        let provenance = slot.provenance();
+        let until = self.lease_until(slot.computed, slot.touched);
         let told = held.map_or(NO_VERSION, |_| slot.version);
         let held = held == Some(slot.version);
         if !held {
-            slot.answer.write(&self.keys, told, out);
+            let (lease, n) = match told {
+                NO_VERSION => ([0; MAX_LEASE_LEN], 0),
+                _ => Lease::of(&provenance, freshness, until).encode(),
+            };
+            slot.answer.write(&self.keys, told, &lease[..n], out);
         }
-        Some(Hit { provenance: slot.provenance(), touch, held })
+        Some(Hit { provenance, touch, held, until })
+    }
+
+    /// When the lease of an answer computed at `computed` and last touched at `touched` is up:
+    /// at its next touch (`touch_every` after the last) or its refresh (past `refresh`),
+    /// whichever is first, so that the engine sees every answer in use as often as it would
+    /// without leases.
+    pub fn lease_until(&self, computed: Stamp, touched: Stamp) -> Stamp {
+        computed.saturating_add(self.refresh).saturating_add(1).min(touched.saturating_add(self.touch_every))
     }
 
     /// Stores `answer` for `key` and returns the version it is stored under (`NO_VERSION`: not
@@ -322,7 +341,7 @@ mod tests {
     /// The answer `get` hands out, read back from its entry.
     fn get(c: &ResultCache, key: u128, now: Stamp) -> Option<Vec<u8>> {
         let mut out = ResultWriter::new();
-        c.get(key, None, now, &mut out, |_| {})?;
+        c.get(key, None, now, &mut out, &Freshness::new(64))?;
         let entry = out.finish();
         let mut answer = None;
         crate::wire::for_each_resource(&entry, |res| {
@@ -344,11 +363,11 @@ mod tests {
         let second = put(&c, 1, b"second", prov(0), 1);
         assert!(first != NO_VERSION && second > first, "every answer stored gets a version of its own");
         let mut out = ResultWriter::new();
-        let hit = c.get(1, Some(second), 1, &mut out, |_| {}).expect("a hit");
+        let hit = c.get(1, Some(second), 1, &mut out, &Freshness::new(64)).expect("a hit");
         assert!(hit.held);
         assert!(out.finish().is_empty(), "nothing written for an answer held");
         let mut out = ResultWriter::new();
-        let hit = c.get(1, Some(first), 1, &mut out, |_| {}).expect("a hit");
+        let hit = c.get(1, Some(first), 1, &mut out, &Freshness::new(64)).expect("a hit");
         assert!(!hit.held, "an older version is not the answer");
         assert!(!out.finish().is_empty());
     }
@@ -413,7 +432,7 @@ mod tests {
         put(&c, 1, b"v", prov(0), 100);
         let touch = |now| {
             let mut out = ResultWriter::new();
-            c.get(1, None, now, &mut out, |_| {}).map(|h| h.touch)
+            c.get(1, None, now, &mut out, &Freshness::new(64)).map(|h| h.touch)
         };
         assert_eq!(touch(100), Some(false), "just computed: the entity was seen");
         assert_eq!(touch(109), Some(false));
@@ -422,6 +441,9 @@ mod tests {
         let short = ResultCache::new(1000, 20, keys());
         put(&short, 1, b"v", prov(100), 100);
         let mut out = ResultWriter::new();
-        assert!(short.get(1, None, 101, &mut out, |_| {}).is_some_and(|h| h.touch), "every second when TTL is short");
+        assert!(
+            short.get(1, None, 101, &mut out, &Freshness::new(64)).is_some_and(|h| h.touch),
+            "every second when TTL is short"
+        );
     }
 }

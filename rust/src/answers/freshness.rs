@@ -56,6 +56,8 @@ pub struct Hit {
     pub touch: bool,
     /// The caller holds this answer (its version): it was not written.
     pub held: bool,
+    /// When the answer's lease is up (`ResultCache::lease_until`).
+    pub until: Stamp,
 }
 
 impl Provenance {
@@ -92,26 +94,33 @@ impl Freshness {
         }
     }
 
-    fn cell(&self, id: EntityId) -> usize {
+    /// The index of entity `id`'s cell: what a lease names (`answers::lease`).
+    pub fn cell_index(&self, id: EntityId) -> usize {
         // The high half: shards take the low bits.
         ((id >> 64) as u64 & self.cell_mask) as usize
     }
 
+    /// The cells and the link epoch, for the processor to read as `still_valid` does (atomic
+    /// loads): they live as long as the engine, at fixed addresses.
+    pub fn cells_and_epoch(&self) -> (&[AtomicU64], &AtomicU64) {
+        (&self.cells, &self.link_epoch)
+    }
+
     /// The change stamp of entity `id`'s cell (never `NO_STAMP`).
     pub fn change_stamp(&self, id: EntityId) -> u64 {
-        self.cells[self.cell(id)].load(Acquire)
+        self.cells[self.cell_index(id)].load(Acquire)
     }
 
     /// Asks the CPU to load entity `id`'s cell, which a cache hit will read.
     pub fn prefetch(&self, id: EntityId) {
-        crate::answers::memory::prefetch(&self.cells[self.cell(id)] as *const AtomicU64 as *const u8);
+        crate::answers::memory::prefetch(&self.cells[self.cell_index(id)] as *const AtomicU64 as *const u8);
     }
 
     /// Records that entity `id`'s pool changed, or that the entity left memory (evicted, expired
     /// or forgotten): the answers that read its pool no longer hold.
     pub fn changed(&self, id: EntityId) {
         let version = self.versions.fetch_add(1, Relaxed);
-        self.cells[self.cell(id)].store(version, Release);
+        self.cells[self.cell_index(id)].store(version, Release);
     }
 
     /// Records that every entity left memory.

@@ -214,6 +214,48 @@ pub unsafe extern "C" fn re_engine_stats(engine: *const re_engine, out: *mut re_
     })
 }
 
+/// The engine's memory a processor reads to apply the answers it holds on its own while their
+/// leases last (`include/WIRE.md`, "Leases"), and the counters it adds its own hits to. Every
+/// pointer is valid until the engine is freed; read and add with atomic operations only.
+#[repr(C)]
+pub struct re_held_view {
+    /// The change-stamp cells: a lease's `cell` indexes them, below `cells_len`.
+    pub cells: *const u64,
+    pub cells_len: usize,
+    pub link_epoch: *const u64,
+    /// The counters of `re_stats` of the same names: a hit adds 1 to `resources_processed` and
+    /// `cache_hits`, and what its lease counts to the others.
+    pub resources_processed: *mut u64,
+    pub cache_hits: *mut u64,
+    pub attributes_filled: *mut u64,
+    pub merges: *mut u64,
+    pub default_partition_resources: *mut u64,
+    pub routes_mismatched: *mut u64,
+}
+
+/// Writes the engine's held view (`re_held_view`) to `*out`.
+///
+/// # Safety
+/// `engine` is a live engine; `out` is valid for writes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn re_engine_held_view(engine: *const re_engine, out: *mut re_held_view) -> re_status {
+    export!(std::ptr::null_mut(), [engine = unsafe { engine.as_ref() }, out = unsafe { out.as_mut() }], {
+        let v = engine.engine.held_view();
+        *out = re_held_view {
+            cells: v.cells.as_ptr() as *const u64,
+            cells_len: v.cells.len(),
+            link_epoch: v.link_epoch.as_ptr(),
+            resources_processed: v.resources_processed.as_ptr(),
+            cache_hits: v.cache_hits.as_ptr(),
+            attributes_filled: v.attributes_filled.as_ptr(),
+            merges: v.merges.as_ptr(),
+            default_partition_resources: v.default_partition_resources.as_ptr(),
+            routes_mismatched: v.routes_mismatched.as_ptr(),
+        };
+        re_status::Ok
+    })
+}
+
 /// Writes the number of entities held per entity type, as a JSON object (`{"k8s.pod": 12}`), to
 /// `*out`. Entities restored from a snapshot count once they are seen again.
 ///

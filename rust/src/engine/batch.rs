@@ -2,6 +2,7 @@
 //! for, `AHEAD` resources before it is answered, from the result cache when a valid answer is
 //! there, by the per-resource decisions (`decide`) when not.
 
+use crate::answers::lease::Lease;
 use crate::clock::{Stamp, stamp};
 use crate::config::Mode;
 use crate::engine::{Engine, Tally, Work};
@@ -161,10 +162,12 @@ impl Engine {
     ) -> Result<(), WireError> {
         let mark = out.mark();
         let held = entry.key.map(|_| entry.held);
-        if let Some(hit) = self.cache.get(key, held, now, out, |id| self.state.freshness().prefetch(id)) {
-            if self.state.freshness().still_valid(&hit, |id| self.state.touch_entity(id, now)) {
+        let freshness = self.state.freshness();
+        if let Some(hit) = self.cache.get(key, held, now, out, freshness) {
+            if freshness.still_valid(&hit, |id| self.state.touch_entity(id, now)) {
                 if hit.held {
-                    out.put_status(STATUS_HELD);
+                    let (lease, n) = Lease::of(&hit.provenance, freshness, hit.until).encode();
+                    out.put_status(STATUS_HELD, &lease[..n]);
                 }
                 tally.resources += 1;
                 tally.cache_hits += 1;
@@ -175,7 +178,7 @@ impl Engine {
         }
         let Some(resource) = entry.resource else {
             // Counted when it comes back with its bytes.
-            out.put_status(STATUS_RESEND);
+            out.put_status(STATUS_RESEND, &[]);
             return Ok(());
         };
         tally.resources += 1;
@@ -204,8 +207,15 @@ impl Engine {
         } else {
             self.cache.put(key, out.answer(), provenance, now, &mut work.compact)
         };
-        // A version is told only to a processor that sent a key: it names answers by both.
-        out.end_resource(if entry.key.is_some() { version } else { NO_VERSION });
+        // A version, and its lease, are told only to a processor that sent a key: it names answers
+        // by both.
+        if entry.key.is_none() || version == NO_VERSION {
+            out.end_resource(NO_VERSION, &[]);
+        } else {
+            let until = self.cache.lease_until(provenance.computed, now);
+            let (lease, n) = Lease::of(&provenance, self.state.freshness(), until).encode();
+            out.end_resource(version, &lease[..n]);
+        }
         Ok(())
     }
 
@@ -230,7 +240,7 @@ impl Engine {
             let partition = partition.unwrap_or_else(|| self.partitions.of_resource(&work.view.attrs, now));
             self.process_resource(&mut work, partition, now, &mut out, obs);
             each(obs, &work.view.attrs, out.answer());
-            out.end_resource(NO_VERSION);
+            out.end_resource(NO_VERSION, &[]);
             Ok(())
         })
     }

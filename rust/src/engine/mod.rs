@@ -43,6 +43,19 @@ pub struct Engine {
     started: AtomicU32,
 }
 
+/// The engine's memory a processor reads (change-stamp cells, link epoch) and adds to (the
+/// counters a hit adds to) when it applies a held answer on its own, under the answer's lease.
+pub struct HeldView<'a> {
+    pub cells: &'a [AtomicU64],
+    pub link_epoch: &'a AtomicU64,
+    pub resources_processed: &'a AtomicU64,
+    pub cache_hits: &'a AtomicU64,
+    pub attributes_filled: &'a AtomicU64,
+    pub merges: &'a AtomicU64,
+    pub default_partition_resources: &'a AtomicU64,
+    pub routes_mismatched: &'a AtomicU64,
+}
+
 /// Counters of one batch, added to the engine's once per batch.
 #[derive(Default)]
 struct Tally {
@@ -182,6 +195,22 @@ impl Engine {
         self.state.pooled_bytes()
     }
 
+    /// What a processor reads to apply held answers on its own, and the counters it adds its
+    /// hits to (`answers::lease`).
+    pub fn held_view(&self) -> HeldView<'_> {
+        let (cells, link_epoch) = self.state.freshness().cells_and_epoch();
+        HeldView {
+            cells,
+            link_epoch,
+            resources_processed: &self.processed,
+            cache_hits: &self.cache_hits,
+            attributes_filled: &self.filled,
+            merges: &self.merges,
+            default_partition_resources: &self.defaulted,
+            routes_mismatched: &self.misrouted,
+        }
+    }
+
     /// The state as snapshot bytes, at `now` (Unix seconds).
     pub fn snapshot(&self, now: u64) -> Vec<u8> {
         snapshot::save(&self.state, &self.rules, stamp(now))
@@ -192,6 +221,9 @@ impl Engine {
     pub fn restore(&self, bytes: &[u8], now: u64) -> Result<u64, SnapshotError> {
         let restored = snapshot::load(&self.state, &self.rules, bytes, stamp(now))?;
         self.cache.clear();
+        // The answers a processor holds under a lease read the state replaced.
+        self.state.freshness().all_changed();
+        self.state.freshness().links_changed();
         Ok(restored)
     }
 }

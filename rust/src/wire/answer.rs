@@ -65,49 +65,55 @@ impl ResultWriter {
     }
 
     /// Writes a whole entry from a previously recorded answer (the current resource is empty),
-    /// stored under `version` (`NO_VERSION`: not stored).
-    pub fn put_answer(&mut self, answer: &[u8], version: u64) {
+    /// stored under `version` (`NO_VERSION`: not stored), with `lease`: the encoded lease field
+    /// (`ENTRY_LEASE`), or nothing.
+    pub fn put_answer(&mut self, answer: &[u8], version: u64, lease: &[u8]) {
         debug_assert!(self.resource.is_empty());
-        Self::entry(&mut self.out, answer, version);
+        Self::entry(&mut self.out, answer, version, lease);
     }
 
     /// Writes a whole entry whose answer `write` appends (the current resource is empty). The
     /// answer is written in place and moved behind its framing once its length is known, so a
     /// cached answer stored compact is expanded without a scratch buffer.
-    pub fn put_answer_with(&mut self, write: impl FnOnce(&mut Vec<u8>), version: u64) {
+    pub fn put_answer_with(&mut self, write: impl FnOnce(&mut Vec<u8>), version: u64, lease: &[u8]) {
         debug_assert!(self.resource.is_empty());
         let start = self.out.len();
         write(&mut self.out);
         let len = self.out.len() - start;
-        let (tail, t) = entry_tail(version);
-        let (head, n) = entry_head(len, t);
+        let (tail, t) = version_field(version);
+        let (head, n) = entry_head(len, t + lease.len());
         self.out.extend_from_slice(&head[..n]);
         self.out[start..].rotate_right(n);
         self.out.extend_from_slice(&tail[..t]);
+        self.out.extend_from_slice(lease);
     }
 
-    /// Writes an entry that carries only a status (`STATUS_HELD`, `STATUS_RESEND`).
-    pub fn put_status(&mut self, status: u64) {
+    /// Writes an entry that carries only a status (`STATUS_HELD`, `STATUS_RESEND`), and `lease`
+    /// (the encoded lease field, or nothing).
+    pub fn put_status(&mut self, status: u64, lease: &[u8]) {
         debug_assert!(self.resource.is_empty());
         let mut field = [0u8; 1 + MAX_VARINT_LEN];
         field[0] = key(ENTRY_STATUS, VARINT);
         let t = 1 + put_varint_into(&mut field[1..], status);
-        self.out.extend_from_slice(&[key(DATA_ENTRIES, LEN), t as u8]);
+        put_len_field(&mut self.out, DATA_ENTRIES, t + lease.len());
         self.out.extend_from_slice(&field[..t]);
+        self.out.extend_from_slice(lease);
     }
 
-    /// Closes the current resource's entry, stored under `version` (`NO_VERSION`: not stored).
-    pub fn end_resource(&mut self, version: u64) {
-        Self::entry(&mut self.out, &self.resource, version);
+    /// Closes the current resource's entry, stored under `version` (`NO_VERSION`: not stored),
+    /// with `lease` (the encoded lease field, or nothing).
+    pub fn end_resource(&mut self, version: u64, lease: &[u8]) {
+        Self::entry(&mut self.out, &self.resource, version, lease);
         self.resource.clear();
     }
 
-    fn entry(out: &mut Vec<u8>, answer: &[u8], version: u64) {
-        let (tail, t) = entry_tail(version);
-        let (head, n) = entry_head(answer.len(), t);
+    fn entry(out: &mut Vec<u8>, answer: &[u8], version: u64, lease: &[u8]) {
+        let (tail, t) = version_field(version);
+        let (head, n) = entry_head(answer.len(), t + lease.len());
         out.extend_from_slice(&head[..n]);
         out.extend_from_slice(answer);
         out.extend_from_slice(&tail[..t]);
+        out.extend_from_slice(lease);
     }
 
     /// Swaps the buffer the current resource's answer is written into with `kept`, emptied, so
@@ -185,8 +191,8 @@ fn entry_head(len: usize, tail: usize) -> ([u8; 2 * (1 + MAX_VARINT_LEN)], usize
     (head, n)
 }
 
-/// The field closing an answer entry stored under `version`: none for `NO_VERSION`.
-fn entry_tail(version: u64) -> ([u8; 1 + MAX_VARINT_LEN], usize) {
+/// The field that names the version an answer entry is stored under: none for `NO_VERSION`.
+fn version_field(version: u64) -> ([u8; 1 + MAX_VARINT_LEN], usize) {
     let mut tail = [0u8; 1 + MAX_VARINT_LEN];
     if version == NO_VERSION {
         return (tail, 0);

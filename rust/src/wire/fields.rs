@@ -24,7 +24,9 @@ pub const SCOPE_NAME: u8 = 1;
 /// free (`include/WIRE.md`, "Held answers"). Request: the processor's cache key for the resource
 /// (16 bytes), and the version of the answer it holds for that key (varint). Answer: the
 /// version under which the engine stored this answer (varint), and the entry's status (varint,
-/// `STATUS_*`).
+/// `STATUS_*`), and the answer's lease (`ENTRY_LEASE`, a message of the `LEASE_*` fields, all
+/// varints: `answers::lease`).
+pub const ENTRY_LEASE: u8 = 12;
 pub const ENTRY_KEY: u8 = 13;
 pub const ENTRY_VERSION: u8 = 14;
 pub const ENTRY_STATUS: u8 = 15;
@@ -34,6 +36,14 @@ pub const STATUS_HELD: u64 = 1;
 pub const STATUS_RESEND: u64 = 2;
 /// Every entry status by its name in Go (`statusHeld`), for the generated copy.
 pub const STATUSES: &[(&str, u64)] = &[("Held", STATUS_HELD), ("Resend", STATUS_RESEND)];
+pub const LEASE_CELL: u8 = 1;
+pub const LEASE_STAMP: u8 = 2;
+pub const LEASE_LINK_EPOCH: u8 = 3;
+pub const LEASE_UNTIL: u8 = 4;
+pub const LEASE_FILLED: u8 = 5;
+pub const LEASE_MERGED: u8 = 6;
+pub const LEASE_DEFAULTED: u8 = 7;
+pub const LEASE_MISROUTED: u8 = 8;
 
 pub const RESOURCE_ATTRIBUTES: u8 = 1;
 pub const RESOURCE_ENTITY_REFS: u8 = 3;
@@ -69,6 +79,15 @@ pub const FIELDS: &[(&str, u8)] = &[
     ("ScopeLogsScope", SCOPE_LOGS_SCOPE),
     ("ScopeLogsLogRecords", SCOPE_LOGS_LOG_RECORDS),
     ("ScopeName", SCOPE_NAME),
+    ("EntryLease", ENTRY_LEASE),
+    ("LeaseCell", LEASE_CELL),
+    ("LeaseStamp", LEASE_STAMP),
+    ("LeaseLinkEpoch", LEASE_LINK_EPOCH),
+    ("LeaseUntil", LEASE_UNTIL),
+    ("LeaseFilled", LEASE_FILLED),
+    ("LeaseMerged", LEASE_MERGED),
+    ("LeaseDefaulted", LEASE_DEFAULTED),
+    ("LeaseMisrouted", LEASE_MISROUTED),
     ("EntryKey", ENTRY_KEY),
     ("EntryVersion", ENTRY_VERSION),
     ("EntryStatus", ENTRY_STATUS),
@@ -189,6 +208,7 @@ mod tests {
         for tag in [ENTRY_KEY, ENTRY_VERSION, ENTRY_STATUS] {
             entry.extend_from_slice(&[key(tag, VARINT), 1]);
         }
+        entry.extend_from_slice(&[key(ENTRY_LEASE, LEN), 2, key(LEASE_UNTIL, VARINT), 1]);
         // Unknown to OTLP (ResourceSpans and ResourceMetrics number their fields as
         // ResourceLogs does): the message decodes them as nothing.
         assert_eq!(ResourceLogs::decode(&entry[..]).unwrap(), ResourceLogs::default());

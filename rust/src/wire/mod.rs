@@ -104,11 +104,11 @@ mod tests {
         w.attr_str(b"resource.id", b"abc");
         let raw = AnyValue { value: Some(V::IntValue(7)) }.encode_to_vec();
         w.attr_raw(b"n", &raw);
-        w.end_resource(answer::NO_VERSION);
-        w.end_resource(answer::NO_VERSION);
+        w.end_resource(answer::NO_VERSION, &[]);
+        w.end_resource(answer::NO_VERSION, &[]);
         let long = "x".repeat(300);
         w.attr_str(long.as_bytes(), long.as_bytes());
-        w.end_resource(answer::NO_VERSION);
+        w.end_resource(answer::NO_VERSION, &[]);
         let out = LogsData::decode(w.finish().as_slice()).unwrap();
         assert_eq!(out.resource_logs.len(), 3);
         let r0 = out.resource_logs[0].resource.as_ref().unwrap();
@@ -122,12 +122,13 @@ mod tests {
     fn versions_and_statuses_frame_entries_that_prost_reads() {
         use crate::wire::fields::*;
         use crate::wire::reader::{Field, Fields};
+        let lease = [key(ENTRY_LEASE, LEN), 2, key(LEASE_UNTIL, VARINT), 5];
         let mut w = ResultWriter::new();
         w.attr_str(b"resource.id", b"abc");
-        w.end_resource(300);
-        w.put_status(STATUS_HELD);
-        w.put_answer(&[], 7);
-        w.put_answer_with(|b| put_str_attr(b, b"k", b"v"), 9);
+        w.end_resource(300, &lease);
+        w.put_status(STATUS_HELD, &lease);
+        w.put_answer(&[], 7, &[]);
+        w.put_answer_with(|b| put_str_attr(b, b"k", b"v"), 9, &lease);
         let out = w.finish();
         let logs = LogsData::decode(out.as_slice()).unwrap();
         assert_eq!(logs.resource_logs.len(), 4, "the entries' own fields are skipped by OTLP readers");
@@ -138,17 +139,18 @@ mod tests {
         let mut top = Fields::new(&out);
         while let Some((_, Field::Len(entry))) = top.next_field().unwrap() {
             let mut fields = Fields::new(entry);
-            let mut seen = (0, 0);
+            let mut seen = (0, 0, false);
             while let Some((tag, field)) = fields.next_field().unwrap() {
                 match (tag, field) {
                     (ENTRY_VERSION, Field::Varint(v)) => seen.0 = v,
                     (ENTRY_STATUS, Field::Varint(v)) => seen.1 = v,
+                    (ENTRY_LEASE, Field::Len(l)) => seen.2 = l == &lease[2..],
                     _ => {}
                 }
             }
             own.push(seen);
         }
-        assert_eq!(own, vec![(300, 0), (0, STATUS_HELD), (7, 0), (9, 0)]);
+        assert_eq!(own, vec![(300, 0, true), (0, STATUS_HELD, true), (7, 0, false), (9, 0, true)]);
     }
 
     #[test]
@@ -157,7 +159,7 @@ mod tests {
             let mut w = ResultWriter::new();
             let value = "v".repeat(n);
             w.attr_str(b"k", value.as_bytes());
-            w.end_resource(answer::NO_VERSION);
+            w.end_resource(answer::NO_VERSION, &[]);
             let out = LogsData::decode(w.finish().as_slice()).unwrap();
             let r = out.resource_logs[0].resource.as_ref().unwrap();
             assert_eq!(r.attributes[0], kv("k", V::StringValue(value)), "{n}");
