@@ -201,7 +201,7 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 		case b.named[i] == nil:
 			return fmt.Errorf("%w: status %d for a resource sent whole", ErrMalformedAnswer, status)
 		case status == statusHeld:
-			if leased != nil && l != b.named[i].lease {
+			if leased != nil && !l.sameState(&b.named[i].lease) {
 				return fmt.Errorf("%w: a held answer's lease names other stamps", ErrMalformedAnswer)
 			}
 			b.got[i] = b.named[i]

@@ -67,6 +67,12 @@ func readLease(b []byte) (l lease, until int64, err error) {
 	return l, until, nil
 }
 
+// sameState is whether two leases were given for the same state: the same cell, stamp and link
+// epoch (a held status renews an answer's lease, whose state is the answer's).
+func (l *lease) sameState(o *lease) bool {
+	return l.cell == o.cell && l.stamp == o.stamp && l.hasEpoch == o.hasEpoch && l.linkEpoch == o.linkEpoch
+}
+
 // heldView is the engine's memory a lease is checked against and the counters a hit adds to,
 // valid while the engine is open (Engine.lockMemory).
 type heldView struct {

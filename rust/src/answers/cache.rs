@@ -231,10 +231,10 @@ impl ResultCache {
     /// any. When it holds this very answer nothing is written and the hit says so (`Hit::held`):
     /// the caller writes the entry once it has validated it; otherwise the entry carries the
     /// answer's version, for the processor to hold. Without a key no version is written.
-    /// `prefetch_stamp` is told the entity whose change stamp the caller will read, before the
-    /// answer is written: for a resource that `process_batch`'s queue could not prepare ahead
-    /// (a batch of one), the wait for the stamp then overlaps the writing. With a key, the hit
-    /// also carries the answer's lease, written with its entry (`answers::lease`).
+    /// The entity's change stamp, which the caller will read in `freshness`, is asked for before
+    /// the answer is written: for a resource that `process_batch`'s queue could not prepare ahead
+    /// (a batch of one), the wait for the stamp then overlaps the writing. With a key, the entry
+    /// written carries the answer's lease (`answers::lease`), whose time the hit also tells.
     pub fn get(
         &self,
         key: u128,
