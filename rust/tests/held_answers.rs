@@ -184,9 +184,11 @@ impl Client {
                 STATUS_HELD => {
                     assert!(named, "held answers a named entry");
                     let h = self.held.get_mut(&keys[i]).unwrap();
-                    let lease = entry.lease.expect("a held status carries the lease");
-                    assert_eq!((lease.cell, lease.link_epoch), (h.lease.cell, h.lease.link_epoch));
-                    h.lease = lease;
+                    // A touch renews the lease; without one the lease held is unchanged.
+                    if let Some(lease) = entry.lease {
+                        assert_eq!((lease.cell, lease.link_epoch), (h.lease.cell, h.lease.link_epoch));
+                        h.lease = lease;
+                    }
                     upserts[i] = h.upserts.clone();
                 }
                 STATUS_RESEND => resend.push(i),

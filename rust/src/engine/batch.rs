@@ -165,9 +165,14 @@ impl Engine {
         let freshness = self.state.freshness();
         if let Some(hit) = self.cache.get(key, held, now, out, freshness) {
             if freshness.still_valid(&hit, |id| self.state.touch_entity(id, now)) {
-                if hit.held {
+                if hit.held && hit.touch {
+                    // The touch moved the lease's time: the processor renews the one it holds.
                     let (lease, n) = Lease::of(&hit.provenance, freshness, hit.until).encode();
                     out.put_status(STATUS_HELD, &lease[..n]);
+                } else if hit.held {
+                    // The lease the processor holds is unchanged (a named answer inside its lease
+                    // time follows a resource the engine computed).
+                    out.put_status(STATUS_HELD, &[]);
                 }
                 tally.resources += 1;
                 tally.cache_hits += 1;
