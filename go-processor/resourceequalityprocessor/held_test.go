@@ -68,7 +68,7 @@ func TestHeldAnswersAreLeasedThenNamedNotResent(t *testing.T) {
 	assert.Greater(t, (*sizes)[0], 200)
 
 	later := time.Now().Unix() + 3600
-	p.leaseClock = func() int64 { return later }
+	p.clock = func() int64 { return later }
 	assert.Equal(t, first, sendHeld(context.Background(), t, p, pods...))
 	require.Len(t, *sizes, 2, "past the leases: one call that names the answers")
 	assert.LessOrEqual(t, (*sizes)[1], 2*(2+18+1+2), "the request names the answers: %v", *sizes)
@@ -130,7 +130,7 @@ func TestHeldAnswerContractBreachesChangeNothing(t *testing.T) {
 	defer done2()
 	sendHeld(context.Background(), t, p2, pod) // now held
 	later := time.Now().Unix() + 3600
-	p2.leaseClock = func() int64 { return later } // past the lease: the answer is named
+	p2.clock = func() int64 { return later } // past the lease: the answer is named
 	real := p2.process
 	calls := 0
 	p2.process = func(partition string, in, scratch []byte) ([]byte, error) {

@@ -38,7 +38,7 @@ func TestLeasesNeverChangeAnAnswer(t *testing.T) {
 			var sent []labelledAttrs
 			for round := range 4 {
 				if round == 3 {
-					leased.leaseClock = func() int64 { return later }
+					leased.clock = func() int64 { return later }
 				}
 				for _, batch := range s.Batches {
 					ctx := s.requestContext(t, batch)

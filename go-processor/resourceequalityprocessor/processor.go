@@ -38,13 +38,12 @@ type resourceEqualityProcessor struct {
 	errors    *errorLog
 	// process calls the engine; tests replace it to inject failures.
 	process func(partition string, in, scratch []byte) ([]byte, error)
-	// leaseClock, when set, is the Unix second leases are checked at instead of the batch's
-	// start: tests move it past leases.
-	leaseClock func() int64
-	types      sync.Map // entity type -> metric.MeasurementOption
-	typeN      int
-	typeMu     sync.Mutex
-	shutdown   func(context.Context) error
+	// clock is the Unix second a batch's leases are checked at; tests move it past leases.
+	clock    func() int64
+	types    sync.Map // entity type -> metric.MeasurementOption
+	typeN    int
+	typeMu   sync.Mutex
+	shutdown func(context.Context) error
 }
 
 func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcessor, error) {
@@ -67,6 +66,7 @@ func newProcessor(set processor.Settings, cfg *Config) (*resourceEqualityProcess
 		answers:   shared.Unwrap().answers,
 		errors:    &errorLog{logger: set.Logger, interval: errorLogInterval},
 		process:   shared.Unwrap().engine.Process,
+		clock:     func() int64 { return time.Now().Unix() },
 	}
 	var once sync.Once
 	p.shutdown = func(ctx context.Context) error {
@@ -119,11 +119,7 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	start := time.Now()
 	buf := batchBuffers.Get().(*batchBuffer)
 	defer buf.recycle()
-	now := start.Unix()
-	if p.leaseClock != nil {
-		now = p.leaseClock()
-	}
-	err := p.exchange(ctx, buf, now, n, resourceAt)
+	err := p.exchange(ctx, buf, p.clock(), n, resourceAt)
 	if err == nil {
 		p.apply(ctx, &buf.batch, resourceAt, &buf.types)
 		if !p.observe {

@@ -9,6 +9,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -44,7 +45,7 @@ func readLease(b []byte) (l lease, until int64, err error) {
 		b = b[n:]
 		switch num {
 		case fieldLeaseCell:
-			if v > 1<<40 {
+			if v > math.MaxInt { // heldView.holds checks it against the engine's cells
 				return lease{}, 0, fmt.Errorf("%w: lease cell %d", ErrMalformedAnswer, v)
 			}
 			l.cell = int(v)

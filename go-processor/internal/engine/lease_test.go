@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -54,9 +55,9 @@ func TestALeaseIsReadAndCheckedAgainstTheEnginesMemory(t *testing.T) {
 
 func TestAMalformedLeaseIsRejected(t *testing.T) {
 	for _, b := range [][]byte{
-		{byte(fieldLeaseUntil<<3 | 2), 1, 0}, // not a varint
-		{byte(fieldLeaseUntil << 3), 0x80},   // a truncated varint
-		leaseBytes([2]uint64{uint64(fieldLeaseCell), 1 << 50}),
+		{byte(fieldLeaseUntil<<3 | 2), 1, 0},                          // not a varint
+		{byte(fieldLeaseUntil << 3), 0x80},                            // a truncated varint
+		leaseBytes([2]uint64{uint64(fieldLeaseCell), math.MaxUint64}), // no int holds it
 	} {
 		if _, _, err := readLease(b); !errors.Is(err, ErrMalformedAnswer) {
 			t.Errorf("%x: %v", b, err)

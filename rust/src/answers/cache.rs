@@ -21,7 +21,7 @@
 //! by construction and a hit does not also miss the TLB.
 
 use crate::answers::compact::{OutputKeys, compact, expand};
-use crate::answers::freshness::{Freshness, Hit, NO_EPOCH, NO_STAMP, Provenance};
+use crate::answers::freshness::{Counts, Freshness, NO_EPOCH, NO_STAMP, Provenance};
 use crate::answers::lease::{Lease, MAX_LEASE_LEN};
 use crate::clock::Stamp;
 use crate::id::EntityId;
@@ -47,6 +47,20 @@ fn inline(bytes: &[u8]) -> (u8, [u8; INLINE]) {
     let mut inline = [0u8; INLINE];
     inline[..bytes.len()].copy_from_slice(bytes);
     (bytes.len() as u8, inline)
+}
+
+/// A cached answer that was handed out, and what the caller must check before relying on it.
+pub struct Hit {
+    pub provenance: Provenance,
+    /// Whether the caller must tell the answer's entity that it is still seen, and drop the
+    /// answer if the entity is gone (`Freshness::still_valid`): due at the answer's first use in
+    /// each `touch_every` seconds.
+    pub touch: bool,
+    /// The caller holds this answer (its version): it was not written.
+    pub held: bool,
+    /// The answer's lease as of this hit, which renews the one the caller holds when `touch`
+    /// moved its time.
+    pub lease: Lease,
 }
 
 /// Working memory for storing answers compact, which the caller keeps across answers.
@@ -96,10 +110,7 @@ struct Slot {
     last_used: Stamp,
     /// When the answer last told its entity that it is still seen (`Hit::touch`).
     touched: Stamp,
-    filled: u16,
-    merged: bool,
-    defaulted: bool,
-    misrouted: bool,
+    counts: Counts,
     answer: Answer,
 }
 
@@ -114,10 +125,7 @@ impl Slot {
             computed: p.computed,
             last_used: now,
             touched: now,
-            filled: p.filled.min(u16::MAX as u32) as u16,
-            merged: p.merged,
-            defaulted: p.defaulted,
-            misrouted: p.misrouted,
+            counts: p.counts,
             answer,
         }
     }
@@ -127,10 +135,7 @@ impl Slot {
             entity: (self.stamp != NO_STAMP).then_some((self.entity, self.stamp)),
             link_epoch: (self.link_epoch != NO_EPOCH).then_some(self.link_epoch),
             computed: self.computed,
-            filled: self.filled as u32,
-            merged: self.merged,
-            defaulted: self.defaulted,
-            misrouted: self.misrouted,
+            counts: self.counts,
         }
     }
 }
@@ -258,37 +263,39 @@ impl ResultCache {
             slot.touched = now;
         }
         let provenance = slot.provenance();
-        let until = self.lease_until(slot.computed, slot.touched);
+        let lease = self.lease(slot, freshness);
         let told = held.map_or(NO_VERSION, |_| slot.version);
         let held = held == Some(slot.version);
         if !held {
             let (lease, n) = match told {
                 NO_VERSION => ([0; MAX_LEASE_LEN], 0),
-                _ => Lease::of(&provenance, freshness, until).encode(),
+                _ => lease.encode(),
             };
             slot.answer.write(&self.keys, told, &lease[..n], out);
         }
-        Some(Hit { provenance, touch, held, until })
+        Some(Hit { provenance, touch, held, lease })
     }
 
-    /// When the lease of an answer computed at `computed` and last touched at `touched` is up:
-    /// at its next touch (`touch_every` after the last) or its refresh (past `refresh`),
-    /// whichever is first, so that the engine sees every answer in use as often as it would
-    /// without leases.
-    pub fn lease_until(&self, computed: Stamp, touched: Stamp) -> Stamp {
-        computed.saturating_add(self.refresh).saturating_add(1).min(touched.saturating_add(self.touch_every))
+    /// The lease of `slot`'s answer: up at its next touch (`touch_every` after the last) or its
+    /// refresh (past `refresh`), whichever is first, so that the engine sees every answer in use
+    /// as often as it would without leases.
+    fn lease(&self, slot: &Slot, freshness: &Freshness) -> Lease {
+        let refresh = slot.computed.saturating_add(self.refresh).saturating_add(1);
+        let touch = slot.touched.saturating_add(self.touch_every);
+        Lease::of(&slot.provenance(), freshness, refresh.min(touch))
     }
 
-    /// Stores `answer` for `key` and returns the version it is stored under (`NO_VERSION`: not
-    /// stored, because every way of its set was used this second).
+    /// Stores `answer` for `key` and returns the version it is stored under and its lease (`None`:
+    /// not stored, because every way of its set was used this second).
     pub fn put(
         &self,
         key: u128,
         answer: &[u8],
         provenance: Provenance,
         now: Stamp,
+        freshness: &Freshness,
         scratch: &mut CompactScratch,
-    ) -> u64 {
+    ) -> Option<(u64, Lease)> {
         let sets =
             self.sets.get_or_init(|| crate::answers::memory::vec_on_huge_pages(self.set_count, Default::default));
         let mut set = sets[self.index(key)].lock();
@@ -298,12 +305,14 @@ impl ResultCache {
             (0..WAYS).min_by_key(|w| set.slots[*w].as_ref().map_or(0, |s| s.last_used as u64 + 1)).unwrap_or(0)
         });
         if set.keys[way] != key && set.slots[way].as_ref().is_some_and(|s| s.last_used == now) {
-            return NO_VERSION; // every way is in use this second
+            return None; // every way is in use this second
         }
         let version = self.versions.fetch_add(1, Relaxed) + 1;
         set.keys[way] = key;
-        set.slots[way] = Some(Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch)));
-        version
+        let slot = Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch));
+        let lease = self.lease(&slot, freshness);
+        set.slots[way] = Some(slot);
+        Some((version, lease))
     }
 
     #[cfg(test)]
@@ -327,15 +336,7 @@ mod tests {
     }
 
     fn prov(t: Stamp) -> Provenance {
-        Provenance {
-            entity: None,
-            link_epoch: None,
-            computed: t,
-            filled: 0,
-            merged: false,
-            defaulted: false,
-            misrouted: false,
-        }
+        Provenance { entity: None, link_epoch: None, computed: t, counts: Counts::default() }
     }
 
     /// The answer `get` hands out, read back from its entry.
@@ -353,7 +354,7 @@ mod tests {
     }
 
     fn put(c: &ResultCache, key: u128, answer: &[u8], p: Provenance, now: Stamp) -> u64 {
-        c.put(key, answer, p, now, &mut CompactScratch::default())
+        c.put(key, answer, p, now, &Freshness::new(64), &mut CompactScratch::default()).map_or(NO_VERSION, |(v, _)| v)
     }
 
     #[test]

@@ -39,7 +39,15 @@ pub struct Provenance {
     /// The link epoch when the id was resolved through the link table, if it was.
     pub link_epoch: Option<u64>,
     pub computed: Stamp,
-    pub filled: u32,
+    pub counts: Counts,
+}
+
+/// What an answer counts each time it is given, whether computed or reused (`Tally::count`): the
+/// one list of these, which a cached slot and a lease carry as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Attributes filled from the entity's pool (a resource with more than `u16::MAX` counts that).
+    pub filled: u16,
     pub merged: bool,
     /// Processed in the default partition because its own was absent.
     pub defaulted: bool,
@@ -47,31 +55,10 @@ pub struct Provenance {
     pub misrouted: bool,
 }
 
-/// A cached answer that was handed out, and what the caller must check before relying on it.
-pub struct Hit {
-    pub provenance: Provenance,
-    /// Whether the caller must tell the answer's entity that it is still seen, and drop the
-    /// answer if the entity is gone (`still_valid`): due at the answer's first use in
-    /// each `touch_every` seconds.
-    pub touch: bool,
-    /// The caller holds this answer (its version): it was not written.
-    pub held: bool,
-    /// When the answer's lease is up (`ResultCache::lease_until`).
-    pub until: Stamp,
-}
-
 impl Provenance {
     /// An answer computed at `now` from nothing yet.
     pub fn at(now: Stamp) -> Provenance {
-        Provenance {
-            entity: None,
-            link_epoch: None,
-            computed: now,
-            filled: 0,
-            merged: false,
-            defaulted: false,
-            misrouted: false,
-        }
+        Provenance { entity: None, link_epoch: None, computed: now, counts: Counts::default() }
     }
 }
 
@@ -141,12 +128,11 @@ impl Freshness {
 
     /// Whether a cached answer still holds: its entity's cell and, where its id came through a
     /// link, the link epoch are as they were. That the entity is still in memory (an evicted one
-    /// changes no cell) is checked by `touch`, which also marks it seen, when the hit says a
-    /// touch is due (`Hit::touch`).
-    pub fn still_valid(&self, hit: &Hit, touch: impl FnOnce(EntityId) -> bool) -> bool {
-        let seen = &hit.provenance;
+    /// changes no cell) is checked by `touch`, which also marks it seen, when a touch is due
+    /// (`Hit::touch`).
+    pub fn still_valid(&self, seen: &Provenance, touch_due: bool, touch: impl FnOnce(EntityId) -> bool) -> bool {
         seen.link_epoch.is_none_or(|epoch| epoch == self.link_epoch())
-            && seen.entity.is_none_or(|(id, stamp)| self.change_stamp(id) == stamp && (!hit.touch || touch(id)))
+            && seen.entity.is_none_or(|(id, stamp)| self.change_stamp(id) == stamp && (!touch_due || touch(id)))
     }
 }
 

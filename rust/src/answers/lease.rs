@@ -7,7 +7,7 @@
 //! the engine as before, which touches the entity when a touch is due (`Hit::touch`) and answers
 //! with a new lease.
 
-use crate::answers::freshness::{Freshness, Provenance};
+use crate::answers::freshness::{Counts, Freshness, Provenance};
 use crate::clock::{STAMP_EPOCH_UNIX, Stamp};
 use crate::wire::fields::{
     ENTRY_LEASE, LEASE_CELL, LEASE_DEFAULTED, LEASE_FILLED, LEASE_LINK_EPOCH, LEASE_MERGED, LEASE_MISROUTED,
@@ -25,12 +25,8 @@ pub struct Lease {
     /// Unix seconds from which the processor must ask the engine again: the answer's next touch
     /// or its refresh, whichever comes first.
     pub until: u64,
-    /// What a hit counts (`Tally::count`), so that the processor counts its own hits as the
-    /// engine would.
-    pub filled: u32,
-    pub merged: bool,
-    pub defaulted: bool,
-    pub misrouted: bool,
+    /// What a hit counts, so that the processor counts its own hits as the engine would.
+    pub counts: Counts,
 }
 
 impl Lease {
@@ -40,10 +36,7 @@ impl Lease {
             cell: p.entity.map(|(id, stamp)| (freshness.cell_index(id) as u64, stamp)),
             link_epoch: p.link_epoch,
             until: u64::from(until) + STAMP_EPOCH_UNIX,
-            filled: p.filled,
-            merged: p.merged,
-            defaulted: p.defaulted,
-            misrouted: p.misrouted,
+            counts: p.counts,
         }
     }
 
@@ -67,10 +60,10 @@ impl Lease {
         }
         field(LEASE_UNTIL, self.until);
         for (tag, value) in [
-            (LEASE_FILLED, u64::from(self.filled)),
-            (LEASE_MERGED, u64::from(self.merged)),
-            (LEASE_DEFAULTED, u64::from(self.defaulted)),
-            (LEASE_MISROUTED, u64::from(self.misrouted)),
+            (LEASE_FILLED, u64::from(self.counts.filled)),
+            (LEASE_MERGED, u64::from(self.counts.merged)),
+            (LEASE_DEFAULTED, u64::from(self.counts.defaulted)),
+            (LEASE_MISROUTED, u64::from(self.counts.misrouted)),
         ] {
             if value != 0 {
                 field(tag, value);
@@ -82,9 +75,9 @@ impl Lease {
     }
 }
 
-/// The longest a lease's field can be: its key and length, four 64-bit varints, a 32-bit one and
+/// The longest a lease's field can be: its key and length, four 64-bit varints, a 16-bit one and
 /// three flags, each with its key.
-pub const MAX_LEASE_LEN: usize = 2 + 4 * 11 + 6 + 3 * 2;
+pub const MAX_LEASE_LEN: usize = 2 + 4 * 11 + 4 + 3 * 2;
 
 #[cfg(test)]
 mod tests {
@@ -96,10 +89,7 @@ mod tests {
             cell: Some((u64::MAX, u64::MAX)),
             link_epoch: Some(u64::MAX),
             until: u64::MAX,
-            filled: u32::MAX,
-            merged: true,
-            defaulted: true,
-            misrouted: true,
+            counts: Counts { filled: u16::MAX, merged: true, defaulted: true, misrouted: true },
         };
         let (out, n) = lease.encode();
         assert_eq!(n, MAX_LEASE_LEN);

@@ -2,7 +2,6 @@
 //! for, `AHEAD` resources before it is answered, from the result cache when a valid answer is
 //! there, by the per-resource decisions (`decide`) when not.
 
-use crate::answers::lease::Lease;
 use crate::clock::{Stamp, stamp};
 use crate::config::Mode;
 use crate::engine::{Engine, Tally, Work};
@@ -164,10 +163,10 @@ impl Engine {
         let held = entry.key.map(|_| entry.held);
         let freshness = self.state.freshness();
         if let Some(hit) = self.cache.get(key, held, now, out, freshness) {
-            if freshness.still_valid(&hit, |id| self.state.touch_entity(id, now)) {
+            if freshness.still_valid(&hit.provenance, hit.touch, |id| self.state.touch_entity(id, now)) {
                 if hit.held && hit.touch {
                     // The touch moved the lease's time: the processor renews the one it holds.
-                    let (lease, n) = Lease::of(&hit.provenance, freshness, hit.until).encode();
+                    let (lease, n) = hit.lease.encode();
                     out.put_status(STATUS_HELD, &lease[..n]);
                 } else if hit.held {
                     // The lease the processor holds is unchanged (a named answer inside its lease
@@ -176,7 +175,7 @@ impl Engine {
                 }
                 tally.resources += 1;
                 tally.cache_hits += 1;
-                tally.count(&hit.provenance);
+                tally.count(&hit.provenance.counts);
                 return Ok(());
             }
             out.rollback(mark);
@@ -200,26 +199,26 @@ impl Engine {
         } else {
             self.process_resource(work, partition, now, out, &mut Quiet)
         };
-        tally.count(&provenance);
+        tally.count(&provenance.counts);
         tally.oversized += u64::from(work.scratch.oversized);
-        let version = if partition.overflow {
+        let stored = if partition.overflow {
             // Answered from nothing stored: a cached copy would outlive the partition's wait.
             tally.overflow += 1;
-            NO_VERSION
+            None
         } else if self.warming_up(now) {
             // Answered without links: a cached copy would outlive the warm-up.
-            NO_VERSION
+            None
         } else {
-            self.cache.put(key, out.answer(), provenance, now, &mut work.compact)
+            self.cache.put(key, out.answer(), provenance, now, self.state.freshness(), &mut work.compact)
         };
         // A version, and its lease, are told only to a processor that sent a key: it names answers
         // by both.
-        if entry.key.is_none() || version == NO_VERSION {
-            out.end_resource(NO_VERSION, &[]);
-        } else {
-            let until = self.cache.lease_until(provenance.computed, now);
-            let (lease, n) = Lease::of(&provenance, self.state.freshness(), until).encode();
-            out.end_resource(version, &lease[..n]);
+        match stored.filter(|_| entry.key.is_some()) {
+            Some((version, lease)) => {
+                let (lease, n) = lease.encode();
+                out.end_resource(version, &lease[..n]);
+            }
+            None => out.end_resource(NO_VERSION, &[]),
         }
         Ok(())
     }

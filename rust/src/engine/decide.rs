@@ -76,7 +76,7 @@ impl Engine {
         }
         w.view.attrs = attrs;
         let mut provenance = Provenance::at(now);
-        provenance.defaulted = partition.defaulted;
+        provenance.counts.defaulted = partition.defaulted;
         provenance
     }
 
@@ -160,7 +160,7 @@ impl Engine {
         // references out so the scratch can be borrowed mutably alongside.
         let attrs = std::mem::take(&mut w.view.attrs);
         let mut provenance = Provenance::at(now);
-        provenance.defaulted = partition.defaulted;
+        provenance.counts.defaulted = partition.defaulted;
         // What `pool` gives this resource; emptied here, not in `pool`, because a resource of a
         // partition without a place is not pooled and must not keep the previous resource's.
         w.derived_values.clear();
@@ -172,7 +172,7 @@ impl Engine {
                 self.pool(&identity, &attrs, w, now, &mut provenance, obs);
             }
             self.mark(&identity, &attrs, w, out);
-            provenance.filled = w.fill_spans.len() as u32;
+            provenance.counts.filled = w.fill_spans.len().min(usize::from(u16::MAX)) as u16;
         }
         w.view.attrs = attrs;
         provenance
@@ -229,7 +229,7 @@ impl Engine {
                     Some(_) => Follow::All, // unused: no link is resolved
                     None => self.follow(attrs, rule, partition, &mut w.scratch),
                 };
-                provenance.misrouted = follow == Follow::Nothing { misrouted: true };
+                provenance.counts.misrouted = follow == Follow::Nothing { misrouted: true };
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
@@ -243,7 +243,7 @@ impl Engine {
                     None => {
                         let (id, rule) =
                             self.resolve_and_link(rule, attrs, partition, follow, now, &mut w.scratch, provenance, obs);
-                        (id, rule, provenance.merged)
+                        (id, rule, provenance.counts.merged)
                     }
                 };
                 if linked {
@@ -448,7 +448,7 @@ impl Engine {
             if let Some(Link { target, rule: target_rule, .. }) = found {
                 id = target;
                 effective = target_rule as usize;
-                provenance.merged = true;
+                provenance.counts.merged = true;
                 let kind = if effective == rule { LinkKind::Alias } else { LinkKind::Promotion };
                 obs.followed(kind, primary, target);
             } else if O::ENABLED && self.state.link_is_ambiguous(primary) {

@@ -7,7 +7,7 @@ mod work;
 
 use crate::answers::cache::ResultCache;
 use crate::answers::compact::OutputKeys;
-use crate::answers::freshness::Provenance;
+use crate::answers::freshness::Counts;
 use crate::clock::stamp;
 use crate::config::{ConfigError, EngineConfig, Mode, parse_config};
 use crate::engine::events::Reporter;
@@ -70,11 +70,11 @@ struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, p: &Provenance) {
-        self.filled += u64::from(p.filled);
-        self.merges += u64::from(p.merged);
-        self.defaulted += u64::from(p.defaulted);
-        self.misrouted += u64::from(p.misrouted);
+    fn count(&mut self, c: &Counts) {
+        self.filled += u64::from(c.filled);
+        self.merges += u64::from(c.merged);
+        self.defaulted += u64::from(c.defaulted);
+        self.misrouted += u64::from(c.misrouted);
     }
 }
 
