@@ -263,7 +263,7 @@ impl ResultCache {
             slot.touched = now;
         }
         let provenance = slot.provenance();
-        let lease = self.lease(slot, freshness);
+        let lease = self.lease(&provenance, slot.touched, freshness);
         let told = held.map_or(NO_VERSION, |_| slot.version);
         let held = held == Some(slot.version);
         if !held {
@@ -276,13 +276,13 @@ impl ResultCache {
         Some(Hit { provenance, touch, held, lease })
     }
 
-    /// The lease of `slot`'s answer: up at its next touch (`touch_every` after the last) or its
-    /// refresh (past `refresh`), whichever is first, so that the engine sees every answer in use
-    /// as often as it would without leases.
-    fn lease(&self, slot: &Slot, freshness: &Freshness) -> Lease {
-        let refresh = slot.computed.saturating_add(self.refresh).saturating_add(1);
-        let touch = slot.touched.saturating_add(self.touch_every);
-        Lease::of(&slot.provenance(), freshness, refresh.min(touch))
+    /// The lease of an answer computed from `p` and last touched at `touched`: up at its next
+    /// touch (`touch_every` after the last) or its refresh (past `refresh`), whichever is first,
+    /// so that the engine sees every answer in use as often as it would without leases.
+    fn lease(&self, p: &Provenance, touched: Stamp, freshness: &Freshness) -> Lease {
+        let refresh = p.computed.saturating_add(self.refresh).saturating_add(1);
+        let touch = touched.saturating_add(self.touch_every);
+        Lease::of(p, freshness, refresh.min(touch))
     }
 
     /// Stores `answer` for `key` and returns the version it is stored under and its lease (`None`:
@@ -309,10 +309,8 @@ impl ResultCache {
         }
         let version = self.versions.fetch_add(1, Relaxed) + 1;
         set.keys[way] = key;
-        let slot = Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch));
-        let lease = self.lease(&slot, freshness);
-        set.slots[way] = Some(slot);
-        Some((version, lease))
+        set.slots[way] = Some(Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch)));
+        Some((version, self.lease(&provenance, now, freshness)))
     }
 
     #[cfg(test)]
