@@ -46,7 +46,7 @@ pub struct Provenance {
 /// one list of these, which a cached slot and a lease carry as they are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    /// Attributes filled from the entity's pool (a resource with more than `u16::MAX` counts that).
+    /// Attributes filled from the entity's pool (at most `u16::MAX`, however many more were).
     pub filled: u16,
     pub merged: bool,
     /// Processed in the default partition because its own was absent.
