@@ -58,9 +58,17 @@ pub struct Hit {
     pub touch: bool,
     /// The caller holds this answer (its version): it was not written.
     pub held: bool,
-    /// The answer's lease as of this hit, which renews the one the caller holds when `touch`
-    /// moved its time.
-    pub lease: Lease,
+    /// When the answer's lease is up as of this hit (`ResultCache::lease_until`): later than the
+    /// caller's when `touch` moved it.
+    pub until: Stamp,
+}
+
+impl Hit {
+    /// The answer's lease as of this hit, which renews the one the caller holds. Built only where
+    /// it is sent: most hits send none.
+    pub fn lease(&self, freshness: &Freshness) -> Lease {
+        Lease::of(&self.provenance, freshness, self.until)
+    }
 }
 
 /// Working memory for storing answers compact, which the caller keeps across answers.
@@ -262,27 +270,30 @@ impl ResultCache {
         if touch {
             slot.touched = now;
         }
-        let provenance = slot.provenance();
-        let lease = self.lease(&provenance, slot.touched, freshness);
-        let told = held.map_or(NO_VERSION, |_| slot.version);
-        let held = held == Some(slot.version);
-        if !held {
+        let hit = Hit {
+            provenance: slot.provenance(),
+            touch,
+            held: held == Some(slot.version),
+            until: self.lease_until(slot.computed, slot.touched),
+        };
+        if !hit.held {
+            let told = held.map_or(NO_VERSION, |_| slot.version);
             let (lease, n) = match told {
                 NO_VERSION => ([0; MAX_LEASE_LEN], 0),
-                _ => lease.encode(),
+                _ => hit.lease(freshness).encode(),
             };
             slot.answer.write(&self.keys, told, &lease[..n], out);
         }
-        Some(Hit { provenance, touch, held, lease })
+        Some(hit)
     }
 
-    /// The lease of an answer computed from `p` and last touched at `touched`: up at its next
-    /// touch (`touch_every` after the last) or its refresh (past `refresh`), whichever is first,
-    /// so that the engine sees every answer in use as often as it would without leases.
-    fn lease(&self, p: &Provenance, touched: Stamp, freshness: &Freshness) -> Lease {
-        let refresh = p.computed.saturating_add(self.refresh).saturating_add(1);
-        let touch = touched.saturating_add(self.touch_every);
-        Lease::of(p, freshness, refresh.min(touch))
+    /// When the lease of an answer computed at `computed` and last touched at `touched` is up:
+    /// at its next touch (`touch_every` after the last) or its refresh (past `refresh`),
+    /// whichever is first, so that the engine sees every answer in use as often as it would
+    /// without leases.
+    fn lease_until(&self, computed: Stamp, touched: Stamp) -> Stamp {
+        let refresh = computed.saturating_add(self.refresh).saturating_add(1);
+        refresh.min(touched.saturating_add(self.touch_every))
     }
 
     /// Stores `answer` for `key` and returns the version it is stored under and its lease (`None`:
@@ -310,7 +321,7 @@ impl ResultCache {
         let version = self.versions.fetch_add(1, Relaxed) + 1;
         set.keys[way] = key;
         set.slots[way] = Some(Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch)));
-        Some((version, self.lease(&provenance, now, freshness)))
+        Some((version, Lease::of(&provenance, freshness, self.lease_until(provenance.computed, now))))
     }
 
     #[cfg(test)]

@@ -166,7 +166,7 @@ impl Engine {
             if freshness.still_valid(&hit.provenance, hit.touch, |id| self.state.touch_entity(id, now)) {
                 if hit.held && hit.touch {
                     // The touch moved the lease's time: the processor renews the one it holds.
-                    let (lease, n) = hit.lease.encode();
+                    let (lease, n) = hit.lease(freshness).encode();
                     out.put_status(STATUS_HELD, &lease[..n]);
                 } else if hit.held {
                     // The lease the processor holds is unchanged (a named answer inside its lease

@@ -172,7 +172,7 @@ impl Engine {
                 self.pool(&identity, &attrs, w, now, &mut provenance, obs);
             }
             self.mark(&identity, &attrs, w, out);
-            provenance.counts.filled = w.fill_spans.len().min(usize::from(u16::MAX)) as u16;
+            provenance.counts.filled = u16::try_from(w.fill_spans.len()).unwrap_or(u16::MAX);
         }
         w.view.attrs = attrs;
         provenance
