@@ -274,26 +274,25 @@ impl ResultCache {
             provenance: slot.provenance(),
             touch,
             held: held == Some(slot.version),
-            until: self.lease_until(slot.computed, slot.touched),
+            until: self.lease_until(slot),
         };
         if !hit.held {
-            let told = held.map_or(NO_VERSION, |_| slot.version);
-            let (lease, n) = match told {
-                NO_VERSION => ([0; MAX_LEASE_LEN], 0),
-                _ => hit.lease(freshness).encode(),
+            // A version, and its lease, are told only to a caller that sent a key.
+            let (told, (lease, n)) = match held {
+                Some(_) => (slot.version, hit.lease(freshness).encode()),
+                None => (NO_VERSION, ([0; MAX_LEASE_LEN], 0)),
             };
             slot.answer.write(&self.keys, told, &lease[..n], out);
         }
         Some(hit)
     }
 
-    /// When the lease of an answer computed at `computed` and last touched at `touched` is up:
-    /// at its next touch (`touch_every` after the last) or its refresh (past `refresh`),
-    /// whichever is first, so that the engine sees every answer in use as often as it would
-    /// without leases.
-    fn lease_until(&self, computed: Stamp, touched: Stamp) -> Stamp {
-        let refresh = computed.saturating_add(self.refresh).saturating_add(1);
-        refresh.min(touched.saturating_add(self.touch_every))
+    /// When the lease of `slot`'s answer is up: at its next touch (`touch_every` after the last)
+    /// or its refresh (past `refresh`), whichever is first, so that the engine sees every answer
+    /// in use as often as it would without leases.
+    fn lease_until(&self, slot: &Slot) -> Stamp {
+        let refresh = slot.computed.saturating_add(self.refresh).saturating_add(1);
+        refresh.min(slot.touched.saturating_add(self.touch_every))
     }
 
     /// Stores `answer` for `key` and returns the version it is stored under and its lease (`None`:
@@ -320,8 +319,10 @@ impl ResultCache {
         }
         let version = self.versions.fetch_add(1, Relaxed) + 1;
         set.keys[way] = key;
-        set.slots[way] = Some(Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch)));
-        Some((version, Lease::of(&provenance, freshness, self.lease_until(provenance.computed, now))))
+        let slot = Slot::new(version, provenance, now, Answer::new(answer, &self.keys, scratch));
+        let until = self.lease_until(&slot);
+        set.slots[way] = Some(slot);
+        Some((version, Lease::of(&provenance, freshness, until)))
     }
 
     #[cfg(test)]
