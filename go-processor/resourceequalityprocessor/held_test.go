@@ -12,7 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 )
 
 // recordCalls wraps the processor's engine calls and records each request's size.
@@ -114,6 +117,28 @@ func TestHeldAnswersStayInTheirPartition(t *testing.T) {
 	assert.Equal(t, a, sendHeld(tenant("a"), t, p, pod))
 	require.Len(t, *sizes, 2, "tenant a's second batch is answered under its lease")
 	assert.Equal(t, (*sizes)[0], (*sizes)[1], "tenant b's first batch is sent whole")
+}
+
+// A tenant named by a resource's bytes, sending a resource whose bytes are the first tenant's name
+// (here: the default partition's, empty), gets nothing of the first resource's answer. Were the
+// bytes and the partition hashed under the same seeds, the two keys would be equal and the answer
+// applied under its lease, without the engine seeing the batch.
+func TestHeldAnswersKeyBytesAndPartitionApart(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "held_swap", nil)
+	defer done()
+	p.partition = partitionConfig{Metadata: "x-scope-orgid"}
+	pod := map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"}
+	ld := orderedLogs(pod)
+	rl := ld.ResourceLogs()
+	request := engine.AppendRequest(nil, 1, func(int) pcommon.Resource { return rl.At(0).Resource() }, nil)
+	podBytes := string(request[2*(1+5):]) // past the entry's and the resource's tags and padded lengths
+
+	held := sendHeld(context.Background(), t, p, pod)[0]
+	require.Equal(t, "k8s.pod", held["resource.type"])
+	named := client.NewContext(context.Background(), client.Info{Metadata: client.NewMetadata(map[string][]string{"x-scope-orgid": {podBytes}})})
+	empty := sendHeld(named, t, p, map[string]any{})[0]
+	assert.NotEqual(t, held["resource.id"], empty["resource.id"])
+	assert.NotEqual(t, "k8s.pod", empty["resource.type"])
 }
 
 // Statuses answer only entries sent without their resource; an answer that breaks the contract

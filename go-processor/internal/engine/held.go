@@ -21,22 +21,29 @@ type Key [2]uint64
 
 // Keyer computes the keys of one process.
 type Keyer struct {
-	seeds [2]maphash.Seed
+	// The resource's bytes and the partition are hashed under seeds of their own. Under the same
+	// seeds the key would be symmetric: a tenant named by a resource's bytes, sending a resource
+	// whose bytes are that tenant's name, would share the first resource's key, and be applied
+	// its answer under its lease, without the engine seeing the batch.
+	resource, partition [2]maphash.Seed
 }
 
 // NewKeyer draws the seeds.
 func NewKeyer() *Keyer {
-	return &Keyer{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	return &Keyer{
+		resource:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		partition: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+	}
 }
 
 // partitionKey is the part of every key of a batch that its partition contributes.
 func (k *Keyer) partitionKey(partition string) Key {
-	return Key{maphash.String(k.seeds[0], partition), maphash.String(k.seeds[1], partition)}
+	return Key{maphash.String(k.partition[0], partition), maphash.String(k.partition[1], partition)}
 }
 
 // of is the key of an encoded resource of a batch whose partition key is pk.
 func (k *Keyer) of(pk Key, resource []byte) Key {
-	return Key{maphash.Bytes(k.seeds[0], resource) ^ pk[0], maphash.Bytes(k.seeds[1], resource) ^ pk[1]}
+	return Key{maphash.Bytes(k.resource[0], resource) ^ pk[0], maphash.Bytes(k.resource[1], resource) ^ pk[1]}
 }
 
 // HeldAnswer is one answer of the engine as ready values: what applying it upserts, the entity

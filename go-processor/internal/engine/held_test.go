@@ -77,3 +77,24 @@ func TestAHalfFullTableHoldsNearlyEveryAnswer(t *testing.T) {
 	t.Logf("%d of %d held", held, len(keys))
 	assert.GreaterOrEqual(t, float64(held)/float64(len(keys)), 0.95)
 }
+
+// A key never lets a resource's bytes and a partition stand for each other: for generated pairs,
+// the resource a in partition b and the resource b in partition a have different keys.
+func TestKeyTellsBytesFromPartition(t *testing.T) {
+	k := NewKeyer()
+	r := rand.New(rand.NewPCG(1, 2))
+	random := func() []byte {
+		b := make([]byte, r.IntN(40))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	for range 1000 {
+		a, b := random(), random()
+		if string(a) == string(b) {
+			continue
+		}
+		require.NotEqual(t, k.of(k.partitionKey(string(b)), a), k.of(k.partitionKey(string(a)), b), "%x, %x", a, b)
+	}
+}
