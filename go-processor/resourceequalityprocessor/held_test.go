@@ -4,6 +4,7 @@ package resourceequalityprocessor
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/resourceequality/resourceequality/go-processor/internal/engine"
 )
@@ -139,6 +141,47 @@ func TestHeldAnswersKeyBytesAndPartitionApart(t *testing.T) {
 	empty := sendHeld(named, t, p, map[string]any{})[0]
 	assert.NotEqual(t, held["resource.id"], empty["resource.id"])
 	assert.NotEqual(t, "k8s.pod", empty["resource.type"])
+}
+
+// An answer rejected as a whole leaves nothing behind: its valid first entry is neither held nor
+// leased, so the next batch asks the engine again.
+func TestRejectedAnswerLeavesNothingHeld(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "held_rejected", nil)
+	defer done()
+	real := p.process
+	calls := 0
+	p.process = func(partition string, in, scratch []byte) ([]byte, error) {
+		calls++
+		answer, err := real(partition, in, scratch)
+		if calls > 1 || err != nil {
+			return answer, err
+		}
+		_, _, first := protowire.ConsumeField(answer)
+		return append(answer[:first:first], 0x0a, 0x02, 0x78, 0x07), nil // entry 2: status 7, unknown
+	}
+	a := map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"}
+	b := map[string]any{"k8s.pod.uid": "u-2", "service.name": "web"}
+	assert.Equal(t, []map[string]any{a, b}, sendHeld(context.Background(), t, p, a, b))
+	assert.Contains(t, sendHeld(context.Background(), t, p, a)[0], "resource.id")
+	assert.Equal(t, 2, calls, "the second batch asked the engine")
+}
+
+// A batch that passes unchanged counts nothing: the answers it took under leases are not the
+// engine's hits when the rest of its exchange failed.
+func TestFailedBatchCountsNoLeasedHits(t *testing.T) {
+	p, _, done := newLogsProcessor(t, "held_failed_count", nil)
+	defer done()
+	a := map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"}
+	sendHeld(context.Background(), t, p, a)
+	before, err := p.shared.Unwrap().engine.Stats()
+	require.NoError(t, err)
+	p.process = func(string, []byte, []byte) ([]byte, error) { return nil, errors.New("injected") }
+	c := map[string]any{"k8s.pod.uid": "u-3", "service.name": "db"}
+	assert.Equal(t, []map[string]any{a, c}, sendHeld(context.Background(), t, p, a, c), "fail open")
+	after, err := p.shared.Unwrap().engine.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, before.ResourcesProcessed, after.ResourcesProcessed)
+	assert.Equal(t, before.CacheHits, after.CacheHits)
 }
 
 // Statuses answer only entries sent without their resource; an answer that breaks the contract

@@ -121,6 +121,7 @@ func (p *resourceEqualityProcessor) markResources(ctx context.Context, n int, re
 	defer buf.recycle()
 	err := p.exchange(ctx, buf, p.clock(), n, resourceAt)
 	if err == nil {
+		p.answers.CountLeased(&buf.batch)
 		p.apply(ctx, &buf.batch, resourceAt, &buf.types)
 		if !p.observe {
 			buf.repeats.KeepFirst(resourceAt)

@@ -48,7 +48,20 @@ type Batch struct {
 	// sent are the resources the request names or carries, in its order.
 	sent   []int
 	resend []int
+	// keep are the answers read to hold, and renew the leases read to renew: both are done only
+	// once the whole answer has been read and checked, so that an answer rejected leaves nothing.
+	keep  []*HeldAnswer
+	renew []renewal
+	// leased is what the answers applied under their leases count, added to the engine's counters
+	// only once the exchange has succeeded (Answers.CountLeased).
+	leased hitTally
 	share  bool
+}
+
+// renewal is a held answer's lease renewed by the engine, up at until.
+type renewal struct {
+	answer *HeldAnswer
+	until  int64
 }
 
 // reset prepares the batch for n resources of partition.
@@ -60,6 +73,7 @@ func (b *Batch) reset(a *Answers, partition string, n int) {
 	b.got = resize(b.got, n)
 	b.sent = b.sent[:0]
 	b.resend = b.resend[:0]
+	b.leased = hitTally{}
 }
 
 func resize[T any](s []T, n int) []T {
@@ -110,7 +124,7 @@ func (a *Answers) AppendRequest(buf []byte, partition string, now int64, n int, 
 }
 
 // takeLeased takes, as the batch's answers, the answers named whose leases hold at now, and
-// counts them as the engine's hits; the others are named to the engine as before. It stops at the
+// tallies them as the engine's hits (CountLeased adds them); the others are named to the engine as before. It stops at the
 // first resource that has no answer held: the engine computes that one afresh, which may change
 // what the answers after it read, so those are the engine's to confirm, in the batch's order, as
 // they are without leases.
@@ -123,17 +137,27 @@ func (a *Answers) takeLeased(b *Batch, now int64) {
 		return
 	}
 	defer a.engine.unlockMemory()
-	var hits hitTally
 	for i, h := range b.named {
 		if h == nil {
 			break
 		}
 		if now < h.until.Load() && v.holds(&h.lease) {
 			b.got[i] = h
-			hits.count(&h.lease)
+			b.leased.count(&h.lease)
 		}
 	}
-	v.add(&hits)
+}
+
+// CountLeased adds the hits of the answers the batch took under their leases to the engine's
+// counters. Call it once the exchange has succeeded: a batch that passes unchanged counts none.
+func (a *Answers) CountLeased(b *Batch) {
+	if b.leased.resources == 0 {
+		return
+	}
+	if v := a.engine.lockMemory(); v != nil {
+		v.add(&b.leased)
+		a.engine.unlockMemory()
+	}
 }
 
 // Sends is whether the batch has a request to send: some resource's answer was not taken.
@@ -174,9 +198,11 @@ func (a *Answers) ReadResent(answer []byte, b *Batch) error {
 	return err
 }
 
-// read checks an answer of n entries, the j-th answering resource index(j), and reads it.
+// read checks an answer of n entries, the j-th answering resource index(j), and reads it; only
+// when all of it is read without error does it hold the answers read and renew the leases.
 func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) error {
-	return forEachEntry(answer, n, func(j int, entry []byte) error {
+	b.keep, b.renew = b.keep[:0], b.renew[:0]
+	err := forEachEntry(answer, n, func(j int, entry []byte) error {
 		i := index(j)
 		res, version, status, leased, err := readEntry(entry)
 		if err != nil {
@@ -195,7 +221,7 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 			if version != 0 && a.held != nil {
 				h.lease = l
 				h.until.Store(until)
-				a.held.put(h)
+				b.keep = append(b.keep, h)
 			}
 			b.got[i] = h
 		case b.named[i] == nil:
@@ -206,7 +232,7 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 			}
 			b.got[i] = b.named[i]
 			if leased != nil {
-				b.got[i].until.Store(until)
+				b.renew = append(b.renew, renewal{b.named[i], until})
 			}
 		case status == statusResend:
 			b.resend = append(b.resend, i)
@@ -215,6 +241,16 @@ func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) erro
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, h := range b.keep {
+		a.held.put(h)
+	}
+	for _, r := range b.renew {
+		r.answer.until.Store(r.until)
+	}
+	return nil
 }
 
 // readEntry reads an answer entry checked by checkAnswer: its resource, and its own fields (the
@@ -308,4 +344,6 @@ func appendNamedEntry(buf []byte, k Key, version uint64) []byte {
 func (b *Batch) Release() {
 	clear(b.named)
 	clear(b.got)
+	clear(b.keep[:cap(b.keep)]) // a resend's read reuses the first read's, shorter
+	clear(b.renew[:cap(b.renew)])
 }
