@@ -124,10 +124,10 @@ func (a *Answers) AppendRequest(buf []byte, partition string, now int64, n int, 
 }
 
 // takeLeased takes, as the batch's answers, the answers named whose leases hold at now, and
-// tallies them as the engine's hits (CountLeased adds them); the others are named to the engine as before. It stops at the
-// first resource that has no answer held: the engine computes that one afresh, which may change
-// what the answers after it read, so those are the engine's to confirm, in the batch's order, as
-// they are without leases.
+// tallies them as the engine's hits (CountLeased adds them); the others are named to the engine
+// as before. It stops at the first resource that has no answer held: the engine computes that one
+// afresh, which may change what the answers after it read, so those are the engine's to confirm,
+// in the batch's order, as they are without leases.
 func (a *Answers) takeLeased(b *Batch, now int64) {
 	if a.engine == nil {
 		return
