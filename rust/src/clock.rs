@@ -223,6 +223,19 @@ impl<V: Aging> Clock<V> {
         }
     }
 
+    /// Drops every expired entry (told to `evicted`).
+    pub fn drop_expired(&mut self, now: Stamp, evicted: &mut impl Evictions) {
+        let (ttl, groups) = (self.ttl, &mut self.groups);
+        self.map.retain(|&key, v| {
+            let live = now.saturating_sub(v.age().last_seen) <= ttl;
+            if !live {
+                count_out(groups, v);
+                evicted.evicted(key);
+            }
+            live
+        });
+    }
+
     /// The entry under `key`, live or not, without touching it.
     pub fn peek(&self, key: u128) -> Option<&V> {
         self.map.get(&key)

@@ -560,6 +560,29 @@ mod tests {
     }
 
     #[test]
+    fn a_key_swept_is_never_read_under_another_name_by_a_call_a_second_behind() {
+        let s = State::new(100, 60);
+        assert_eq!(s.shards.len(), 1, "one key table");
+        let scope = Scope::new(&["*".into()], &[], &[]);
+        let capacity = s.shards[0].lock().keys.capacity;
+        // Entities seen at 30 fill the key table but one key; entity 1, seen at 0, takes the last.
+        let keys: Vec<Vec<u8>> = (0..capacity - 1).map(|i| format!("k.{i}").into_bytes()).collect();
+        for (i, chunk) in keys.chunks(crate::state::pool::MAX_POOL_KEYS).enumerate() {
+            let attrs: Vec<(&[u8], &[u8])> = chunk.iter().map(|k| (&k[..], &b"x"[..])).collect();
+            pool_in(&s, 1000 + i as EntityId, &attrs, &scope, 30);
+        }
+        pool_in(&s, 1, &[(b"secret", b"topsecret")], &scope, 0);
+        // At 61 entity 1 has expired (a 60 s TTL): a new key sweeps the full table, which frees
+        // `secret`, and takes its id, the last freed.
+        pool_in(&s, 2, &[(b"new.key", b"x")], &scope, 61);
+        // A call whose clock read 60 (another thread's batch, a second behind) finds entity 1
+        // gone, not live with a pool whose key ids name other keys now.
+        let mut filled = Vec::new();
+        s.pool(1, &plain_request(&[], &scope), 60, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));
+        assert!(filled.iter().all(|(k, v)| k == b"secret" || v != b"topsecret"), "{filled:?}");
+    }
+
+    #[test]
     fn pooling_fills_only_missing_unambiguous_in_scope_keys() {
         let s = State::new(100, 3600);
         let scope = scope_all();

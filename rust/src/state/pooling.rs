@@ -1,7 +1,7 @@
 //! Pooling: what one resource's sources reported goes into its entity's pools (the entity's, a
 //! container's, the entity's voice), and what the entity holds fills what the resource lacks.
 
-use crate::clock::Stamp;
+use crate::clock::{Evictions, Stamp};
 use crate::id::EntityId;
 use crate::observe::{Observer, Offer, Reported};
 use crate::resource::{MAX_VALUE_BYTES, recycle};
@@ -86,15 +86,17 @@ fn out_of_scope(scope: &Scope, key: &[u8]) -> Reported {
 }
 
 impl Shard {
-    /// Frees the keys that no live entity's pools use. When live entities use more than 7/8 of
-    /// the table (a flood of junk keys on entities that keep coming), the largest pools are
-    /// emptied until 3/4 of it is in use, so that the flood, not everyone, loses pooling. Returns
-    /// the entities emptied and the values they held.
-    fn sweep_keys(&mut self, now: Stamp) -> (Vec<EntityId>, u64) {
+    /// Drops the expired entities (told to `evicted`) and frees the keys no entity left uses.
+    /// An expired entity is dropped, not only passed over: a call whose clock is a second behind
+    /// would still find it live, and read its pool through key ids that name other keys now.
+    /// When the entities use more than 7/8 of the table (a flood of junk keys on entities that
+    /// keep coming), the largest pools are emptied until 3/4 of it is in use, so that the flood,
+    /// not everyone, loses pooling. Returns the entities emptied and the values they held.
+    fn sweep_keys(&mut self, now: Stamp, evicted: &mut impl Evictions) -> (Vec<EntityId>, u64) {
+        self.entities.drop_expired(now, evicted);
         let mut refs = vec![0u32; self.keys.entries.len()];
         let mut sizes: Vec<(usize, EntityId)> = Vec::new();
-        let live = |e: &Entity| !self.entities.expired(e.age.last_seen, now);
-        for (id, e) in self.entities.iter().filter(|(_, e)| live(e)) {
+        for (id, e) in self.entities.iter() {
             let keys = e.pool.iter().chain(e.containers.iter().flat_map(|c| c.pool.iter()));
             let mut n = 0;
             for (k, _) in keys {
@@ -143,14 +145,14 @@ impl State {
     ) -> u64 {
         let mut guard = self.shard(id).lock();
         let shard = &mut *guard;
+        let mut evicted = self.entity_evictions();
         if shard.keys.wants_sweep(req.attrs.len(), now) {
-            let (emptied, dropped) = shard.sweep_keys(now);
+            let (emptied, dropped) = shard.sweep_keys(now, &mut evicted);
             for e in emptied {
                 self.freshness.changed(e);
             }
             self.counters.attributes_not_pooled.fetch_add(dropped, Relaxed);
         }
-        let mut evicted = self.entity_evictions();
         let mut described = false;
         let mut new = false;
         let entity = match shard.entities.get_live(id, now, &mut evicted) {
