@@ -2,7 +2,8 @@
 //! that does what the processor does: it keys each resource, holds the answers the engine stores,
 //! applies them under their leases (reading the engine's held view) or names them instead of
 //! sending the resource, and sends the bytes again when asked. Every answer it ends up applying
-//! must be the answer the plain contract gives for the same bytes at the same moment.
+//! must be the answer the plain contract gives for the same bytes at the same moment (in a batch,
+//! with the resources it was asked to resend last).
 
 mod common;
 
@@ -362,4 +363,36 @@ fn leases_stop_at_the_first_resource_the_engine_computes() {
     let got = client.send(&e, &[rich, sparse], NOW);
     assert_eq!(client.leased, 0);
     assert_eq!(get_str(&got[1], "service.name"), Some("api"));
+}
+
+/// A resource the engine asks to be resent is computed in the second request, after the rest of
+/// its batch (`include/WIRE.md`, "Held answers", order): the batch is answered as the plain
+/// contract answers it with the resent resources last, which may differ from its own order.
+#[test]
+fn a_resent_resource_is_answered_after_the_rest_of_its_batch() {
+    let config = br#"{"ttl": "40s"}"#;
+    let (held, in_order, resent_last) =
+        (Engine::from_json(config).unwrap(), Engine::from_json(config).unwrap(), Engine::from_json(config).unwrap());
+    let r = |attrs: serde_json::Value| resource(attrs.as_object().unwrap());
+    let u2 = r(json!({"k8s.namespace.name": "prod", "k8s.pod.name": "web-0", "k8s.pod.uid": "u2"}));
+    let u1 = r(json!({"k8s.namespace.name": "prod", "k8s.pod.name": "web-0", "k8s.pod.uid": "u1"}));
+    let by_name = r(json!({"k8s.namespace.name": "prod", "k8s.pod.name": "web-0", "service.name": "api"}));
+    let mut client = Client::default();
+    let id = |kvs: &[KeyValue]| get_str(kvs, "resource.id").map(str::to_owned);
+    let plain = |e: &Engine, rs: &[Resource], now: u64| -> Vec<Option<String>> {
+        upserts(&e.process(&batch(rs.to_vec()), now).unwrap()).iter().map(|u| id(u)).collect()
+    };
+    // u2 names web-0, and its link expires; then u1 names it, and by_name joins u1 through it.
+    for (rs, now) in [(vec![u2.clone()], NOW), (vec![u1], NOW + 50), (vec![by_name.clone()], NOW + 50)] {
+        client.send(&held, &rs, now);
+        plain(&in_order, &rs, now);
+        plain(&resent_last, &rs, now);
+    }
+    // u2 again, its answer past its refresh: resent, and computed after by_name.
+    let got: Vec<_> = client.send(&held, &[u2.clone(), by_name.clone()], NOW + 55).iter().map(|u| id(u)).collect();
+    assert_eq!(client.resent, 1);
+    let mut last = plain(&resent_last, &[by_name.clone(), u2.clone()], NOW + 55);
+    last.reverse();
+    assert_eq!(got, last);
+    assert_ne!(got, plain(&in_order, &[u2, by_name], NOW + 55), "in its own order, u2 makes web-0 ambiguous first");
 }
