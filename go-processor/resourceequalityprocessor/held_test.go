@@ -166,7 +166,7 @@ func TestRejectedAnswerLeavesNothingHeld(t *testing.T) {
 	assert.Equal(t, 2, calls, "the second batch asked the engine")
 }
 
-// A batch that passes unchanged counts nothing: the answers it took under leases are not the
+// A batch that passes unchanged counts no hit it took under a lease: those answers are not the
 // engine's hits when the rest of its exchange failed.
 func TestFailedBatchCountsNoLeasedHits(t *testing.T) {
 	p, _, done := newLogsProcessor(t, "held_failed_count", nil)

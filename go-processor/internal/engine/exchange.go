@@ -149,9 +149,10 @@ func (a *Answers) takeLeased(b *Batch, now int64) {
 }
 
 // CountLeased adds the hits of the answers the batch took under their leases to the engine's
-// counters. Call it once the exchange has succeeded: a batch that passes unchanged counts none.
+// counters. Call it once the exchange has succeeded: a batch that passes unchanged counts no hit
+// it took under a lease.
 func (a *Answers) CountLeased(b *Batch) {
-	if b.leased.resources == 0 {
+	if a.engine == nil || b.leased.resources == 0 {
 		return
 	}
 	if v := a.engine.lockMemory(); v != nil {
@@ -199,7 +200,9 @@ func (a *Answers) ReadResent(answer []byte, b *Batch) error {
 }
 
 // read checks an answer of n entries, the j-th answering resource index(j), and reads it; only
-// when all of it is read without error does it hold the answers read and renew the leases.
+// when all of it is read without error does it hold the answers read and renew the leases. Each
+// answer is committed on its own: when a resend's answer is rejected, what the first answer said,
+// checked whole, stays held.
 func (a *Answers) read(answer []byte, b *Batch, n int, index func(int) int) error {
 	b.keep, b.renew = b.keep[:0], b.renew[:0]
 	err := forEachEntry(answer, n, func(j int, entry []byte) error {

@@ -573,7 +573,8 @@ mod tests {
         }
         pool_in(&s, 1, &[(b"secret", b"topsecret")], &scope, 0);
         // At 61 entity 1 has expired (a 60 s TTL): a new key sweeps the full table, which frees
-        // `secret`, and takes its id, the last freed.
+        // `secret` (and, the table being over 7/8 full, the largest pools' keys, in lower ids),
+        // and takes its id: the highest freed, the first reused.
         pool_in(&s, 2, &[(b"new.key", b"x")], &scope, 61);
         // A call whose clock read 60 (another thread's batch, a second behind) finds entity 1
         // gone, not live with a pool whose key ids name other keys now.
