@@ -36,9 +36,12 @@ impl Age {
         Age { last_seen: now, referenced: false }
     }
 
-    /// Marks the entry seen at `now`.
+    /// Marks the entry seen at `now`. Seen is never moved back: calls reach the engine with clocks
+    /// a second apart, and a wall clock can step back, while the answers cached and leased from
+    /// this entry keep the later time; an entry aged from the earlier one would expire while
+    /// those answers, never due a touch, are still in use.
     pub fn touch(&mut self, now: Stamp) {
-        self.last_seen = now;
+        self.last_seen = self.last_seen.max(now);
         self.referenced = true;
     }
 }
