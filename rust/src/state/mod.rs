@@ -323,16 +323,22 @@ impl State {
         describe(&shard, e)
     }
 
-    /// Calls `each` with every live entity that has an identity, and its description.
+    /// Calls `each` with every live entity that has an identity, and its description. The expired
+    /// ones are dropped, not only passed over: a report that leaves an entity out says it is gone,
+    /// and a batch whose clock is a second behind must then make it anew (and announce it), not
+    /// find it live and go on using it unannounced.
     pub fn for_each_description(&self, now: Stamp, mut each: impl FnMut(EntityId, Description)) {
+        let mut evicted = self.entity_evictions();
         for shard in self.shards.iter() {
-            let shard = shard.lock();
-            for (id, e) in shard.entities.iter().filter(|(_, e)| !shard.entities.expired(e.age.last_seen, now)) {
+            let mut shard = shard.lock();
+            shard.entities.drop_expired(now, &mut evicted);
+            for (id, e) in shard.entities.iter() {
                 if let Some(d) = describe(&shard, e) {
                     each(*id, d);
                 }
             }
         }
+        self.count_evictions(evicted.count);
     }
 
     /// Calls `each` with the kind and variant count of every entity held (as `entity_count`
