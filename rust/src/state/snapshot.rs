@@ -336,12 +336,14 @@ impl State {
         self.count_evictions(evicted);
     }
 
-    /// Forgets everything (used when a snapshot is restored into a used engine).
+    /// Forgets everything (used when a snapshot is restored into a used engine), the pool keys
+    /// too: a table left full of keys nothing uses any more would refuse the snapshot's own.
     fn clear(&self) {
         for shard in self.shards.iter() {
             let mut s = shard.lock();
             s.entities.clear();
             s.links.clear();
+            s.keys = PoolKeys::new(s.keys.capacity);
         }
         self.freshness.all_changed();
         self.freshness.links_changed();
@@ -384,6 +386,25 @@ mod tests {
             vec![(7, 100, vec![(b"k".to_vec(), Some(b"v".to_vec())), (b"a".to_vec(), None)], vec![container])]
         );
         assert_eq!(l, vec![(1, 7, "k8s_pod".to_string(), false, 100)]);
+    }
+
+    #[test]
+    fn a_snapshot_restored_into_a_used_state_keeps_every_value() {
+        let state = State::new(100, 3600);
+        for shard in state.shards.iter() {
+            let mut shard = shard.lock();
+            for i in 0..shard.keys.capacity {
+                shard.keys.intern(format!("junk.{i}").as_bytes());
+            }
+        }
+        let (entities, _) = read(&sample()).unwrap();
+        state.clear();
+        for record in &entities {
+            state.import_entity(record, 100);
+        }
+        let shard = state.shard(7).lock();
+        let pool: Vec<&[u8]> = shard.entities.peek(7).unwrap().pool.iter().map(|(k, _)| shard.keys.name(k)).collect();
+        assert_eq!(pool, [&b"k"[..], b"a"]);
     }
 
     #[test]
