@@ -105,14 +105,14 @@ impl<V: Aging> Clock<V> {
     }
 
     pub fn expired(&self, last_seen: Stamp, now: Stamp) -> bool {
-        now.saturating_sub(last_seen) > self.ttl
+        past_ttl(self.ttl, last_seen, now)
     }
 
     /// The live entry under `key`; an expired one is removed (told to `evicted`). One probe.
     pub fn get_live(&mut self, key: u128, now: Stamp, evicted: &mut impl Evictions) -> Option<&mut V> {
         match self.map.entry(key) {
             Entry::Occupied(mut o) => {
-                if now.saturating_sub(o.get_mut().age().last_seen) > self.ttl {
+                if past_ttl(self.ttl, o.get_mut().age().last_seen, now) {
                     count_out(&mut self.groups, &o.remove());
                     evicted.evicted(key);
                     None
@@ -154,7 +154,7 @@ impl<V: Aging> Clock<V> {
             }
             let Some((&front, _)) = self.map.front() else { break };
             let age = self.map.get_mut(&front).expect("front entry").age();
-            if now.saturating_sub(age.last_seen) > self.ttl {
+            if past_ttl(self.ttl, age.last_seen, now) {
                 self.pop_front();
                 evicted.evicted(front);
             } else {
@@ -188,7 +188,7 @@ impl<V: Aging> Clock<V> {
             budget -= 1;
             let key = *front.key();
             let age = front.get_mut().age();
-            if now.saturating_sub(age.last_seen) > self.ttl {
+            if past_ttl(self.ttl, age.last_seen, now) {
                 count_out(&mut self.groups, &front.remove());
                 evicted.evicted(key);
             } else if std::mem::take(&mut age.referenced) {
@@ -230,7 +230,7 @@ impl<V: Aging> Clock<V> {
     pub fn drop_expired(&mut self, now: Stamp, evicted: &mut impl Evictions) {
         let (ttl, groups) = (self.ttl, &mut self.groups);
         self.map.retain(|&key, v| {
-            let live = now.saturating_sub(v.age().last_seen) <= ttl;
+            let live = !past_ttl(ttl, v.age().last_seen, now);
             if !live {
                 count_out(groups, v);
                 evicted.evicted(key);
@@ -263,6 +263,12 @@ impl<V: Aging> Clock<V> {
             groups.clear();
         }
     }
+}
+
+/// Whether an entry last seen at `last_seen` has expired at `now`: the one rule every path of a
+/// clock ages its entries by (a free function, so that paths holding the map borrowed can call it).
+fn past_ttl(ttl: Stamp, last_seen: Stamp, now: Stamp) -> bool {
+    now.saturating_sub(last_seen) > ttl
 }
 
 type Groups = std::collections::HashMap<u32, usize, FastState>;
