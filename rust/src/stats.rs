@@ -219,7 +219,7 @@ pub const STATS: &[StatSpec] = &[
         name: "partition_overflow_resources",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
-        description: "Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored.",
+        description: "Resources served statelessly (identified by what they carry, nothing pooled, linked or stored): their partition found no place (partition.max_partitions live partitions already), or their partition attribute has a value that names no tenant (a double, bool, bytes, array, map or over-long string).",
         part_of: None,
     },
     StatSpec {

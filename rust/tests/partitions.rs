@@ -185,3 +185,55 @@ fn a_resource_without_a_place_keeps_nothing_of_the_resource_before_it() {
     assert_eq!(get_str(&got, "resource.type"), Some("k8s.pod"));
     assert_eq!(e.stats().partition_overflow_resources, 1);
 }
+
+/// The partition attribute names a tenant as an identifying value does, whatever its type: a
+/// tenant's resources are pooled with its own, and never with another tenant's or with the
+/// unlabelled data of the default partition. Generated over every value type OTLP has.
+#[test]
+fn a_partition_attribute_of_any_type_keeps_its_tenant_apart() {
+    let values = [
+        json!(1),
+        json!(2),
+        json!("2"),
+        json!(1.5),
+        json!(true),
+        json!([1]),
+        json!({"t": 1}),
+        json!("x".repeat(5000)),
+        json!(""),
+        json!(" "),
+        J::Null,
+    ];
+    // Resources whose partition is told (a string or an integer) are served with state, in the
+    // tenant their text names; blank and absent ones in the default partition, with state; the
+    // rest statelessly.
+    let told = |v: &J| v.is_i64() || v.as_str().is_some_and(|s| !s.trim().is_empty() && s.len() < 5000);
+    let defaulted = |v: &J| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
+    let tenant = |v: &J| if v.is_i64() { v.to_string() } else { v.as_str().unwrap_or_default().to_string() };
+    for rich in &values {
+        for sparse in &values {
+            let e = Engine::from_json(br#"{"partition": {"attribute": "tenant.id"}}"#).unwrap();
+            let with = |tenant: &J, attrs: J| {
+                let mut attrs = attrs.as_object().unwrap().clone();
+                if !tenant.is_null() {
+                    attrs.insert("tenant.id".into(), tenant.clone());
+                }
+                attrs
+            };
+            let r = resource(&with(rich, json!({"k8s.pod.uid": UID, "k8s.node.name": "node-of-rich"})));
+            e.process(&batch([r.clone()]), NOW).unwrap();
+            let s = resource(&with(sparse, json!({"k8s.pod.uid": UID})));
+            let out = e.process(&batch([s.clone()]), NOW).unwrap();
+            let got = apply(&s, &upserts(&out)[0]);
+            let same_tenant = (told(rich) && told(sparse) && tenant(rich) == tenant(sparse))
+                || (defaulted(rich) && defaulted(sparse));
+            let pooled = get_str(&got, "k8s.node.name") == Some("node-of-rich");
+            assert_eq!(pooled, same_tenant, "rich {rich}, sparse {sparse}: {got:?}");
+            assert_eq!(
+                get_str(&got, "resource.type"),
+                Some("k8s.pod"),
+                "rich {rich}, sparse {sparse}: identified all the same"
+            );
+        }
+    }
+}

@@ -35,7 +35,7 @@ type Stats struct {
 	Partitions int64
 	// Resources processed in the default partition because their own partition was absent (e.g. metadata lost behind a batch processor).
 	DefaultPartitionResources int64
-	// Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored.
+	// Resources served statelessly (identified by what they carry, nothing pooled, linked or stored): their partition found no place (partition.max_partitions live partitions already), or their partition attribute has a value that names no tenant (a double, bool, bytes, array, map or over-long string).
 	PartitionOverflowResources int64
 	// Distinct resources (attribute sets) that described the entities held, up to 8 per entity: divided by entities, how fragmented the telemetry is.
 	ResourceVariants int64

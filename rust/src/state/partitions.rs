@@ -22,7 +22,8 @@
 use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::config::{PartitionConfig, PartitionSource};
 use crate::id::partition_key;
-use crate::resource::{Attr, Value};
+use crate::resource::Attr;
+use crate::rules::matcher::{blank, id_value};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -104,16 +105,24 @@ impl Partitions {
         Some(self.resolve(name, now))
     }
 
-    /// The partition a resource names by the partition attribute (a non-empty string).
+    /// The partition a resource names by the partition attribute. Its value names it as it
+    /// names an entity (`id_value`): a string as it is, an integer in decimal, so that `42` and
+    /// `"42"` are one tenant as they are one identity. An absent or blank value names none (the
+    /// default partition). Any other value (a double, bool, bytes, array, map, or a string too
+    /// long to identify) is a tenant that cannot be told: never the default partition, which
+    /// would pool it with every tenant's unlabelled data, but served statelessly, its ids mixed
+    /// with its raw value so that they are nobody else's.
     pub fn of_resource(&self, attrs: &[Attr<'_>], now: Stamp) -> Partition {
         let Some(key) = &self.attribute else {
             return Partition::default();
         };
-        let name = attrs.iter().find(|a| a.key == &key[..]).and_then(|a| match a.value {
-            Value::Str(s) => Some(s),
-            _ => None,
-        });
-        self.resolve(name.unwrap_or_default(), now)
+        let Some(attr) = attrs.iter().find(|a| a.key == &key[..]).filter(|a| !blank(a.value)) else {
+            return self.resolve(b"", now);
+        };
+        match id_value(attr.value) {
+            Some(name) => self.resolve(name.text_borrowed().as_bytes(), now),
+            None => Partition { key: Partition::named(attr.raw_value), defaulted: false, overflow: true },
+        }
     }
 
     /// The partition named `name`, or the default one when it is empty; counted as seen, and

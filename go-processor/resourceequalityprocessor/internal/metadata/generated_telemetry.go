@@ -481,7 +481,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityPartitionOverflowResources, err = builder.meter.Int64ObservableCounter(
 		"otelcol_processor_resourceequality_partition_overflow_resources",
-		metric.WithDescription("Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored. [Development]"),
+		metric.WithDescription("Resources served statelessly (identified by what they carry, nothing pooled, linked or stored): their partition found no place (partition.max_partitions live partitions already), or their partition attribute has a value that names no tenant (a double, bool, bytes, array, map or over-long string). [Development]"),
 		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)

@@ -289,7 +289,7 @@ func AssertEqualProcessorResourceequalityMerges(t *testing.T, tt *componenttest.
 func AssertEqualProcessorResourceequalityPartitionOverflowResources(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_resourceequality_partition_overflow_resources",
-		Description: "Resources of a partition that found no place (partition.max_partitions live partitions already): identified by what they carry, nothing pooled, linked or stored. [Development]",
+		Description: "Resources served statelessly (identified by what they carry, nothing pooled, linked or stored): their partition found no place (partition.max_partitions live partitions already), or their partition attribute has a value that names no tenant (a double, bool, bytes, array, map or over-long string). [Development]",
 		Unit:        "{resource}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
