@@ -240,7 +240,7 @@ pub const STATS: &[StatSpec] = &[
         name: "routes_mismatched",
         metric: Some(MetricKind::Counter),
         unit: "{resource}",
-        description: "Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links.",
+        description: "Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ, or the tenant header was lost between them. They are served statelessly: identified by what they carry, nothing pooled, linked or stored.",
         part_of: None,
     },
     StatSpec {

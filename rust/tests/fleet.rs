@@ -221,3 +221,52 @@ fn a_new_identify_stage_follows_no_link_during_its_warm_up() {
     assert_ne!(id(NOW + 61, &by_name("web-01")), vm_a_id, "after it, two claimants: web-01 joins neither");
     assert_eq!(id(NOW + 61, &by_name("db-01")), db_id, "after it, a name one host claims joins that host");
 }
+
+/// A resource whose tenant header was lost or changed between the tiers (an exporter that
+/// merges batches drops the request's metadata) reaches tier 2 in a partition its router did
+/// not route it in. Its route key says so, and it is served statelessly at both stages: given
+/// nothing of the entity this partition knows by its keys, which is another tenant's, leaving
+/// nothing in it, and recording no link that this partition's own resources would follow.
+#[test]
+fn a_resource_routed_under_another_tenant_takes_and_leaves_nothing_in_this_one() {
+    let cfg = |mode: &str| format!(r#"{{"mode":"{mode}","warmup":"0s","partition":{{"metadata":"x"}}}}"#);
+    let (router, identify, pool) = (
+        Engine::from_json(cfg("route").as_bytes()).unwrap(),
+        Engine::from_json(cfg("identify").as_bytes()).unwrap(),
+        Engine::from_json(cfg("pool").as_bytes()).unwrap(),
+    );
+    let through = |routed_as: &str, arrived_as: &str, attrs: J| {
+        let mut r = resource(attrs.as_object().unwrap());
+        for (engine, partition) in [(&router, routed_as), (&identify, arrived_as), (&pool, arrived_as)] {
+            let mut out = Answers::new();
+            process(engine, partition, &[("r".into(), r.clone())], &mut out);
+            r = Resource { attributes: out.remove("r").unwrap(), ..r };
+        }
+        r.attributes
+    };
+    let uid = "7a1e0000-0000-4000-8000-00000000beef";
+    let pod = |uid: &str, extra: J| {
+        let mut attrs = serde_json::json!({"k8s.pod.uid": uid, "k8s.pod.name": "web-0", "k8s.namespace.name": "shop"});
+        attrs.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        attrs
+    };
+    let a = through("a", "a", pod(uid, serde_json::json!({"k8s.node.name": "node-a", "service.name": "svc-of-a"})));
+    assert_eq!(get_str(&a, "service.name"), Some("svc-of-a"));
+    // Tenant b's pod of the same uid, and another of b's pods of a's name, both arriving as a.
+    let b = through("b", "a", serde_json::json!({"k8s.pod.uid": uid}));
+    assert_eq!((get_str(&b, "service.name"), get_str(&b, "k8s.node.name")), (None, None), "b was given a's values");
+    assert_eq!(get_str(&b, "resource.type"), Some("k8s.pod"), "identified all the same");
+    let other_uid = "0b0b0000-0000-4000-8000-00000000cafe";
+    through("b", "a", pod(other_uid, serde_json::json!({"k8s.node.name": "node-b", "service.name": "svc-of-b"})));
+    assert_eq!(identify.stats().routes_mismatched, 2);
+    assert_eq!(pool.stats().routes_mismatched, 2);
+    // Tenant a's own sparse resources, by uid and by name, still get a's values and only a's.
+    for sparse in [
+        serde_json::json!({"k8s.pod.uid": uid}),
+        serde_json::json!({"k8s.pod.name": "web-0", "k8s.namespace.name": "shop"}),
+    ] {
+        let got = through("a", "a", sparse.clone());
+        assert_eq!(get_str(&got, "resource.id"), get_str(&a, "resource.id"), "{sparse}: a's name now leads to b's pod");
+        assert_eq!(get_str(&got, "service.name"), Some("svc-of-a"), "{sparse}: {got:?}");
+    }
+}

@@ -41,7 +41,7 @@ type Stats struct {
 	ResourceVariants int64
 	// Entity changes the entity events queue had no room for (the periodic report repairs them; the entity events receiver reports this).
 	EntityChangesDropped int64
-	// Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links.
+	// Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ, or the tenant header was lost between them. They are served statelessly: identified by what they carry, nothing pooled, linked or stored.
 	RoutesMismatched int64
 	// Fills refused because the entity's sources disagree on the value.
 	FillsRefusedAmbiguous int64

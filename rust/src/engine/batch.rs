@@ -201,7 +201,7 @@ impl Engine {
         };
         tally.count(&provenance.counts);
         tally.oversized += u64::from(work.scratch.oversized);
-        let stored = if partition.overflow {
+        let stored = if partition.stateless {
             // Answered from nothing stored: a cached copy would outlive the partition's wait.
             tally.overflow += 1;
             None

@@ -108,26 +108,38 @@ impl Engine {
     /// that sees part of the data never takes a partial view for the whole: what it cannot know,
     /// the resource keeps as its own identity. Call before the alternatives are partitioned.
     fn follow<'a>(&'a self, attrs: &[Attr<'a>], rule: usize, partition: Partition, s: &mut MatchScratch<'a>) -> Follow {
-        let key = self.config.route_attribute.as_bytes();
-        let Some(carried) = attrs.iter().find(|a| a.key == key) else {
-            return Follow::All;
-        };
         let (route, by_keys) = self.rule_route(rule, s);
-        if carried.value != Value::Str(&to_hex(partition.id(route))) {
-            return Follow::Nothing { misrouted: true };
+        match self.route_matches(attrs, partition, route) {
+            None => Follow::All,
+            Some(false) => Follow::Nothing { misrouted: true },
+            Some(true) if by_keys && self.rules.rules[rule].links_in_fleet => Follow::Aliases,
+            Some(true) => Follow::Nothing { misrouted: false },
         }
-        if by_keys && self.rules.rules[rule].links_in_fleet {
-            Follow::Aliases
-        } else {
-            Follow::Nothing { misrouted: false }
-        }
+    }
+
+    /// Whether the route key a resource carries is the one this collector computes for `route`
+    /// in `partition` (`None`: it carries none; no router sent it).
+    fn route_matches(&self, attrs: &[Attr<'_>], partition: Partition, route: EntityId) -> Option<bool> {
+        let key = self.config.route_attribute.as_bytes();
+        let carried = attrs.iter().find(|a| a.key == key)?;
+        Some(carried.value == Value::Str(&to_hex(partition.id(route))))
+    }
+
+    /// A resource whose route key this collector would not compute was routed under another
+    /// partition (a tenant header lost or changed between the tiers) or other rules. What it says
+    /// cannot be placed, so it is served statelessly: identified by what it carries, and nothing
+    /// of it pooled into, linked to or given from this partition's entities, which may be another
+    /// tenant's.
+    fn misrouted(&self, partition: &mut Partition, provenance: &mut Provenance) {
+        provenance.counts.misrouted = true;
+        partition.stateless = true;
     }
 
     /// In the pooling stage of a fleet (`Mode::Pool`), the id the identify stage wrote on a
     /// resource matched by `rule`, when it wrote one of the rule's type. Otherwise the resource
     /// is identified here (as the identify stage would, from what reached this collector).
     fn carried_id(&self, attrs: &[Attr<'_>], rule: usize, partition: Partition) -> Option<EntityId> {
-        if self.config.mode != Mode::Pool || partition.overflow {
+        if self.config.mode != Mode::Pool || partition.stateless {
             return None;
         }
         let text = |key: &str| match attrs.iter().find(|a| a.key == key.as_bytes())?.value {
@@ -151,7 +163,7 @@ impl Engine {
     pub(super) fn process_resource<'a, O: Observer>(
         &'a self,
         w: &mut Work<'a>,
-        partition: Partition,
+        mut partition: Partition,
         now: Stamp,
         out: &mut ResultWriter,
         obs: &mut O,
@@ -161,14 +173,14 @@ impl Engine {
         let attrs = std::mem::take(&mut w.view.attrs);
         let mut provenance = Provenance::at(now);
         provenance.counts.defaulted = partition.defaulted;
-        // What `pool` gives this resource; emptied here, not in `pool`, because a resource of a
-        // partition without a place is not pooled and must not keep the previous resource's.
+        // What `pool` gives this resource; emptied here, not in `pool`, because a resource
+        // served statelessly is not pooled and must not keep the previous resource's.
         w.derived_values.clear();
         w.fills.clear();
         w.fill_spans.clear();
-        if let Some(identity) = self.identify(&attrs, partition, w, now, &mut provenance, obs) {
+        if let Some(identity) = self.identify(&attrs, &mut partition, w, now, &mut provenance, obs) {
             obs.entity(identity.id);
-            if !partition.overflow && self.config.mode != Mode::Identify {
+            if !partition.stateless && self.config.mode != Mode::Identify {
                 self.pool(&identity, &attrs, w, now, &mut provenance, obs);
             }
             self.mark(&identity, &attrs, w, out);
@@ -183,7 +195,7 @@ impl Engine {
     fn identify<'a, O: Observer>(
         &'a self,
         attrs: &[Attr<'a>],
-        partition: Partition,
+        partition: &mut Partition,
         w: &mut Work<'a>,
         now: Stamp,
         provenance: &mut Provenance,
@@ -192,6 +204,9 @@ impl Engine {
         match match_resource(&self.rules, attrs, &w.view.entity_refs, &self.output_keys(), &mut w.scratch) {
             Outcome::Unmatched => None,
             Outcome::EntityRef { index, entity_type, id } => {
+                if self.route_matches(attrs, *partition, id) == Some(false) {
+                    self.misrouted(partition, provenance);
+                }
                 let r = &w.view.entity_refs[index];
                 let keys = r.id_keys.iter().chain(&r.description_keys).copied();
                 let scope = Scope::of_keys(keys, &self.rules.global_exclude);
@@ -224,12 +239,13 @@ impl Engine {
                 }
                 // The pooling stage of a fleet takes the id the identify stage decided, having
                 // seen every resource that could link to this one; otherwise it is decided here.
-                let carried = self.carried_id(attrs, rule, partition);
-                let follow = match carried {
-                    Some(_) => Follow::All, // unused: no link is resolved
-                    None => self.follow(attrs, rule, partition, &mut w.scratch),
-                };
-                provenance.counts.misrouted = follow == Follow::Nothing { misrouted: true };
+                let carried = self.carried_id(attrs, rule, *partition);
+                let follow = self.follow(attrs, rule, *partition, &mut w.scratch);
+                if follow == (Follow::Nothing { misrouted: true }) {
+                    // The pooling stage checks too: the identify stage marked the id, but
+                    // pooling under it would put the resource in this partition's entity.
+                    self.misrouted(partition, provenance);
+                }
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
@@ -241,8 +257,16 @@ impl Engine {
                 let (id, rule, linked) = match carried {
                     Some(id) => (id, rule, id != w.scratch.alternatives[0].1),
                     None => {
-                        let (id, rule) =
-                            self.resolve_and_link(rule, attrs, partition, follow, now, &mut w.scratch, provenance, obs);
+                        let (id, rule) = self.resolve_and_link(
+                            rule,
+                            attrs,
+                            *partition,
+                            follow,
+                            now,
+                            &mut w.scratch,
+                            provenance,
+                            obs,
+                        );
                         (id, rule, provenance.counts.merged)
                     }
                 };
@@ -429,7 +453,7 @@ impl Engine {
         let r = &self.rules.rules[rule];
         let (first_alt, primary) = s.alternatives[0];
         let (mut id, mut effective) = (primary, rule);
-        if partition.overflow {
+        if partition.stateless {
             return (id, effective);
         }
         let may_follow = !self.warming_up(now)

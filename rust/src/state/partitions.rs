@@ -29,12 +29,14 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 /// The partition a resource is processed in: `key` is what its ids are mixed with (`None`: the
 /// unnamed partition, whose ids are plain), `defaulted` whether it is there because its own
-/// partition was absent, `overflow` whether it found no place and is served statelessly.
+/// partition was absent, `stateless` whether it is served statelessly: identified by what it
+/// carries, nothing stored, pooled or linked (its partition found no place, cannot be
+/// told, or a fleet's router saw another one: `Engine::identify`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Partition {
     pub key: Option<u128>,
     pub defaulted: bool,
-    pub overflow: bool,
+    pub stateless: bool,
 }
 
 impl Partition {
@@ -87,7 +89,7 @@ impl Partitions {
             },
             enabled: source != PartitionSource::None,
             admits,
-            default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true, overflow: false },
+            default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true, stateless: false },
             live: Mutex::new(Clock::new(config.max_partitions as usize, ttl_seconds.min(u32::MAX as u64) as u32)),
             latest: AtomicU32::new(0),
         }
@@ -121,18 +123,18 @@ impl Partitions {
         };
         match id_value(attr.value) {
             Some(name) => self.resolve(name.text_borrowed().as_bytes(), now),
-            None => Partition { key: Partition::named(attr.raw_value), defaulted: false, overflow: true },
+            None => Partition { key: Partition::named(attr.raw_value), defaulted: false, stateless: true },
         }
     }
 
     /// The partition named `name`, or the default one when it is empty; counted as seen, and
-    /// marked `overflow` when it has no place.
+    /// marked `stateless` when it has no place.
     fn resolve(&self, name: &[u8], now: Stamp) -> Partition {
         let mut partition = match Partition::named(name) {
-            Some(key) => Partition { key: Some(key), defaulted: false, overflow: false },
+            Some(key) => Partition { key: Some(key), defaulted: false, stateless: false },
             None => self.default,
         };
-        partition.overflow = self.admits && !self.admit(partition, now);
+        partition.stateless = self.admits && !self.admit(partition, now);
         partition
     }
 
@@ -176,7 +178,7 @@ mod tests {
     #[test]
     fn a_partition_beyond_the_bound_waits_for_a_place_and_displaces_none() {
         let p = partitions(2, 10);
-        let served = |name: &[u8], now| !p.of_batch(name, now).unwrap().overflow;
+        let served = |name: &[u8], now| !p.of_batch(name, now).unwrap().stateless;
         assert!(served(b"a", 0) && served(b"b", 0));
         for t in 0..100u32 {
             assert!(!served(format!("invented-{t}").as_bytes(), 1), "no place while a and b are live");

@@ -505,7 +505,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ProcessorResourceequalityRoutesMismatched, err = builder.meter.Int64ObservableCounter(
 		"otelcol_processor_resourceequality_routes_mismatched",
-		metric.WithDescription("Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links. [Development]"),
+		metric.WithDescription("Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ, or the tenant header was lost between them. They are served statelessly: identified by what they carry, nothing pooled, linked or stored. [Development]"),
 		metric.WithUnit("{resource}"),
 	)
 	errs = errors.Join(errs, err)

@@ -349,7 +349,7 @@ func AssertEqualProcessorResourceequalityResources(t *testing.T, tt *componentte
 func AssertEqualProcessorResourceequalityRoutesMismatched(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_processor_resourceequality_routes_mismatched",
-		Description: "Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ. They are identified without links. [Development]",
+		Description: "Resources whose route key (written by a fleet's router) is not the one this collector computes: the tiers' rules, route_attribute or partitions differ, or the tenant header was lost between them. They are served statelessly: identified by what they carry, nothing pooled, linked or stored. [Development]",
 		Unit:        "{resource}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
