@@ -123,7 +123,7 @@ fn put(h: &mut Xxh3, bytes: &[u8]) {
     h.update(bytes);
 }
 
-fn decimal(i: i64, buf: &mut [u8; 20]) -> &[u8] {
+pub(crate) fn decimal(i: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = i.unsigned_abs();
     let mut pos = buf.len();
     loop {

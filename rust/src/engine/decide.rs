@@ -10,7 +10,8 @@ use crate::id::{EntityId, container_tag, to_hex};
 use crate::observe::{LinkKind, Matched, Observer};
 use crate::resource::recycle;
 use crate::rules::matcher::{
-    MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, route_id, standalone_id,
+    MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, poolable, route_id,
+    standalone_id,
 };
 use crate::rules::{CompiledRule, ContainerScope, RuleSet, Scope};
 use crate::state::Link;
@@ -311,13 +312,13 @@ impl Engine {
             derived_spans.push((self.rules.keys.name(*k).as_bytes(), start, w.derived_values.len()));
         }
         let mut pool_attrs: Vec<(&[u8], &[u8])> = recycle(std::mem::take(&mut w.pool_attrs));
-        // A blank value is no value: it is passed without its bytes, so that the key still counts
-        // as the resource's own (never filled over) but nothing is pooled from it.
+        // A value that says nothing (`poolable`) is passed without its bytes, so that the key
+        // still counts as the resource's own (never filled over) but nothing is pooled from it.
         pool_attrs.extend(
             attrs
                 .iter()
                 .filter(|a| !output_keys.contains(&a.key))
-                .map(|a| (a.key, if blank(a.value) { &[][..] } else { a.raw_value })),
+                .map(|a| (a.key, if poolable(a.value) { a.raw_value } else { &[][..] })),
         );
         for (key, s, e) in &derived_spans {
             pool_attrs.push((key, &w.derived_values[*s..*e]));

@@ -92,8 +92,66 @@ impl<'a> MatchScratch<'a> {
     }
 }
 
-/// A string value usable as an identity: valid UTF-8, not empty, not only whitespace.
+/// A string value usable as an identity or pooled: valid UTF-8, not blank, not a placeholder.
 fn usable_str(s: &[u8]) -> bool {
+    not_blank(s) && !placeholder(s)
+}
+
+/// What a program writes where it had no value. Whichever key it is written under, it names
+/// nothing, and the sources of two different entities write the same one:
+/// - a word saying so, in any case (`unknown`, `undefined`, `null`, `<nil>`: Go's `%v` of nil,
+///   `n/a`, `-`: a log format's empty field, ...);
+/// - a reference left unexpanded: `$(VAR)` is what Kubernetes leaves when a container's env
+///   refers to a variable it cannot resolve (`OTEL_RESOURCE_ATTRIBUTES=k8s.pod.uid=$(POD_UID)`
+///   with POD_UID defined after it), `${VAR}`, `%{var}` and `{{ .var }}` the other template forms.
+fn placeholder(s: &[u8]) -> bool {
+    const WORDS: [&[u8]; 14] = [
+        b"unknown",
+        b"undefined",
+        b"null",
+        b"nil",
+        b"<nil>",
+        b"(null)",
+        b"none",
+        b"<none>",
+        b"(none)",
+        b"n/a",
+        b"-",
+        b"<unknown>",
+        b"<no value>",
+        b"unset",
+    ];
+    let t = s.trim_ascii();
+    if t.len() <= 10 && WORDS.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    let enclosed =
+        |open: &[u8], close: &[u8]| t.len() > open.len() + close.len() && t.starts_with(open) && t.ends_with(close);
+    enclosed(b"$(", b")") || enclosed(b"${", b"}") || enclosed(b"%{", b"}") || enclosed(b"{{", b"}}")
+}
+
+/// The SDKs' fallback service name, `unknown_service` or `unknown_service:<executable>`
+/// (OpenTelemetry's resource semantic conventions). With a `service.instance.id` it still names
+/// one process, so it is not a placeholder; but it says nothing another resource of the entity
+/// should be given (a sidecar's logs would gain an unconfigured app's "name"), so it is not pooled.
+fn fallback_service_name(v: Value<'_>) -> bool {
+    const FALLBACK: &[u8] = b"unknown_service";
+    let Value::Str(s) = v else {
+        return false;
+    };
+    s.len() >= FALLBACK.len()
+        && s[..FALLBACK.len()].eq_ignore_ascii_case(FALLBACK)
+        && s.get(FALLBACK.len()).is_none_or(|b| *b == b':')
+}
+
+/// Whether a resource's value is pooled into its entity: it says something of it (not blank, not
+/// a placeholder, not the fallback service name).
+pub fn poolable(v: Value<'_>) -> bool {
+    !blank(v) && !fallback_service_name(v)
+}
+
+/// A string that is valid UTF-8, not empty, not only whitespace.
+fn not_blank(s: &[u8]) -> bool {
     // Nearly every value is ASCII, where this says what `usable_utf8` says in one pass (the
     // ASCII bytes `str::trim` takes for white space are b' ' and b'\t'..=b'\r').
     if s.is_ascii() { s.iter().any(|b| !matches!(b, b' ' | b'\t'..=b'\r')) } else { usable_utf8(s) }
@@ -355,8 +413,12 @@ pub fn identity_parts(rules: &RuleSet, rule: usize, alternative: usize, s: &Matc
 /// Whether a value identifies anything: the table every rule uses says that some do not (a
 /// wildcard or loopback address in any key, `localhost` as a host name), and a rule may add more.
 pub fn identifies(rules: &RuleSet, rule: &CompiledRule, key: KeyId, v: IdValue<'_>) -> bool {
-    let IdValue::Str(text) = v else {
-        return true;
+    // An integer is matched by its decimal form, the form its id is made of: `0` is refused
+    // where `"0"` is.
+    let mut digits = [0u8; 20];
+    let text = match v {
+        IdValue::Str(text) => text,
+        IdValue::Int(i) => crate::id::decimal(i, &mut digits),
     };
     // `id_value` only yields UTF-8 strings.
     let Ok(text) = std::str::from_utf8(text) else {
@@ -421,20 +483,36 @@ fn match_entity_refs<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::{usable_str, usable_utf8 as general};
+    use super::{not_blank, placeholder, usable_utf8 as general};
 
     #[test]
     fn the_ascii_path_says_what_trimming_says() {
         let ascii: Vec<u8> = (0..128).collect();
         for a in &ascii {
-            assert_eq!(usable_str(&[*a]), general(&[*a]), "byte {a}");
+            assert_eq!(not_blank(&[*a]), general(&[*a]), "byte {a}");
             for b in &ascii {
-                assert_eq!(usable_str(&[*a, *b]), general(&[*a, *b]), "bytes {a} {b}");
+                assert_eq!(not_blank(&[*a, *b]), general(&[*a, *b]), "bytes {a} {b}");
             }
         }
         for s in ["", " \u{85}", "\u{a0}", "\u{2003}x", "é", "\t\u{b}\u{c}\r\n "] {
-            assert_eq!(usable_str(s.as_bytes()), general(s.as_bytes()), "{s:?}");
+            assert_eq!(not_blank(s.as_bytes()), general(s.as_bytes()), "{s:?}");
         }
-        assert!(!usable_str(b"\xff"));
+        assert!(!not_blank(b"\xff"));
+    }
+
+    #[test]
+    fn placeholders_are_whole_values_only() {
+        for p in ["unknown", "UNKNOWN", " <nil> ", "N/A", "-", "$(POD_UID)", "${HOST}", "%{host}", "{{ .Values.uid }}"]
+        {
+            assert!(placeholder(p.as_bytes()), "{p:?}");
+        }
+        for v in
+            ["unknown-app", "none-such", "unknown_service", "$", "$()", "cart-$(x)", "a-b", "nil-7", "9f1e2d", "shop"]
+        {
+            assert!(!placeholder(v.as_bytes()), "{v:?}");
+        }
+        let pooled = |s: &str| super::poolable(crate::resource::Value::Str(s.as_bytes()));
+        assert!(!pooled("unknown_service") && !pooled("Unknown_Service:java") && !pooled("unknown"));
+        assert!(pooled("unknown_services") && pooled("checkout"));
     }
 }
