@@ -240,6 +240,11 @@ impl<V: Aging> Clock<V> {
     }
 
     /// The entry under `key`, live or not, without touching it.
+    /// Whether a new entry would need another to be evicted.
+    pub fn full(&self) -> bool {
+        self.map.len() >= self.capacity
+    }
+
     pub fn peek(&self, key: u128) -> Option<&V> {
         self.map.get(&key)
     }

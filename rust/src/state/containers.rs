@@ -48,11 +48,14 @@ impl Containers {
         self.list.iter().map(|c| c.tags.len() * 8 + c.pool.heap_bytes()).sum()
     }
 
-    /// Adds a container as restored from a snapshot (no merging), while there is room.
-    pub fn restore(&mut self, container: Container) {
-        if self.tag_count() + container.tags.len() <= MAX_TAGS {
+    /// Adds a container as restored from a snapshot (no merging), if there is room: returns
+    /// whether there was.
+    pub fn restore(&mut self, container: Container) -> bool {
+        let room = self.tag_count() + container.tags.len() <= MAX_TAGS;
+        if room {
             self.list.push(container);
         }
+        room
     }
 
     /// The container a resource naming `tags` speaks for: the one that has any of the tags

@@ -157,8 +157,36 @@ impl Pool {
         self.packed = out.into_boxed_slice();
     }
 
-    /// Adds an entry as restored from a snapshot (no merging).
-    pub fn push(&mut self, key: PoolKey, value: Option<&[u8]>) {
+    /// Most keys a pool holds: `MAX_POOL_KEYS`, and as many more ambiguous ones a merge of
+    /// another pool adds (`absorb`).
+    pub const MOST_KEYS: usize = 2 * MAX_POOL_KEYS;
+
+    /// A pool as a snapshot records it, if it is one this engine could have made: no key twice,
+    /// no value over `MAX_VALUE_BYTES`, at most `MOST_KEYS` keys, and within `max_bytes` plus
+    /// one record and a merge's ambiguous keys (the bounds `merge_all` and `absorb` keep). A
+    /// record past them was not written by a pool (a corrupt or crafted file): `None`, so that a
+    /// restore never holds more than pooling would, nor spends more than linear time on a pool.
+    pub fn restored(entries: &[(PoolKey, Option<&[u8]>)], max_bytes: usize) -> Option<Pool> {
+        if entries.len() > Self::MOST_KEYS {
+            return None;
+        }
+        let bytes: usize = entries.iter().map(|(_, v)| HEADER + v.map_or(0, <[u8]>::len)).sum();
+        let longest = entries.iter().map(|(_, v)| v.map_or(0, <[u8]>::len)).max().unwrap_or(0);
+        if longest > MAX_VALUE_BYTES || bytes > max_bytes + HEADER + MAX_VALUE_BYTES + MAX_POOL_KEYS * HEADER {
+            return None;
+        }
+        if entries.iter().enumerate().any(|(i, (k, _))| entries[..i].iter().any(|(other, _)| other == k)) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(bytes);
+        for (k, v) in entries {
+            put(&mut out, *k, *v);
+        }
+        Some(Pool { packed: out.into_boxed_slice() })
+    }
+
+    /// Adds an ambiguous key a merged pool held (`absorb`).
+    fn push(&mut self, key: PoolKey, value: Option<&[u8]>) {
         let mut out = Vec::with_capacity(self.packed.len() + HEADER + value.map_or(0, <[u8]>::len));
         out.extend_from_slice(&self.packed);
         put(&mut out, key, value);

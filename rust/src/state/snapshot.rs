@@ -13,7 +13,7 @@ use crate::clock::Stamp;
 use crate::id::EntityId;
 use crate::rules::RuleSet;
 use crate::state::containers::Container;
-use crate::state::pool::{Pool, PoolKey};
+use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
 use crate::state::{Entity, Link, PoolKeys, State};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -262,20 +262,30 @@ pub fn save(state: &State, rules: &RuleSet, now: Stamp) -> Vec<u8> {
     w.finish()
 }
 
-/// Replaces the state with a snapshot's, if the snapshot reads whole. Links to rules no longer
-/// in use are dropped. Returns the number of entities restored.
+/// Replaces the state with a snapshot's, if the snapshot reads whole. Returns the number of
+/// entities restored.
+///
+/// What a restore keeps is what the running engine would have kept:
+/// - Entities go in from the most recently seen, each while its shard has room, so that an
+///   engine with a smaller `max_entities` keeps the newest and evicts none while restoring: an
+///   evicted entity's keys would stay in the key table and crowd out the survivors' values.
+/// - An entity is kept whole or not at all: one missing a value, or the mark that its sources
+///   disagreed on a key, would fill resources the whole entity would have refused. So is one
+///   whose pool the running engine could not have made (`Pool::restored`).
+/// - A time recorded after `now` (a clock that was ahead) counts as `now`, so that no entry
+///   outlives its TTL.
+/// - Links to rules no longer in use are dropped.
 pub fn load(state: &State, rules: &RuleSet, bytes: &[u8], now: Stamp) -> Result<u64, SnapshotError> {
-    let (entities, links) = read(bytes)?;
+    let (mut entities, links) = read(bytes)?;
     state.clear();
-    for record in &entities {
-        state.import_entity(record, now);
-    }
+    entities.sort_by_key(|(_, last_seen, _, _)| std::cmp::Reverse(*last_seen));
+    let restored = entities.iter().filter(|record| state.import_entity(record, now)).count();
     for (from, target, rule, ambiguous, last_seen) in links {
         if let Some(rule) = rules.rules.iter().position(|r| *r.name == *rule) {
-            state.import_link(from, Link::new(target, rule as u16, ambiguous, last_seen), now);
+            state.import_link(from, Link::new(target, rule as u16, ambiguous, last_seen.min(now)), now);
         }
     }
-    Ok(entities.len() as u64)
+    Ok(restored as u64)
 }
 
 /// Moving entities and links into and out of the state: here, beside the format, so that the
@@ -301,18 +311,28 @@ impl State {
         }
     }
 
-    /// Inserts a restored entity; entries already expired are skipped.
-    fn import_entity(&self, record: &EntityRecord, now: Stamp) {
+    /// Inserts a restored entity whole, if it has not expired, its shard has room, and every
+    /// pool of it is one pooling could have made (see `load`). Returns whether it was inserted.
+    fn import_entity(&self, record: &EntityRecord, now: Stamp) -> bool {
         let (id, last_seen, attrs, containers) = record;
+        let last_seen = (*last_seen).min(now);
         let mut guard = self.shard(*id).lock();
         let shard = &mut *guard;
-        if shard.entities.expired(*last_seen, now) {
-            return;
+        if shard.entities.expired(last_seen, now) || shard.entities.full() {
+            return false;
         }
-        let mut entity = Entity::new(*last_seen);
-        entity.pool = restore_pool(&mut shard.keys, attrs);
+        let mut entity = Entity::new(last_seen);
+        let Some(pool) = restore_pool(&mut shard.keys, attrs, MAX_POOL_BYTES) else {
+            return false;
+        };
+        entity.pool = pool;
         for (tags, attrs) in containers {
-            entity.containers.restore(Container { tags: tags.clone(), pool: restore_pool(&mut shard.keys, attrs) });
+            let Some(pool) = restore_pool(&mut shard.keys, attrs, MAX_CONTAINER_POOL_BYTES) else {
+                return false;
+            };
+            if !entity.containers.restore(Container { tags: tags.clone(), pool }) {
+                return false;
+            }
         }
         // Not a new entity's case: a call running beside the restore may have made this entity
         // after `clear` and answered from its empty pool, which the insert below replaces.
@@ -321,6 +341,7 @@ impl State {
         shard.entities.insert(*id, entity, now, &mut evicted);
         drop(guard);
         self.count_evictions(evicted.count);
+        true
     }
 
     /// Inserts a restored link; links already expired are skipped.
@@ -350,14 +371,17 @@ impl State {
     }
 }
 
-fn restore_pool(keys: &mut PoolKeys, attrs: &AttrRecords) -> Pool {
-    let mut pool = Pool::default();
-    for (key, value) in attrs {
-        if let Some(k) = keys.intern(key) {
-            pool.push(k, value.as_deref());
-        }
+/// A restored pool, if every key has a place in the key table and the pool is one pooling could
+/// have made. The keys of a pool refused are left for the table's next sweep.
+fn restore_pool(keys: &mut PoolKeys, attrs: &AttrRecords, max_bytes: usize) -> Option<Pool> {
+    if attrs.len() > Pool::MOST_KEYS {
+        return None;
     }
-    pool
+    let mut entries = Vec::with_capacity(attrs.len());
+    for (key, value) in attrs {
+        entries.push((keys.intern(key)?, value.as_deref()));
+    }
+    Pool::restored(&entries, max_bytes)
 }
 
 #[cfg(test)]
