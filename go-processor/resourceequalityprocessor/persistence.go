@@ -21,7 +21,9 @@ const snapshotKey = "resourceequality_state"
 // Ids never depend on it: it only keeps pooled attributes and learnt links. It fails open: a
 // storage that cannot be opened (a corrupt or truncated database, a read-only directory, a full
 // disk) or written never stops the collector. The processor starts empty, says so once, and keeps
-// trying at every interval.
+// trying at every interval. It never overwrites a saved state it could not read: a storage that
+// opens late (the previous process still held its lock) or failed one read is read, and its
+// state restored, before anything is saved.
 type persistence struct {
 	storage  storage.Extension
 	storeID  component.ID
@@ -30,9 +32,16 @@ type persistence struct {
 	engine   *engine.Engine
 	logger   *zap.Logger
 	interval time.Duration
+	// read is set once the saved state was read (restored, or found absent or unusable); until
+	// then nothing is saved.
+	read bool
 	// failing is set by the first failure of a run of them (told at warn level, the rest at
 	// debug) and cleared by the next success (told at info level).
 	failing bool
+	// running is the periodic saves' context, cancelled at shutdown so that a save stuck in a
+	// storage that honours it ends.
+	running context.Context
+	cancel  context.CancelFunc
 	stopCh  chan struct{}
 	done    chan struct{}
 }
@@ -49,10 +58,9 @@ func startPersistence(ctx context.Context, host component.Host, storageID, owner
 		return nil, fmt.Errorf("extension %q is not a storage extension", storageID)
 	}
 	p := &persistence{storage: se, storeID: storageID, owner: owner, engine: e, logger: logger, interval: interval, stopCh: make(chan struct{}), done: make(chan struct{})}
-	if p.open(ctx) {
-		p.restore(ctx)
-	} else {
-		p.logger.Info("Starting with an empty resourceequality state; the state is saved once the storage opens")
+	p.running, p.cancel = context.WithCancel(context.Background())
+	if !p.open(ctx) || !p.restore(ctx) {
+		p.logger.Info("Starting with an empty resourceequality state; the saved state is restored, and the state saved, once the storage can be read")
 	}
 	go p.loop()
 	return p, nil
@@ -82,13 +90,18 @@ func (p *persistence) failed(msg string, err error) {
 	p.logger.Warn(msg+"; will keep trying at every snapshot_interval", zap.Error(err))
 }
 
-// restore never fails the start: a missing, truncated, corrupt or older snapshot starts empty
-// with one warning.
-func (p *persistence) restore(ctx context.Context) {
+// restore reads the saved state into the engine, replacing what the engine holds (a restore
+// after the start replaces minutes of learning with the saved state, which the next save would
+// otherwise have overwritten). It never fails the start: a missing, truncated, corrupt or older
+// snapshot starts empty with one warning. Returns whether the saved state was read.
+func (p *persistence) restore(ctx context.Context) bool {
 	data, err := p.client.Get(ctx, snapshotKey)
+	if err != nil {
+		p.failed("Could not read the saved resourceequality state; nothing is saved over it until it is read", err)
+		return false
+	}
+	p.read = true
 	switch {
-	case err != nil:
-		p.logger.Warn("Could not read the saved resourceequality state; starting empty", zap.Error(err))
 	case data == nil:
 		p.logger.Info("No saved resourceequality state; starting empty")
 	default:
@@ -98,11 +111,12 @@ func (p *persistence) restore(ctx context.Context) {
 		releaseSnapshot(n)
 		if err != nil {
 			p.logger.Warn("Saved resourceequality state is unusable; starting empty", zap.Error(err), zap.Int("bytes", n))
-			return
+			return true
 		}
 		st, _ := p.engine.Stats()
 		p.logger.Info("Restored resourceequality state", zap.Int64("entities", st.Entities), zap.Int64("links", st.Links), zap.Int("bytes", n))
 	}
+	return true
 }
 
 func (p *persistence) loop() {
@@ -114,14 +128,15 @@ func (p *persistence) loop() {
 		case <-p.stopCh:
 			return
 		case <-t.C:
-			p.save(context.Background())
+			p.save(p.running)
 		}
 	}
 }
 
-// save writes a snapshot, opening the storage first if it could not be opened so far.
+// save writes a snapshot, opening the storage and reading the saved state first if it could not
+// so far.
 func (p *persistence) save(ctx context.Context) {
-	if !p.open(ctx) {
+	if !p.open(ctx) || (!p.read && !p.restore(ctx)) {
 		return
 	}
 	data, err := p.engine.Snapshot()
@@ -156,8 +171,16 @@ func releaseSnapshot(n int) {
 // stop ends the periodic snapshots, writes a last one and closes the storage client. A failure
 // is told, never returned: the collector shuts down cleanly whatever the storage does.
 func (p *persistence) stop(ctx context.Context) {
+	p.cancel()
 	close(p.stopCh)
-	<-p.done
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		// A storage that ignores cancellation still holds the periodic save; the client is
+		// its until it returns, so it is neither written again nor closed here.
+		p.logger.Warn("A save of the resourceequality state did not end before the shutdown's deadline; the next start begins with the last state saved, if any", zap.Error(ctx.Err()))
+		return
+	}
 	p.save(ctx)
 	if p.failing {
 		p.logger.Warn("The resourceequality state was not saved at shutdown; the next start begins with the last state saved, if any")

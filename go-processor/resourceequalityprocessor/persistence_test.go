@@ -25,15 +25,20 @@ import (
 	"github.com/resourceequality/resourceequality/go-processor/resourceequalityprocessor/internal/metadata"
 )
 
-// memStorage is a storage extension keeping one map in memory, shared by its clients. openErr
-// and setErr make it fail as a real storage does (a corrupt database file, a full disk).
+// memStorage is a storage extension keeping one map in memory, shared by its clients. openErr,
+// getErr and setErr make it fail as a real storage does (a corrupt database file, a failed read,
+// a full disk); a non-nil hang makes Set wait until it is closed or its context ends (a storage
+// on a mount that stopped answering).
 type memStorage struct {
 	component.StartFunc
 	component.ShutdownFunc
 	mu      sync.Mutex
 	data    map[string][]byte
 	openErr error
+	getErr  error
 	setErr  error
+	hang    chan struct{}
+	waited  chan struct{} // closed when the first Set waits on hang
 }
 
 func (m *memStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
@@ -62,10 +67,27 @@ type memClient struct{ s *memStorage }
 func (c *memClient) Get(_ context.Context, k string) ([]byte, error) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
+	if c.s.getErr != nil {
+		return nil, c.s.getErr
+	}
 	return c.s.data[k], nil
 }
 
-func (c *memClient) Set(_ context.Context, k string, v []byte) error {
+func (c *memClient) Set(ctx context.Context, k string, v []byte) error {
+	if c.s.hang != nil {
+		c.s.mu.Lock()
+		select {
+		case <-c.s.waited:
+		default:
+			close(c.s.waited)
+		}
+		c.s.mu.Unlock()
+		select {
+		case <-c.s.hang:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	if c.s.setErr != nil {
@@ -222,3 +244,60 @@ func TestMissingStorageExtensionFailsStart(t *testing.T) {
 }
 
 var _ extension.Extension = (*memStorage)(nil)
+
+// A saved state that could not be read at the start (a failed read; the same holds for a storage
+// that opens late, its lock still held by the previous process) is read and restored once it
+// can be, and never overwritten before. Before, the periodic saves wrote the new, nearly empty
+// state over it, and the next run had lost the pod's service.name.
+func TestAStateThatCouldNotBeReadIsRestoredNotOverwritten(t *testing.T) {
+	st := &memStorage{data: map[string][]byte{}}
+	core, logs := observer.New(zapcore.InfoLevel)
+	p, stop := startWithStorage(t, st, core)
+	sendLogs(t, p, map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"})
+	stop()
+	require.True(t, st.saved())
+
+	st.mu.Lock()
+	st.getErr = errors.New("read /var/lib/otelcol/file_storage/x: input/output error")
+	st.mu.Unlock()
+	p, stop = startWithStorage(t, st, core)
+	sendLogs(t, p, map[string]any{"k8s.pod.uid": "u-2", "service.name": "other"})
+	time.Sleep(100 * time.Millisecond) // five snapshot intervals, each read failing
+	assert.Equal(t, 1, logs.FilterMessageSnippet("Could not read").Len(), "one warning for a run of failures")
+	st.mu.Lock()
+	st.getErr = nil
+	st.mu.Unlock()
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("Restored").Len() == 1 }, 5*time.Second, 10*time.Millisecond)
+	out := sendLogs(t, p, map[string]any{"k8s.pod.uid": "u-1"})
+	_, ok := out.ResourceLogs().At(0).Resource().Attributes().Get("service.name")
+	assert.True(t, ok, "the saved state is restored once it can be read")
+	stop()
+
+	p, stop = startWithStorage(t, st, core)
+	defer stop()
+	out = sendLogs(t, p, map[string]any{"k8s.pod.uid": "u-1"})
+	_, ok = out.ResourceLogs().At(0).Resource().Attributes().Get("service.name")
+	assert.True(t, ok, "and survives into the next run")
+}
+
+// A periodic save stuck in a storage that stopped answering does not hold the shutdown past its
+// deadline. Before, shutdown waited for it without end.
+func TestShutdownEndsAtItsDeadlineWhenASaveHangs(t *testing.T) {
+	st := &memStorage{data: map[string][]byte{}, hang: make(chan struct{}), waited: make(chan struct{})}
+	defer close(st.hang)
+	core, logs := observer.New(zapcore.InfoLevel)
+	p, _ := startWithStorage(t, st, core)
+	sendLogs(t, p, map[string]any{"k8s.pod.uid": "u-1", "service.name": "api"})
+	<-st.waited // a periodic save is waiting in Set
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.shutdown(ctx) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("shutdown waited for the hung save past its deadline")
+	}
+	assert.GreaterOrEqual(t, logs.FilterMessageSnippet("not saved at shutdown").Len()+logs.FilterMessageSnippet("did not end before").Len(), 1, "the lost save is told")
+}
