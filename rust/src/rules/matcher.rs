@@ -228,14 +228,22 @@ pub fn match_resource<'a>(
             s.oversized += u32::from(too_long_to_identify(a.value));
         }
     }
-    if let Some(o) = match_entity_refs(rules, attrs, entity_refs, s) {
-        return o;
-    }
     rules.index.candidates(&s.touched, &mut s.candidates);
     let candidates = std::mem::take(&mut s.candidates);
     let outcome = match_rules(rules, &candidates, attrs, output_keys, s);
     s.candidates = candidates;
-    outcome
+    // A declared entity of a type no rule knows is the resource's entity only where no rule
+    // knows a finer one: a declaration may name what the resource is part of (the Java SDK's
+    // entity prototype declares `service` and `telemetry.sdk`, which every process of a service,
+    // or every Java process, shares), and the rules, tried from the finest entity, know which
+    // entity the resource's own keys name.
+    match outcome {
+        Outcome::Unmatched => match_entity_refs(rules, attrs, entity_refs, s).unwrap_or(outcome),
+        Outcome::Rule { rule } if rules.rules[rule].is_fallback() => {
+            match_entity_refs(rules, attrs, entity_refs, s).unwrap_or(outcome)
+        }
+        matched => matched,
+    }
 }
 
 /// The first of the candidate rules, in precedence order, that the resource matches.

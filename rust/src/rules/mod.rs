@@ -107,6 +107,12 @@ pub struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// Whether the rule identifies a resource by all its attributes (`exact_match`): the
+    /// fallback for a resource no entity is known for.
+    pub fn is_fallback(&self) -> bool {
+        self.identity.iter().any(|a| matches!(a, Alternative::AllAttributes))
+    }
+
     /// The keys whose presence makes a resource a candidate for this rule (`index`), or `None`
     /// when it is always tried. Sorted and deduplicated.
     pub fn triggers(&self) -> Option<Vec<KeyId>> {
