@@ -8,9 +8,12 @@
 //! - else the longest registered entity type it is named under (`k8s.pod.label.app`: a pod;
 //!   `host.cpu.model.name`: `host.cpu`); a key that is an entity type's own name describes that
 //!   type (`container.runtime`);
-//! - else, when its last segment names or identifies something (`id`, `uid`, `name`, `arn`,
-//!   `instance`, or `…_id`, `…_uid`, `…_name`, `…_arn`), the object named by the rest of the key
-//!   (`k8s.object.uid`: a `k8s.object`);
+//! - else, when its last segment names, identifies or locates something (`id`, `uid`, `name`,
+//!   `arn`, `instance`, `endpoint`, `address`, or `…_id`, `…_uid`, `…_name`, `…_arn`,
+//!   `…_endpoint`, `…_address`), the object named by the rest of the key (`k8s.object.uid`: a
+//!   `k8s.object`; `mysql.instance.endpoint`: a `mysql.instance`; `server.address`: a `server`);
+//!   a key of one segment names the object before its suffix (`pod_name`, as Datadog-style
+//!   sources write it: a `pod`);
 //! - else nothing: a descriptive key of no known object (`team`, `acme.cost_center`) keeps no
 //!   rule from claiming a resource.
 
@@ -86,18 +89,24 @@ impl Objects {
             }
             end = dot;
         }
-        let dot = key.iter().rposition(|b| *b == b'.')?;
-        names_something(&key[dot + 1..]).then_some(&key[..dot])
+        match key.iter().rposition(|b| *b == b'.') {
+            Some(dot) => names_something(&key[dot + 1..]).map(|_| &key[..dot]),
+            None => names_something(key).filter(|object| !object.is_empty()),
+        }
     }
 }
 
-/// Whether a key's last segment names or identifies its object.
-fn names_something(segment: &[u8]) -> bool {
-    const WORDS: [&[u8]; 5] = [b"id", b"uid", b"name", b"arn", b"instance"];
-    WORDS.contains(&segment)
-        || WORDS[..4].iter().any(|w| {
-            segment.len() > w.len() + 1 && segment.ends_with(w) && segment[segment.len() - w.len() - 1] == b'_'
-        })
+/// Whether a key's last segment names, identifies or locates its object: the object's own part
+/// of the segment (empty for the bare word, `pod` for `pod_name`), if it does.
+fn names_something(segment: &[u8]) -> Option<&[u8]> {
+    const WORDS: [&[u8]; 7] = [b"id", b"uid", b"name", b"arn", b"endpoint", b"address", b"instance"];
+    if WORDS.contains(&segment) {
+        return Some(&[]);
+    }
+    WORDS[..6].iter().find_map(|w| {
+        let object = segment.len().checked_sub(w.len() + 1)?;
+        (object > 0 && segment.ends_with(w) && segment[object] == b'_').then(|| &segment[..object])
+    })
 }
 
 /// Whether `object` is `kind` or named under it (`k8s.node.system_container` is under `k8s.node`).
@@ -126,6 +135,12 @@ mod tests {
         assert_eq!(owner("k8s.object.uid").as_deref(), Some("k8s.object"));
         assert_eq!(owner("acme.team_name").as_deref(), Some("acme"));
         assert_eq!(owner("faas.instance").as_deref(), Some("faas"));
+        assert_eq!(owner("mysql.instance.endpoint").as_deref(), Some("mysql.instance"));
+        assert_eq!(owner("server.address").as_deref(), Some("server"));
+        assert_eq!(owner("pod_name").as_deref(), Some("pod"));
+        assert_eq!(owner("kube_cluster_name").as_deref(), Some("kube_cluster"));
+        assert_eq!(owner("name"), None, "a bare word names no object");
+        assert_eq!(owner("_id"), None);
         assert_eq!(owner("k8s.object.kind"), None, "descriptive, of no known object");
         assert_eq!(owner("team"), None);
         assert_eq!(owner("k8s.kubelet.version"), None);
