@@ -52,6 +52,8 @@ pub trait Aging {
     fn group(&self) -> u32 {
         0
     }
+    /// Moves the entry to another group (`Clock::get_live_in`); entries without groups ignore it.
+    fn set_group(&mut self, _group: u32) {}
 }
 
 /// What a clock tells of each entry it evicts or finds expired, as it drops it.
@@ -89,9 +91,7 @@ impl<V: Aging> Clock<V> {
     }
 
     fn counted_in(&mut self, v: &V) {
-        if let Some(groups) = &mut self.groups {
-            *groups.entry(v.group()).or_default() += 1;
-        }
+        count_in(&mut self.groups, v);
     }
 
     fn counted_out(&mut self, v: &V) {
@@ -110,6 +110,23 @@ impl<V: Aging> Clock<V> {
 
     /// The live entry under `key`; an expired one is removed (told to `evicted`). One probe.
     pub fn get_live(&mut self, key: u128, now: Stamp, evicted: &mut impl Evictions) -> Option<&mut V> {
+        self.live_entry(key, None, now, evicted)
+    }
+
+    /// `get_live`, the entry counted against `group` from now on. One seen again in another
+    /// group than it counted against moves to it: an entry restored from a snapshot counts
+    /// against group 0 (the snapshot does not keep groups) until its partition sees it again.
+    pub fn get_live_in(&mut self, key: u128, group: u32, now: Stamp, evicted: &mut impl Evictions) -> Option<&mut V> {
+        self.live_entry(key, Some(group), now, evicted)
+    }
+
+    fn live_entry(
+        &mut self,
+        key: u128,
+        group: Option<u32>,
+        now: Stamp,
+        evicted: &mut impl Evictions,
+    ) -> Option<&mut V> {
         match self.map.entry(key) {
             Entry::Occupied(mut o) => {
                 if past_ttl(self.ttl, o.get_mut().age().last_seen, now) {
@@ -117,6 +134,11 @@ impl<V: Aging> Clock<V> {
                     evicted.evicted(key);
                     None
                 } else {
+                    if let Some(group) = group.filter(|g| *g != o.get().group()) {
+                        count_out(&mut self.groups, o.get());
+                        o.get_mut().set_group(group);
+                        count_in(&mut self.groups, o.get());
+                    }
                     Some(o.into_mut())
                 }
             }
@@ -285,6 +307,12 @@ fn over_share<V: Aging>(groups: &Option<Groups>, v: &V, limit: usize) -> bool {
 }
 
 /// Takes `v` out of its group's count (a free function, so that it borrows only the counts).
+fn count_in<V: Aging>(groups: &mut Option<Groups>, v: &V) {
+    if let Some(groups) = groups {
+        *groups.entry(v.group()).or_default() += 1;
+    }
+}
+
 fn count_out<V: Aging>(groups: &mut Option<Groups>, v: &V) {
     if let Some(groups) = groups
         && let std::collections::hash_map::Entry::Occupied(mut o) = groups.entry(v.group())

@@ -118,3 +118,40 @@ fn a_crafted_pool_beyond_the_bounds_is_refused_whole() {
     assert_eq!(e.restore(&crafted(1, 100), NOW).unwrap(), 1);
     assert!(e.pooled_bytes() > 100);
 }
+
+/// Tenants' entities restored from a snapshot count against one group (the snapshot does not
+/// keep partitions) only until their tenant sees them again: then each counts against its own
+/// tenant's share, and another tenant churning past the bound evicts its own entities, not
+/// theirs. Before, restored entities stayed in the one group, and the churn evicted the quiet
+/// tenants' pods though they were seen again.
+#[test]
+fn restored_entities_count_against_their_tenant_once_it_sees_them_again() {
+    let config = br#"{"partition": {"metadata": "x-scope-orgid"}, "max_entities": 2000}"#;
+    let send = |e: &Engine, tenant: &str, attrs: J| {
+        let r = resource(attrs.as_object().unwrap());
+        apply(&r, &upserts(&e.process_partition(tenant.as_bytes(), &batch([r.clone()]), NOW).unwrap())[0])
+    };
+    let tenants = ["t0", "t1", "t2", "t3", "t4"];
+    let before = Engine::from_json(config).unwrap();
+    for (t, name) in tenants.iter().enumerate() {
+        for i in 0..300 {
+            send(&before, name, json!({"k8s.pod.uid": pod(t * 1000 + i), "service.name": "shop"}));
+        }
+    }
+    let e = Engine::from_json(config).unwrap();
+    e.restore(&before.snapshot(NOW), NOW).unwrap();
+    for (t, name) in tenants.iter().enumerate() {
+        for i in 0..300 {
+            send(&e, name, json!({"k8s.pod.uid": pod(t * 1000 + i), "service.name": "shop"}));
+        }
+    }
+    for i in 0..20_000 {
+        send(&e, "churning", json!({"k8s.pod.uid": pod(1_000_000 + i), "service.name": "churn"}));
+    }
+    for (t, name) in tenants.iter().enumerate() {
+        for i in 0..300 {
+            let got = send(&e, name, json!({"k8s.pod.uid": pod(t * 1000 + i)}));
+            assert_eq!(get_str(&got, "service.name"), Some("shop"), "{name}'s pod {i} lost to another tenant's churn");
+        }
+    }
+}

@@ -79,6 +79,9 @@ impl Aging for Entity {
     fn group(&self) -> u32 {
         self.group
     }
+    fn set_group(&mut self, group: u32) {
+        self.group = group;
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +107,9 @@ impl Aging for Link {
     }
     fn group(&self) -> u32 {
         self.group
+    }
+    fn set_group(&mut self, group: u32) {
+        self.group = group;
     }
 }
 
@@ -278,7 +284,7 @@ impl State {
         }
         let mut shard = self.shard(from).lock();
         let mut evicted = 0;
-        let ambiguous = match shard.links.get_live(from, now, &mut evicted) {
+        let ambiguous = match shard.links.get_live_in(from, group, now, &mut evicted) {
             Some(l) => {
                 if l.target != target && !l.ambiguous {
                     l.ambiguous = true;

@@ -155,7 +155,7 @@ impl State {
         }
         let mut described = false;
         let mut new = false;
-        let entity = match shard.entities.get_live(id, now, &mut evicted) {
+        let entity = match shard.entities.get_live_in(id, req.group, now, &mut evicted) {
             Some(e) => {
                 e.age.touch(now);
                 e
