@@ -12,8 +12,6 @@
 //!   `arn`, `instance`, `endpoint`, `address`, or `…_id`, `…_uid`, `…_name`, `…_arn`,
 //!   `…_endpoint`, `…_address`), the object named by the rest of the key (`k8s.object.uid`: a
 //!   `k8s.object`; `mysql.instance.endpoint`: a `mysql.instance`; `server.address`: a `server`);
-//!   a key of one segment names the object before its suffix (`pod_name`, as Datadog-style
-//!   sources write it: a `pod`);
 //! - else nothing: a descriptive key of no known object (`team`, `acme.cost_center`) keeps no
 //!   rule from claiming a resource.
 
@@ -89,24 +87,21 @@ impl Objects {
             }
             end = dot;
         }
-        match key.iter().rposition(|b| *b == b'.') {
-            Some(dot) => names_something(&key[dot + 1..]).map(|_| &key[..dot]),
-            None => names_something(key).filter(|object| !object.is_empty()),
-        }
+        // A key of one segment names nothing: flat keys (`team_name`, `cluster_name`) are what
+        // operators add to every resource, and naming objects by them would split a host's
+        // resources from each other.
+        let dot = key.iter().rposition(|b| *b == b'.')?;
+        names_something(&key[dot + 1..]).then_some(&key[..dot])
     }
 }
 
-/// Whether a key's last segment names, identifies or locates its object: the object's own part
-/// of the segment (empty for the bare word, `pod` for `pod_name`), if it does.
-fn names_something(segment: &[u8]) -> Option<&[u8]> {
+/// Whether a key's last segment names, identifies or locates its object.
+fn names_something(segment: &[u8]) -> bool {
     const WORDS: [&[u8]; 7] = [b"id", b"uid", b"name", b"arn", b"endpoint", b"address", b"instance"];
-    if WORDS.contains(&segment) {
-        return Some(&[]);
-    }
-    WORDS[..6].iter().find_map(|w| {
-        let object = segment.len().checked_sub(w.len() + 1)?;
-        (object > 0 && segment.ends_with(w) && segment[object] == b'_').then(|| &segment[..object])
-    })
+    WORDS.contains(&segment)
+        || WORDS[..6].iter().any(|w| {
+            segment.len() > w.len() + 1 && segment.ends_with(w) && segment[segment.len() - w.len() - 1] == b'_'
+        })
 }
 
 /// Whether `object` is `kind` or named under it (`k8s.node.system_container` is under `k8s.node`).
@@ -137,10 +132,8 @@ mod tests {
         assert_eq!(owner("faas.instance").as_deref(), Some("faas"));
         assert_eq!(owner("mysql.instance.endpoint").as_deref(), Some("mysql.instance"));
         assert_eq!(owner("server.address").as_deref(), Some("server"));
-        assert_eq!(owner("pod_name").as_deref(), Some("pod"));
-        assert_eq!(owner("kube_cluster_name").as_deref(), Some("kube_cluster"));
-        assert_eq!(owner("name"), None, "a bare word names no object");
-        assert_eq!(owner("_id"), None);
+        assert_eq!(owner("team_name"), None, "a flat key names no object");
+        assert_eq!(owner("name"), None);
         assert_eq!(owner("k8s.object.kind"), None, "descriptive, of no known object");
         assert_eq!(owner("team"), None);
         assert_eq!(owner("k8s.kubelet.version"), None);
