@@ -202,12 +202,16 @@ fn a_partition_attribute_of_any_type_keeps_its_tenant_apart() {
         json!("x".repeat(5000)),
         json!(""),
         json!(" "),
+        json!("unknown"),
+        json!("$(TENANT_ID)"),
         J::Null,
     ];
     // Resources whose partition is told (a string or an integer) are served with state, in the
     // tenant their text names; blank and absent ones in the default partition, with state; the
     // rest statelessly.
-    let told = |v: &J| v.is_i64() || v.as_str().is_some_and(|s| !s.trim().is_empty() && s.len() < 5000);
+    let placeholder = |s: &str| s == "unknown" || s.starts_with("$(");
+    let told =
+        |v: &J| v.is_i64() || v.as_str().is_some_and(|s| !s.trim().is_empty() && s.len() < 5000 && !placeholder(s));
     let defaulted = |v: &J| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
     let tenant = |v: &J| if v.is_i64() { v.to_string() } else { v.as_str().unwrap_or_default().to_string() };
     for rich in &values {

@@ -182,12 +182,19 @@ fn present(v: Option<Value<'_>>) -> bool {
     v.is_some_and(|v| !blank(v))
 }
 
-/// A value that says nothing: unset, an empty or blank string, an empty array or map. It
-/// neither identifies nor is pooled.
+/// A value that says nothing: `unset`, or a placeholder. It neither identifies nor is pooled.
 pub fn blank(v: Value<'_>) -> bool {
+    unset(v) || matches!(v, Value::Str(s) if placeholder(s))
+}
+
+/// A value that is not there: unset, an empty or whitespace string (or not UTF-8), an empty
+/// array or map. Unlike a placeholder, which says a value is missing, it says nothing at all:
+/// the key's presence with a placeholder still tells what the resource describes (a pod, when
+/// `k8s.pod.uid` is `$(POD_UID)`), and a placeholder still tells that a tenant was named.
+pub fn unset(v: Value<'_>) -> bool {
     match v {
         Value::Empty => true,
-        Value::Str(s) => !usable_str(s),
+        Value::Str(s) => !not_blank(s),
         Value::Array(b) | Value::KvList(b) => b.is_empty(),
         _ => false,
     }
@@ -287,7 +294,7 @@ fn describes_only_its_own(rules: &RuleSet, rule: &CompiledRule, attrs: &[Attr<'_
         beside.iter().any(|t| crate::rules::objects::is_under(object, t)) || derived_from().any(|o| o == object)
     };
     attrs.iter().all(|a| {
-        if blank(a.value)
+        if unset(a.value)
             || rules.keys.get(a.key).is_some_and(|k| rule.own_keys.contains(&k))
             || rules.engine_keys.iter().any(|k| **k == *a.key)
         {
@@ -454,8 +461,8 @@ pub fn standalone_id<'a>(
     id
 }
 
-/// A resource that declares entities the rules do not know is matched by its first complete
-/// declaration. Declarations of a type the rules know (a rule's type, or one a rule claims in
+/// A resource that declares an entity the rules do not know is matched by that declaration,
+/// when it is the one complete such declaration. Declarations of a type the rules know (a rule's type, or one a rule claims in
 /// `entity_ref_types`) are left to the rules, so that one entity has one id whichever source
 /// reports it, declared or not: the k8scluster receiver's node (uid and name) then links its
 /// name to its uid as any resource would, and kubeletstats' node (name only) joins it; its
@@ -466,27 +473,32 @@ fn match_entity_refs<'a>(
     refs: &[EntityRefView<'a>],
     s: &mut MatchScratch<'a>,
 ) -> Option<Outcome<'a>> {
-    for (index, r) in refs.iter().enumerate() {
-        let Ok(entity_type) = std::str::from_utf8(r.entity_type) else {
-            continue;
-        };
-        if entity_type.trim().is_empty() || r.id_keys.is_empty() || rules.decides_ref_type(r.entity_type) {
-            continue;
-        }
-        s.parts.clear();
-        let complete = r.id_keys.iter().all(|key| {
-            let v = attrs.iter().find(|a| a.key == *key).and_then(|a| id_value(a.value));
-            if let Some(v) = v {
-                s.parts.push((key, v));
-            }
-            v.is_some()
-        });
-        if complete {
-            let id = identity_id(r.entity_type, &mut s.parts);
-            return Some(Outcome::EntityRef { index, entity_type, id });
-        }
+    // A declaration the rules leave to it, whose every id key has an identifying value.
+    let complete = |r: &EntityRefView<'_>| {
+        let known = std::str::from_utf8(r.entity_type).is_ok_and(|t| !t.trim().is_empty());
+        known
+            && !r.id_keys.is_empty()
+            && !rules.decides_ref_type(r.entity_type)
+            && r.id_keys
+                .iter()
+                .all(|key| attrs.iter().find(|a| a.key == *key).and_then(|a| id_value(a.value)).is_some())
+    };
+    let mut candidates = refs.iter().enumerate().filter(|(_, r)| complete(r));
+    let (index, r) = candidates.next()?;
+    // Two declarations do not say which one the resource is (the Java SDK's entity prototype
+    // declares both `telemetry.sdk` and `service`, each shared by many processes): the resource
+    // keeps its own identity.
+    if candidates.next().is_some() {
+        return None;
     }
-    None
+    s.parts.clear();
+    for key in &r.id_keys {
+        let v = attrs.iter().find(|a| a.key == *key).and_then(|a| id_value(a.value))?;
+        s.parts.push((key, v));
+    }
+    let entity_type = std::str::from_utf8(r.entity_type).ok()?;
+    let id = identity_id(r.entity_type, &mut s.parts);
+    Some(Outcome::EntityRef { index, entity_type, id })
 }
 
 #[cfg(test)]

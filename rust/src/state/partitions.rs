@@ -23,7 +23,7 @@ use crate::clock::{Age, Aging, Clock, Stamp};
 use crate::config::{PartitionConfig, PartitionSource};
 use crate::id::partition_key;
 use crate::resource::Attr;
-use crate::rules::matcher::{blank, id_value};
+use crate::rules::matcher::{id_value, unset};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -109,16 +109,17 @@ impl Partitions {
 
     /// The partition a resource names by the partition attribute. Its value names it as it
     /// names an entity (`id_value`): a string as it is, an integer in decimal, so that `42` and
-    /// `"42"` are one tenant as they are one identity. An absent or blank value names none (the
-    /// default partition). Any other value (a double, bool, bytes, array, map, or a string too
-    /// long to identify) is a tenant that cannot be told: never the default partition, which
-    /// would pool it with every tenant's unlabelled data, but served statelessly, its ids mixed
-    /// with its raw value so that they are nobody else's.
+    /// `"42"` are one tenant as they are one identity. An absent or empty value names none (the
+    /// default partition). Any other value (a placeholder such as `unknown` or `$(TENANT)`, a
+    /// double, bool, bytes, array, map, or a string too long to identify) is a tenant that
+    /// cannot be told: never the default partition, which would pool it with every tenant's
+    /// unlabelled data, but served statelessly, its ids mixed with its raw value so that they
+    /// are nobody else's.
     pub fn of_resource(&self, attrs: &[Attr<'_>], now: Stamp) -> Partition {
         let Some(key) = &self.attribute else {
             return Partition::default();
         };
-        let Some(attr) = attrs.iter().find(|a| a.key == &key[..]).filter(|a| !blank(a.value)) else {
+        let Some(attr) = attrs.iter().find(|a| a.key == &key[..]).filter(|a| !unset(a.value)) else {
             return self.resolve(b"", now);
         };
         match id_value(attr.value) {
