@@ -261,12 +261,12 @@ impl<V: Aging> Clock<V> {
         });
     }
 
-    /// The entry under `key`, live or not, without touching it.
-    /// Whether a new entry would need another to be evicted.
-    pub fn full(&self) -> bool {
-        self.map.len() >= self.capacity
+    /// Most entries held.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
+    /// The entry under `key`, live or not, without touching it.
     pub fn peek(&self, key: u128) -> Option<&V> {
         self.map.get(&key)
     }
@@ -306,13 +306,14 @@ fn over_share<V: Aging>(groups: &Option<Groups>, v: &V, limit: usize) -> bool {
     groups.as_ref().is_none_or(|g| g.get(&v.group()).copied().unwrap_or(0) > limit / g.len().max(1))
 }
 
-/// Takes `v` out of its group's count (a free function, so that it borrows only the counts).
+/// Counts `v` in its group (a free function, so that it borrows only the counts).
 fn count_in<V: Aging>(groups: &mut Option<Groups>, v: &V) {
     if let Some(groups) = groups {
         *groups.entry(v.group()).or_default() += 1;
     }
 }
 
+/// Takes `v` out of its group's count (a free function, so that it borrows only the counts).
 fn count_out<V: Aging>(groups: &mut Option<Groups>, v: &V) {
     if let Some(groups) = groups
         && let std::collections::hash_map::Entry::Occupied(mut o) = groups.entry(v.group())

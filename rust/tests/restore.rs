@@ -155,3 +155,25 @@ fn restored_entities_count_against_their_tenant_once_it_sees_them_again() {
         }
     }
 }
+
+/// A restored engine evicts as the running one would: under pressure, the least recently seen
+/// restored entities go first. Before, the newest went in first, at the front of the clock's
+/// queue, and were the first evicted.
+#[test]
+fn a_restored_engine_evicts_its_least_recently_seen_first() {
+    let config = br#"{"max_entities": 1000}"#;
+    let before = Engine::from_json(config).unwrap();
+    let seen = |i: usize| NOW - 3_000 + (i / 2) as u64;
+    for i in 0..1000 {
+        send_at(&before, json!({"k8s.pod.uid": pod(i), "service.name": "s"}), seen(i));
+    }
+    let after = Engine::from_json(config).unwrap();
+    after.restore(&before.snapshot(NOW), NOW).unwrap();
+    for i in 0..300 {
+        send_at(&after, json!({"k8s.pod.uid": pod(10_000 + i), "service.name": "new"}), NOW);
+    }
+    for i in 800..1000 {
+        let got = send_at(&after, json!({"k8s.pod.uid": pod(i)}), NOW);
+        assert_eq!(get_str(&got, "service.name"), Some("s"), "pod {i}, among the 200 most recently seen, was evicted");
+    }
+}

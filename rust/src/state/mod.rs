@@ -243,7 +243,11 @@ impl State {
     }
 
     fn shard(&self, id: EntityId) -> &Mutex<Shard> {
-        &self.shards[(id as u64 & self.mask) as usize]
+        &self.shards[self.shard_index(id)]
+    }
+
+    fn shard_index(&self, id: EntityId) -> usize {
+        (id as u64 & self.mask) as usize
     }
 
     fn count_evictions(&self, n: u64) {

@@ -14,7 +14,7 @@ use crate::id::EntityId;
 use crate::rules::RuleSet;
 use crate::state::containers::Container;
 use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
-use crate::state::{Entity, Link, PoolKeys, State};
+use crate::state::{Entity, Link, PoolKeys, Shard, State};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"RESQSNAP";
@@ -266,9 +266,10 @@ pub fn save(state: &State, rules: &RuleSet, now: Stamp) -> Vec<u8> {
 /// entities restored.
 ///
 /// What a restore keeps is what the running engine would have kept:
-/// - Entities go in from the most recently seen, each while its shard has room, so that an
-///   engine with a smaller `max_entities` keeps the newest and evicts none while restoring: an
-///   evicted entity's keys would stay in the key table and crowd out the survivors' values.
+/// - Each shard keeps its most recently seen entities that fit, so that an engine with a smaller
+///   `max_entities` keeps the newest and evicts none while restoring (an evicted entity's keys
+///   would stay in the key table and crowd out the survivors' values). They go in oldest first,
+///   so that the clock's queue holds them in the order it evicts them. Links likewise.
 /// - An entity is kept whole or not at all: one missing a value, or the mark that its sources
 ///   disagreed on a key, would fill resources the whole entity would have refused. So is one
 ///   whose pool the running engine could not have made (`Pool::restored`).
@@ -276,11 +277,15 @@ pub fn save(state: &State, rules: &RuleSet, now: Stamp) -> Vec<u8> {
 ///   outlives its TTL.
 /// - Links to rules no longer in use are dropped.
 pub fn load(state: &State, rules: &RuleSet, bytes: &[u8], now: Stamp) -> Result<u64, SnapshotError> {
-    let (mut entities, links) = read(bytes)?;
+    let (mut entities, mut links) = read(bytes)?;
     state.clear();
     entities.sort_by_key(|(_, last_seen, _, _)| std::cmp::Reverse(*last_seen));
-    let restored = entities.iter().filter(|record| state.import_entity(record, now)).count();
-    for (from, target, rule, ambiguous, last_seen) in links {
+    let fits = state.newest_that_fit(entities.iter().map(|(id, ..)| *id), |s| s.entities.capacity());
+    let restored =
+        entities.iter().zip(fits).rev().filter(|(record, fits)| *fits && state.import_entity(record, now)).count();
+    links.sort_by_key(|(.., last_seen)| std::cmp::Reverse(*last_seen));
+    let fits = state.newest_that_fit(links.iter().map(|(from, ..)| *from), |s| s.links.capacity());
+    for ((from, target, rule, ambiguous, last_seen), _) in links.into_iter().zip(fits).rev().filter(|(_, fits)| *fits) {
         if let Some(rule) = rules.rules.iter().position(|r| *r.name == *rule) {
             state.import_link(from, Link::new(target, rule as u16, ambiguous, last_seen.min(now)), now);
         }
@@ -291,6 +296,18 @@ pub fn load(state: &State, rules: &RuleSet, bytes: &[u8], now: Stamp) -> Result<
 /// Moving entities and links into and out of the state: here, beside the format, so that the
 /// state needs nothing of it.
 impl State {
+    /// For keys newest first, whether each is among the newest its shard has room for.
+    fn newest_that_fit(&self, keys: impl Iterator<Item = u128>, capacity: impl Fn(&Shard) -> usize) -> Vec<bool> {
+        let room: Vec<usize> = self.shards.iter().map(|s| capacity(&s.lock())).collect();
+        let mut taken = vec![0; room.len()];
+        keys.map(|id| {
+            let s = self.shard_index(id);
+            taken[s] += 1;
+            taken[s] <= room[s]
+        })
+        .collect()
+    }
+
     /// Calls `entity` with every live entity (and a function naming its pool keys) and `link`
     /// with every live link.
     fn export(
@@ -311,14 +328,14 @@ impl State {
         }
     }
 
-    /// Inserts a restored entity whole, if it has not expired, its shard has room, and every
-    /// pool of it is one pooling could have made (see `load`). Returns whether it was inserted.
+    /// Inserts a restored entity whole, if it has not expired and every pool of it is one
+    /// pooling could have made (see `load`). Returns whether it was inserted.
     fn import_entity(&self, record: &EntityRecord, now: Stamp) -> bool {
         let (id, last_seen, attrs, containers) = record;
         let last_seen = (*last_seen).min(now);
         let mut guard = self.shard(*id).lock();
         let shard = &mut *guard;
-        if shard.entities.expired(last_seen, now) || shard.entities.full() {
+        if shard.entities.expired(last_seen, now) {
             return false;
         }
         let mut entity = Entity::new(last_seen);
