@@ -128,7 +128,9 @@ func (p *persistence) loop() {
 		case <-p.stopCh:
 			return
 		case <-t.C:
-			p.save(p.running)
+			if p.running.Err() == nil { // a tick beside the stop: the shutdown saves
+				p.save(p.running)
+			}
 		}
 	}
 }
@@ -170,24 +172,40 @@ func releaseSnapshot(n int) {
 
 // stop ends the periodic snapshots, writes a last one and closes the storage client. A failure
 // is told, never returned: the collector shuts down cleanly whatever the storage does.
+//
+// A storage that stopped answering holds it for at most shutdownSaveTimeout (or the shutdown's
+// own deadline, if earlier: the collector gives none by default). A save or close still running
+// then is left to end on its own; the engine it reads waits for it before it is freed.
 func (p *persistence) stop(ctx context.Context) {
 	p.cancel()
 	close(p.stopCh)
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		// A storage that ignores cancellation still holds the periodic save; the client is
-		// its until it returns, so it is neither written again nor closed here.
-		p.logger.Warn("A save of the resourceequality state did not end before the shutdown's deadline; the next start begins with the last state saved, if any", zap.Error(ctx.Err()))
-		return
-	}
-	p.save(ctx)
-	if p.failing {
-		p.logger.Warn("The resourceequality state was not saved at shutdown; the next start begins with the last state saved, if any")
-	}
-	if p.client != nil {
-		if err := p.client.Close(ctx); err != nil {
-			p.logger.Warn("Could not close the resourceequality state's storage", zap.Error(err))
+	ctx, cancel := context.WithTimeout(ctx, shutdownSaveTimeout)
+	defer cancel()
+	last := make(chan struct{})
+	go func() {
+		defer close(last)
+		<-p.done
+		if !p.read {
+			// A state never read is not saved over; reading it now would only write it back.
+			p.logger.Warn("The resourceequality state was not saved at shutdown: the saved state could not be read, and is kept")
+			return
 		}
+		p.save(ctx)
+		if p.failing {
+			p.logger.Warn("The resourceequality state was not saved at shutdown; the next start begins with the last state saved, if any")
+		}
+		if p.client != nil {
+			if err := p.client.Close(ctx); err != nil {
+				p.logger.Warn("Could not close the resourceequality state's storage", zap.Error(err))
+			}
+		}
+	}()
+	select {
+	case <-last:
+	case <-ctx.Done():
+		p.logger.Warn("The resourceequality state's storage did not answer before the shutdown's deadline; the next start begins with the last state saved, if any", zap.Error(ctx.Err()))
 	}
 }
+
+// shutdownSaveTimeout bounds how long a shutdown waits for the storage.
+const shutdownSaveTimeout = 10 * time.Second
