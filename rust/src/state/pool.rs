@@ -165,7 +165,8 @@ impl Pool {
     /// no value over `MAX_VALUE_BYTES`, at most `MOST_KEYS` keys, and within `max_bytes` plus
     /// one record and a merge's ambiguous keys (the bounds `merge_all` and `absorb` keep). A
     /// record past them was not written by a pool (a corrupt or crafted file): `None`, so that a
-    /// restore never holds more than pooling would, nor spends more than linear time on a pool.
+    /// restore never holds more than pooling would, nor spends more than a bounded time on a pool
+    /// (the duplicate check compares at most `MOST_KEYS` keys pairwise).
     pub fn restored(entries: &[(PoolKey, Option<&[u8]>)], max_bytes: usize) -> Option<Pool> {
         if entries.len() > Self::MOST_KEYS {
             return None;
