@@ -109,21 +109,23 @@ impl Engine {
     /// that sees part of the data never takes a partial view for the whole: what it cannot know,
     /// the resource keeps as its own identity. Call before the alternatives are partitioned.
     fn follow<'a>(&'a self, attrs: &[Attr<'a>], rule: usize, partition: Partition, s: &mut MatchScratch<'a>) -> Follow {
+        let Some(carried) = self.carried_route(attrs) else {
+            return Follow::All; // no router sent it: its route need not be computed
+        };
         let (route, by_keys) = self.rule_route(rule, s);
-        match self.route_matches(attrs, partition, route) {
-            None => Follow::All,
-            Some(false) => Follow::Nothing { misrouted: true },
-            Some(true) if by_keys && self.rules.rules[rule].links_in_fleet => Follow::Aliases,
-            Some(true) => Follow::Nothing { misrouted: false },
+        if !routed_by(carried, partition, route) {
+            Follow::Nothing { misrouted: true }
+        } else if by_keys && self.rules.rules[rule].links_in_fleet {
+            Follow::Aliases
+        } else {
+            Follow::Nothing { misrouted: false }
         }
     }
 
-    /// Whether the route key a resource carries is the one this collector computes for `route`
-    /// in `partition` (`None`: it carries none; no router sent it).
-    fn route_matches(&self, attrs: &[Attr<'_>], partition: Partition, route: EntityId) -> Option<bool> {
+    /// The route key a resource carries (`None`: no router sent it).
+    fn carried_route<'a>(&self, attrs: &[Attr<'a>]) -> Option<Value<'a>> {
         let key = self.config.route_attribute.as_bytes();
-        let carried = attrs.iter().find(|a| a.key == key)?;
-        Some(carried.value == Value::Str(&to_hex(partition.id(route))))
+        attrs.iter().find(|a| a.key == key).map(|a| a.value)
     }
 
     /// A resource whose route key this collector would not compute was routed under another
@@ -205,7 +207,7 @@ impl Engine {
         match match_resource(&self.rules, attrs, &w.view.entity_refs, &self.output_keys(), &mut w.scratch) {
             Outcome::Unmatched => None,
             Outcome::EntityRef { index, entity_type, id } => {
-                if self.route_matches(attrs, *partition, id) == Some(false) {
+                if self.carried_route(attrs).is_some_and(|carried| !routed_by(carried, *partition, id)) {
                     self.misrouted(partition, provenance);
                 }
                 let r = &w.view.entity_refs[index];
@@ -517,6 +519,11 @@ impl Engine {
         }
         None
     }
+}
+
+/// Whether a carried route key is the one this collector computes for `route` in `partition`.
+fn routed_by(carried: Value<'_>, partition: Partition, route: EntityId) -> bool {
+    carried == Value::Str(&to_hex(partition.id(route)))
 }
 
 /// The keys and values by which a resource names its container, as it spells them (`explain`).

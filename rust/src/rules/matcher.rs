@@ -122,6 +122,13 @@ fn placeholder(s: &[u8]) -> bool {
         b"unset",
     ];
     let t = s.trim_ascii();
+    // Every placeholder starts with one of these bytes; nearly no real value is checked further.
+    if !t
+        .first()
+        .is_some_and(|b| matches!(b.to_ascii_lowercase(), b'u' | b'n' | b'<' | b'(' | b'-' | b'$' | b'%' | b'{'))
+    {
+        return false;
+    }
     if t.len() <= 10 && WORDS.iter().any(|w| t.eq_ignore_ascii_case(w)) {
         return true;
     }
