@@ -18,7 +18,6 @@ use crate::clock::{STAMP_EPOCH_UNIX, Stamp};
 use crate::id::{EntityId, to_hex};
 use crate::rules::RuleSet;
 use crate::state::fragmentation::DECLARED;
-use crate::state::partitions::Names;
 use crate::state::{Description, State};
 use crate::wire::fields::*;
 use crate::wire::{put_bytes_field, put_str_attr};
@@ -34,11 +33,7 @@ struct Announced {
     identity: Vec<(String, String)>,
     digest: u64,
     last_seen: Stamp,
-    partition: PartitionName,
 }
-
-/// The name of an entity's partition (`None`: the unnamed partition).
-type PartitionName = Option<Box<[u8]>>;
 
 #[derive(Default)]
 pub struct Reporter {
@@ -101,19 +96,12 @@ pub fn relationships(rules: &RuleSet, d: &Description) -> Vec<Related> {
 
 impl Reporter {
     /// The events due at `now`: changed entities (drained from `state`), and, once per
-    /// `interval` seconds, every entity and the deletes. `LogsData` bytes, one `ResourceLogs` per
-    /// partition, whose resource carries the partition's name under `partition_label` (the
-    /// partition's source: its metadata key, auth attribute or resource attribute), so that a
-    /// tenant's events reach that tenant only. An entity whose partition cannot be told (its
-    /// fairness group shared by two live partitions) is not told until it can be. Empty when
-    /// there is nothing to say.
-    #[allow(clippy::too_many_arguments)]
+    /// `interval` seconds, every entity and the deletes. `LogsData` bytes; empty when there is
+    /// nothing to say.
     pub fn events(
         &mut self,
         state: &State,
         rules: &RuleSet,
-        names: &Names,
-        partition_label: Option<&str>,
         id_attribute: &str,
         ttl_seconds: u64,
         now: Stamp,
@@ -132,14 +120,10 @@ impl Reporter {
                 }
             }
         }
-        let mut records: Vec<(PartitionName, Vec<u8>)> = Vec::new();
+        let mut records = Vec::new();
         let mut live = std::collections::HashSet::new();
         for (id, d) in &described {
             live.insert(*id);
-            let Some(partition) = names.of(d.group) else {
-                continue; // told once its partition can be
-            };
-            let partition: PartitionName = partition.map(Box::from);
             let entity_type = match d.kind {
                 DECLARED => continue, // a declared entity's type is the declaration's, not kept
                 k => match rules.rules.get(k as usize) {
@@ -163,7 +147,6 @@ impl Reporter {
                     identity: d.identity.clone(),
                     digest,
                     last_seen: d.last_seen,
-                    partition: partition.clone(),
                 },
             );
             if full || changed {
@@ -173,7 +156,7 @@ impl Reporter {
                     identity: &d.identity,
                     body: EventBody::State { description: &description, relationships: &related, interval },
                 };
-                records.push((partition, encode(&event, now)));
+                records.push(encode(&event, now));
             }
         }
         if full {
@@ -188,13 +171,13 @@ impl Reporter {
                     identity: &a.identity,
                     body: EventBody::Delete { reason },
                 };
-                records.push((a.partition.clone(), encode(&event, now)));
+                records.push(encode(&event, now));
             }
         }
         if records.is_empty() {
             return Vec::new();
         }
-        logs_data(records, partition_label)
+        logs_data(&records)
     }
 }
 
@@ -311,31 +294,18 @@ fn encode(e: &Event<'_>, now: Stamp) -> Vec<u8> {
     record
 }
 
-/// `LogsData` with one `ResourceLogs` per partition: an empty resource for the unnamed one,
-/// else one naming the partition under `label`.
-fn logs_data(records: Vec<(PartitionName, Vec<u8>)>, label: Option<&str>) -> Vec<u8> {
-    let mut by_partition: std::collections::BTreeMap<PartitionName, Vec<Vec<u8>>> = Default::default();
-    for (partition, record) in records {
-        by_partition.entry(partition).or_default().push(record);
-    }
+fn logs_data(records: &[Vec<u8>]) -> Vec<u8> {
     let mut scope = Vec::new();
     put_bytes_field(&mut scope, SCOPE_NAME, SCOPE.as_bytes());
-    let mut out = Vec::new();
-    for (partition, records) in by_partition {
-        let mut scope_logs = Vec::new();
-        put_bytes_field(&mut scope_logs, SCOPE_LOGS_SCOPE, &scope);
-        for r in &records {
-            put_bytes_field(&mut scope_logs, SCOPE_LOGS_LOG_RECORDS, r);
-        }
-        let mut resource = Vec::new();
-        if let (Some(name), Some(label)) = (&partition, label) {
-            // A header's value may be any bytes; an OTLP string is UTF-8.
-            put_str_attr(&mut resource, label.as_bytes(), String::from_utf8_lossy(name).as_bytes());
-        }
-        let mut resource_logs = Vec::new();
-        put_bytes_field(&mut resource_logs, ENTRY_RESOURCE, &resource);
-        put_bytes_field(&mut resource_logs, RESOURCE_LOGS_SCOPE_LOGS, &scope_logs);
-        put_bytes_field(&mut out, DATA_ENTRIES, &resource_logs);
+    let mut scope_logs = Vec::new();
+    put_bytes_field(&mut scope_logs, SCOPE_LOGS_SCOPE, &scope);
+    for r in records {
+        put_bytes_field(&mut scope_logs, SCOPE_LOGS_LOG_RECORDS, r);
     }
+    let mut resource_logs = Vec::new();
+    put_bytes_field(&mut resource_logs, ENTRY_RESOURCE, &[]); // an empty Resource
+    put_bytes_field(&mut resource_logs, RESOURCE_LOGS_SCOPE_LOGS, &scope_logs);
+    let mut out = Vec::new();
+    put_bytes_field(&mut out, DATA_ENTRIES, &resource_logs);
     out
 }

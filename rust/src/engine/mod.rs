@@ -170,9 +170,7 @@ impl Engine {
             Reporter::default()
         });
         let id_attribute = &self.config.id_attribute;
-        let (names, label) = (self.partitions.names(), self.config.partition.source_name());
-        let (ttl, now) = (self.config.ttl_seconds, stamp(now));
-        reporter.events(&self.state, &self.rules, &names, label, id_attribute, ttl, now, report_interval)
+        reporter.events(&self.state, &self.rules, id_attribute, self.config.ttl_seconds, stamp(now), report_interval)
     }
 
     /// Entities held, by type (`declared` for entity references the rules do not decide);

@@ -379,7 +379,6 @@ fn describe(shard: &Shard, e: &Entity) -> Option<Description> {
         identity: identity.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         attributes: e.pool.iter().filter_map(|(k, v)| Some((shard.keys.name(k).to_vec(), v?.to_vec()))).collect(),
         last_seen: e.age.last_seen,
-        group: e.group,
     })
 }
 
@@ -394,8 +393,6 @@ pub struct Description {
     /// Agreed pooled attributes: key and encoded value (ambiguous ones left out).
     pub attributes: Vec<(Vec<u8>, Vec<u8>)>,
     pub last_seen: Stamp,
-    /// The partition it counts against (`Partition::group`): which tenant's it is.
-    pub group: u32,
 }
 
 #[cfg(test)]

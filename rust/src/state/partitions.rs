@@ -59,29 +59,11 @@ impl Partition {
     }
 }
 
-/// A live partition: when it last sent data, and its name (for its entity events).
-struct Seen(Age, Box<[u8]>);
+struct Seen(Age);
 
 impl Aging for Seen {
     fn age(&mut self) -> &mut Age {
         &mut self.0
-    }
-}
-
-/// The tenant each fairness group is (`Partitions::names`): a group two live partitions share
-/// names none, so that no tenant's entity is told as another's.
-pub struct Names {
-    by_group: std::collections::HashMap<u32, Option<Box<[u8]>>>,
-}
-
-impl Names {
-    /// The name of the partition of `group`: `Some(None)` for the unnamed partition (group 0),
-    /// `None` when it cannot be told.
-    pub fn of(&self, group: u32) -> Option<Option<&[u8]>> {
-        if group == 0 {
-            return Some(None);
-        }
-        Some(Some(self.by_group.get(&group)?.as_deref()?))
     }
 }
 
@@ -95,8 +77,6 @@ pub struct Partitions {
     live: Mutex<Clock<Seen>>,
     /// The latest time a partition was seen, against which `live` counts.
     latest: AtomicU32,
-    /// The default partition's name (empty: the unnamed partition).
-    default_name: Box<[u8]>,
 }
 
 impl Partitions {
@@ -112,34 +92,7 @@ impl Partitions {
             default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true, stateless: false },
             live: Mutex::new(Clock::new(config.max_partitions as usize, ttl_seconds.min(u32::MAX as u64) as u32)),
             latest: AtomicU32::new(0),
-            default_name: config.default.as_bytes().into(),
         }
-    }
-
-    /// The names of the partitions live now, by fairness group, the default partition's included.
-    pub fn names(&self) -> Names {
-        let mut by_group = std::collections::HashMap::new();
-        let mut add = |key: u128, name: &[u8]| {
-            let group = Partition { key: Some(key), ..Partition::default() }.group();
-            match by_group.entry(group) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(Some(Box::from(name)));
-                }
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    if o.get().as_deref() != Some(name) {
-                        o.insert(None);
-                    }
-                }
-            }
-        };
-        if let Some(key) = self.default.key {
-            add(key, &self.default_name);
-        }
-        // Key 0 is the unnamed partition's place (`admit`), whose group is 0 (`Names::of`).
-        for (key, seen) in self.live.lock().iter().filter(|(key, _)| **key != 0) {
-            add(*key, &seen.1);
-        }
-        Names { by_group }
     }
 
     /// The partition of a whole batch whose caller named `name` (empty: it could not tell).
@@ -178,17 +131,16 @@ impl Partitions {
     /// The partition named `name`, or the default one when it is empty; counted as seen, and
     /// marked `stateless` when it has no place.
     fn resolve(&self, name: &[u8], now: Stamp) -> Partition {
-        let (mut partition, name) = match Partition::named(name) {
-            Some(key) => (Partition { key: Some(key), defaulted: false, stateless: false }, name),
-            None => (self.default, &self.default_name[..]),
+        let mut partition = match Partition::named(name) {
+            Some(key) => Partition { key: Some(key), defaulted: false, stateless: false },
+            None => self.default,
         };
-        partition.stateless = self.admits && !self.admit(partition, name, now);
+        partition.stateless = self.admits && !self.admit(partition, now);
         partition
     }
 
-    /// Whether `partition` (named `name`) has a place: it had one within the TTL, or a free one
-    /// is left.
-    fn admit(&self, partition: Partition, name: &[u8], now: Stamp) -> bool {
+    /// Whether `partition` has a place: it had one within the TTL, or a free one is left.
+    fn admit(&self, partition: Partition, now: Stamp) -> bool {
         self.latest.fetch_max(now, Relaxed);
         let key = partition.key.unwrap_or(0);
         let mut live = self.live.lock();
@@ -197,7 +149,7 @@ impl Partitions {
             seen.0.touch(now);
             return true;
         }
-        live.insert_if_room(key, Seen(Age::new(now), name.into()), now, &mut evicted) || partition.defaulted
+        live.insert_if_room(key, Seen(Age::new(now)), now, &mut evicted) || partition.defaulted
     }
 
     /// Partitions that sent data within the TTL before the latest data (0 when partitioning is
