@@ -34,6 +34,13 @@ func (s *EntityEventSource) Events(reportInterval time.Duration) ([]byte, error)
 	return s.shared.Unwrap().engine.EntityEvents(reportInterval)
 }
 
+// PartitionMetadata is the client metadata key that names a batch's tenant (the processor's
+// partition.metadata), or "" when tenants are not told by metadata. The events of a partition
+// name it under this key on their resource, and are sent on with it as client metadata.
+func (s *EntityEventSource) PartitionMetadata() string {
+	return s.shared.Unwrap().effective.Partition.Metadata
+}
+
 // ChangesDropped is how many entity changes the engine's bounded queue had no room for.
 func (s *EntityEventSource) ChangesDropped() (int64, error) {
 	st, err := s.shared.Unwrap().readStats()

@@ -5,8 +5,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/otel/attribute"
@@ -97,7 +99,9 @@ func (r *entityEventsReceiver) run(ctx context.Context, first []byte) {
 	}
 }
 
-// publish sends the events (LogsData bytes) on, in batches of at most maxRecordsPerBatch.
+// publish sends the events (LogsData bytes) on, each partition's on its own (the engine writes
+// one ResourceLogs per partition) and as that partition's tenant, in batches of at most
+// maxRecordsPerBatch.
 func (r *entityEventsReceiver) publish(ctx context.Context, events []byte) {
 	if len(events) == 0 {
 		return
@@ -107,6 +111,29 @@ func (r *entityEventsReceiver) publish(ctx context.Context, events []byte) {
 		r.logger.Error("The engine's entity events are not OTLP", zap.Error(err))
 		return
 	}
+	for i := 0; i < logs.ResourceLogs().Len(); i++ {
+		partition := plog.NewLogs()
+		logs.ResourceLogs().At(i).MoveTo(partition.ResourceLogs().AppendEmpty())
+		r.publishPartition(r.asTenant(ctx, partition.ResourceLogs().At(0).Resource()), partition)
+	}
+}
+
+// asTenant is ctx carrying, as client metadata, the tenant a partition's events name on their
+// resource, when the processor tells tenants by metadata; so that headers_setter sends them
+// with that tenant's header, as it sends the tenant's own data.
+func (r *entityEventsReceiver) asTenant(ctx context.Context, res pcommon.Resource) context.Context {
+	key := r.source.PartitionMetadata()
+	if key == "" {
+		return ctx
+	}
+	tenant, ok := res.Attributes().Get(key)
+	if !ok {
+		return ctx
+	}
+	return client.NewContext(ctx, client.Info{Metadata: client.NewMetadata(map[string][]string{key: {tenant.Str()}})})
+}
+
+func (r *entityEventsReceiver) publishPartition(ctx context.Context, logs plog.Logs) {
 	for _, batch := range split(logs, maxRecordsPerBatch) {
 		counts := map[string]int64{}
 		forEachRecord(batch, func(lr plog.LogRecord) { counts[lr.EventName()]++ })

@@ -5,16 +5,21 @@ package resourceequalityreceiver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -158,4 +163,80 @@ func TestSplitKeepsEveryRecordInBoundedBatches(t *testing.T) {
 		total += b.LogRecordCount()
 	}
 	require.Equal(t, 2500, total)
+}
+
+// Each tenant's entity events are sent on as that tenant's: in their own batch, with the
+// tenant's header in the client metadata, which headers_setter forwards as it forwards the
+// tenant's data. Two tenants' pods of one uid are told apart. Before, every event was sent in
+// one batch with no metadata at all.
+func TestEachTenantsEventsAreSentAsThatTenants(t *testing.T) {
+	ctx := context.Background()
+	pset := processortest.NewNopSettings(component.MustNewType("resourceequality"))
+	pset.ID = component.MustNewIDWithName("resourceequality", "tenants")
+	pf := resourceequalityprocessor.NewFactory()
+	pcfg := pf.CreateDefaultConfig()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "tenants.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, cm.Unmarshal(pcfg))
+	proc, err := pf.CreateLogs(ctx, pset, pcfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, proc.Start(ctx, componenttest.NewNopHost()))
+	cfg := createDefaultConfig().(*Config)
+	cfg.Processor = pset.ID
+	sink := new(tenantSink)
+	rcv, err := NewFactory().CreateLogs(ctx, receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(ctx, componenttest.NewNopHost()))
+	defer func() {
+		require.NoError(t, rcv.Shutdown(ctx))
+		require.NoError(t, proc.Shutdown(ctx))
+	}()
+	for _, tenant := range []string{"tenant-a", "tenant-b"} {
+		tctx := client.NewContext(ctx, client.Info{Metadata: client.NewMetadata(map[string][]string{"x-scope-orgid": {tenant}})})
+		require.NoError(t, proc.ConsumeLogs(tctx, logsOf(map[string]any{"k8s.pod.uid": uid, "k8s.node.name": "node-of-" + tenant})))
+	}
+	require.Eventually(t, func() bool { return len(sink.got()) >= 2 }, 5*time.Second, 50*time.Millisecond)
+	got := sink.got()
+	require.Len(t, got, 2, "one batch per tenant")
+	for _, b := range got {
+		require.Len(t, b.nodes, 1, "%+v", b)
+		require.Equal(t, "node-of-"+b.tenant, b.nodes[0], "a tenant's batch holds its own pod only")
+		require.Equal(t, b.tenant, b.resourceTenant)
+	}
+}
+
+// tenantSink keeps, per batch, the tenant of its context's metadata, the tenant its resource
+// names, and the k8s.node.name of each event's description.
+type tenantSink struct {
+	mu      sync.Mutex
+	batches []tenantBatch
+}
+
+type tenantBatch struct {
+	tenant, resourceTenant string
+	nodes                  []string
+}
+
+func (s *tenantSink) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (s *tenantSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	b := tenantBatch{tenant: strings.Join(client.FromContext(ctx).Metadata.Get("x-scope-orgid"), ",")}
+	if v, ok := ld.ResourceLogs().At(0).Resource().Attributes().Get("x-scope-orgid"); ok {
+		b.resourceTenant = v.Str()
+	}
+	forEachRecord(ld, func(lr plog.LogRecord) {
+		if d, ok := lr.Attributes().AsRaw()["entity.description"].(map[string]any); ok {
+			b.nodes = append(b.nodes, fmt.Sprint(d["k8s.node.name"]))
+		}
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, b)
+	return nil
+}
+
+func (s *tenantSink) got() []tenantBatch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]tenantBatch(nil), s.batches...)
 }

@@ -188,6 +188,12 @@ pub enum PartitionSource<'a> {
 }
 
 impl PartitionConfig {
+    /// The name of the partition's source: the metadata key, auth attribute or resource
+    /// attribute that names a tenant.
+    pub fn source_name(&self) -> Option<&str> {
+        self.metadata.as_deref().or(self.auth.as_deref()).or(self.attribute.as_deref())
+    }
+
     pub fn source(&self) -> PartitionSource<'_> {
         match (&self.metadata, &self.auth, &self.attribute) {
             (None, None, None) => PartitionSource::None,

@@ -173,3 +173,64 @@ fn a_full_change_queue_is_counted_and_repaired_by_the_report() {
     assert_eq!(names.iter().filter(|n| **n == "entity.state").count(), 2, "the report covers u2");
     assert_eq!(names.iter().filter(|n| **n == "entity.delete").count(), 0, "u0 was never announced");
 }
+
+/// Per tenant: each partition's events are one `ResourceLogs` whose resource names the tenant
+/// under the partition's source (here the `x-scope-orgid` header), so that the receiver sends
+/// each tenant's events with that tenant's header. Two tenants' pods of one uid are told apart,
+/// and one tenant's pod deleted is not told as the other's. Before, every event shared one empty
+/// resource: two `entity.state` records of one `(entity.type, entity.id)`, a's and b's, and a's
+/// delete deleted b's pod in any backend.
+#[test]
+fn each_tenants_events_are_sent_as_that_tenants() {
+    let e = Engine::from_json(br#"{"partition": {"metadata": "x-scope-orgid"}, "ttl": "1m"}"#).unwrap();
+    let _ = e.entity_events(T0, 300);
+    let send_as = |tenant: &str, attrs: serde_json::Value, now: u64| {
+        e.process_partition(tenant.as_bytes(), &batch([resource(attrs.as_object().unwrap())]), now).unwrap();
+    };
+    send_as("tenant-a", json!({"k8s.pod.uid": UID, "k8s.node.name": "node-a", "service.name": "secret-a"}), T0);
+    send_as("tenant-b", json!({"k8s.pod.uid": UID, "k8s.node.name": "node-b"}), T0);
+    send_as("", json!({"k8s.pod.uid": UID, "k8s.node.name": "node-default"}), T0);
+    // Per partition: the tenant the resource names, and the event names and node of each record.
+    let by_tenant = |now: u64, interval: u64| {
+        let data = LogsData::decode(e.entity_events(now, interval).as_slice()).unwrap();
+        let mut out = BTreeMap::new();
+        for rl in &data.resource_logs {
+            let attrs = &rl.resource.as_ref().unwrap().attributes;
+            let tenant = get_str(attrs, "x-scope-orgid").map(str::to_owned);
+            assert!(attrs.len() <= 1, "{attrs:?}");
+            let records: Vec<(String, Option<String>)> = rl.scope_logs[0]
+                .log_records
+                .iter()
+                .map(|r| {
+                    let d = attr(r, "entity.description").and_then(|v| match v {
+                        V::KvlistValue(l) => l
+                            .values
+                            .iter()
+                            .find(|kv| kv.key == "k8s.node.name")
+                            .and_then(|kv| as_str(kv.value.as_ref()?)),
+                        _ => None,
+                    });
+                    (r.event_name.clone(), d)
+                })
+                .collect();
+            assert!(out.insert(tenant, records).is_none(), "one ResourceLogs per tenant");
+        }
+        out
+    };
+    let state = |node: &str| vec![("entity.state".to_string(), Some(node.to_string()))];
+    let expected = BTreeMap::from([
+        (None, state("node-default")),
+        (Some("tenant-a".to_string()), state("node-a")),
+        (Some("tenant-b".to_string()), state("node-b")),
+    ]);
+    assert_eq!(by_tenant(T0 + 1, 300), expected);
+    // a's pod expires while b's and the default's are seen again: a's delete is a's alone.
+    send_as("tenant-b", json!({"k8s.pod.uid": UID}), T0 + 50);
+    send_as("", json!({"k8s.pod.uid": UID}), T0 + 50);
+    send_as("tenant-b", json!({"k8s.pod.uid": UID}), T0 + 100);
+    send_as("", json!({"k8s.pod.uid": UID}), T0 + 100);
+    let later = by_tenant(T0 + 130, 100); // a full report: a's pod unseen for 130 s, the TTL 60
+    assert_eq!(later[&Some("tenant-a".to_string())], vec![("entity.delete".to_string(), None)]);
+    assert_eq!(later[&Some("tenant-b".to_string())], state("node-b"));
+    assert_eq!(later[&None], state("node-default"));
+}

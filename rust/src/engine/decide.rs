@@ -350,6 +350,7 @@ impl Engine {
             variant: w.variant,
             identity: &w.identity_parts,
             group: identity.group,
+            partition: &w.partition_name,
         };
         let (fills, spans) = (&mut w.fills, &mut w.fill_spans);
         // The stamp the fills were read under: the resource's own contribution to the pool does

@@ -33,7 +33,11 @@ struct Announced {
     identity: Vec<(String, String)>,
     digest: u64,
     last_seen: Stamp,
+    partition: PartitionName,
 }
+
+/// The name of an entity's partition (`None`: the unnamed partition).
+type PartitionName = Option<Box<[u8]>>;
 
 #[derive(Default)]
 pub struct Reporter {
@@ -96,12 +100,17 @@ pub fn relationships(rules: &RuleSet, d: &Description) -> Vec<Related> {
 
 impl Reporter {
     /// The events due at `now`: changed entities (drained from `state`), and, once per
-    /// `interval` seconds, every entity and the deletes. `LogsData` bytes; empty when there is
-    /// nothing to say.
+    /// `interval` seconds, every entity and the deletes. `LogsData` bytes, one `ResourceLogs` per
+    /// partition, whose resource carries the partition's name under `partition_label` (the
+    /// partition's source: its metadata key, auth attribute or resource attribute), so that a
+    /// tenant's events reach that tenant only; each entity carries its partition's name from the
+    /// resource that described it. Empty when there is nothing to say.
+    #[allow(clippy::too_many_arguments)]
     pub fn events(
         &mut self,
         state: &State,
         rules: &RuleSet,
+        partition_label: Option<&str>,
         id_attribute: &str,
         ttl_seconds: u64,
         now: Stamp,
@@ -120,10 +129,11 @@ impl Reporter {
                 }
             }
         }
-        let mut records = Vec::new();
+        let mut records: Vec<(PartitionName, Vec<u8>)> = Vec::new();
         let mut live = std::collections::HashSet::new();
         for (id, d) in &described {
             live.insert(*id);
+            let partition: PartitionName = (!d.partition.is_empty()).then(|| d.partition.as_slice().into());
             let entity_type = match d.kind {
                 DECLARED => continue, // a declared entity's type is the declaration's, not kept
                 k => match rules.rules.get(k as usize) {
@@ -147,6 +157,7 @@ impl Reporter {
                     identity: d.identity.clone(),
                     digest,
                     last_seen: d.last_seen,
+                    partition: partition.clone(),
                 },
             );
             if full || changed {
@@ -156,7 +167,7 @@ impl Reporter {
                     identity: &d.identity,
                     body: EventBody::State { description: &description, relationships: &related, interval },
                 };
-                records.push(encode(&event, now));
+                records.push((partition, encode(&event, now)));
             }
         }
         if full {
@@ -171,13 +182,13 @@ impl Reporter {
                     identity: &a.identity,
                     body: EventBody::Delete { reason },
                 };
-                records.push(encode(&event, now));
+                records.push((a.partition.clone(), encode(&event, now)));
             }
         }
         if records.is_empty() {
             return Vec::new();
         }
-        logs_data(&records)
+        logs_data(records, partition_label)
     }
 }
 
@@ -294,18 +305,31 @@ fn encode(e: &Event<'_>, now: Stamp) -> Vec<u8> {
     record
 }
 
-fn logs_data(records: &[Vec<u8>]) -> Vec<u8> {
+/// `LogsData` with one `ResourceLogs` per partition: an empty resource for the unnamed one,
+/// else one naming the partition under `label`.
+fn logs_data(records: Vec<(PartitionName, Vec<u8>)>, label: Option<&str>) -> Vec<u8> {
+    let mut by_partition: std::collections::BTreeMap<PartitionName, Vec<Vec<u8>>> = Default::default();
+    for (partition, record) in records {
+        by_partition.entry(partition).or_default().push(record);
+    }
     let mut scope = Vec::new();
     put_bytes_field(&mut scope, SCOPE_NAME, SCOPE.as_bytes());
-    let mut scope_logs = Vec::new();
-    put_bytes_field(&mut scope_logs, SCOPE_LOGS_SCOPE, &scope);
-    for r in records {
-        put_bytes_field(&mut scope_logs, SCOPE_LOGS_LOG_RECORDS, r);
-    }
-    let mut resource_logs = Vec::new();
-    put_bytes_field(&mut resource_logs, ENTRY_RESOURCE, &[]); // an empty Resource
-    put_bytes_field(&mut resource_logs, RESOURCE_LOGS_SCOPE_LOGS, &scope_logs);
     let mut out = Vec::new();
-    put_bytes_field(&mut out, DATA_ENTRIES, &resource_logs);
+    for (partition, records) in by_partition {
+        let mut scope_logs = Vec::new();
+        put_bytes_field(&mut scope_logs, SCOPE_LOGS_SCOPE, &scope);
+        for r in &records {
+            put_bytes_field(&mut scope_logs, SCOPE_LOGS_LOG_RECORDS, r);
+        }
+        let mut resource = Vec::new();
+        if let (Some(name), Some(label)) = (&partition, label) {
+            // A header's value may be any bytes; an OTLP string is UTF-8.
+            put_str_attr(&mut resource, label.as_bytes(), String::from_utf8_lossy(name).as_bytes());
+        }
+        let mut resource_logs = Vec::new();
+        put_bytes_field(&mut resource_logs, ENTRY_RESOURCE, &resource);
+        put_bytes_field(&mut resource_logs, RESOURCE_LOGS_SCOPE_LOGS, &scope_logs);
+        put_bytes_field(&mut out, DATA_ENTRIES, &resource_logs);
+    }
     out
 }

@@ -170,7 +170,9 @@ impl Engine {
             Reporter::default()
         });
         let id_attribute = &self.config.id_attribute;
-        reporter.events(&self.state, &self.rules, id_attribute, self.config.ttl_seconds, stamp(now), report_interval)
+        let label = self.config.partition.source_name();
+        let (ttl, now) = (self.config.ttl_seconds, stamp(now));
+        reporter.events(&self.state, &self.rules, label, id_attribute, ttl, now, report_interval)
     }
 
     /// Entities held, by type (`declared` for entity references the rules do not decide);

@@ -32,6 +32,9 @@ pub(super) struct Work<'a> {
     /// The entity's identifying keys and values as this resource shows them, while entity
     /// events are published (empty otherwise, or when the id came through a link).
     pub identity_parts: Vec<(String, String)>,
+    /// The name of the resource's partition (empty: the unnamed one), which its entity's events
+    /// are sent under.
+    pub partition_name: Vec<u8>,
     /// For storing answers compact in the cache.
     pub compact: CompactScratch,
     /// The answer writer's buffer for one resource, lent to the writer while the batch runs
@@ -52,6 +55,7 @@ impl<'a> Work<'a> {
             container_tags: Vec::new(),
             variant: 0,
             identity_parts: Vec::new(),
+            partition_name: Vec::new(),
             compact: CompactScratch::default(),
             answer: Vec::new(),
             pool_attrs: Vec::new(),
@@ -70,6 +74,7 @@ impl<'a> Work<'a> {
             container_tags: self.container_tags,
             variant: 0,
             identity_parts: self.identity_parts,
+            partition_name: self.partition_name,
             compact: self.compact,
             answer: self.answer,
             pool_attrs: recycle(self.pool_attrs),

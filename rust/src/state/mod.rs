@@ -48,15 +48,20 @@ struct Entity {
     /// What decided the entity, and the distinct resources that described it (`fragmentation`).
     kind: Kind,
     variants: Variants,
-    /// The identifying keys and values of the entity (its canonical identity alternative), kept
-    /// only while entity events are published (`engine::events`).
-    identity: Option<IdentityValues>,
+    /// What entity events say the entity is, kept only while they are published
+    /// (`engine::events`).
+    identity: Option<Box<Identity>>,
     /// The partition it counts against (`Partition::group`; 0 when restored from a snapshot).
     group: u32,
 }
 
-/// Identifying keys and values.
-type IdentityValues = Box<[(Box<str>, Box<str>)]>;
+/// The identifying keys and values of an entity (its canonical identity alternative), and the
+/// name of its partition (empty: the unnamed one), whose tenant its events are sent as.
+#[derive(Debug, Clone)]
+struct Identity {
+    values: Box<[(Box<str>, Box<str>)]>,
+    partition: Box<[u8]>,
+}
 
 impl Entity {
     fn new(last_seen: Stamp) -> Entity {
@@ -376,14 +381,19 @@ fn describe(shard: &Shard, e: &Entity) -> Option<Description> {
     let identity = e.identity.as_ref()?;
     Some(Description {
         kind: e.kind,
-        identity: identity.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        identity: identity.values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        partition: identity.partition.to_vec(),
         attributes: e.pool.iter().filter_map(|(k, v)| Some((shard.keys.name(k).to_vec(), v?.to_vec()))).collect(),
         last_seen: e.age.last_seen,
     })
 }
 
-fn same_identity(held: Option<&[(Box<str>, Box<str>)]>, shown: &[(String, String)]) -> bool {
-    held.is_some_and(|h| h.len() == shown.len() && h.iter().zip(shown).all(|(a, b)| *a.0 == *b.0 && *a.1 == *b.1))
+fn same_identity(held: Option<&Identity>, shown: &[(String, String)], partition: &[u8]) -> bool {
+    held.is_some_and(|h| {
+        *h.partition == *partition
+            && h.values.len() == shown.len()
+            && h.values.iter().zip(shown).all(|(a, b)| *a.0 == *b.0 && *a.1 == *b.1)
+    })
 }
 
 /// What entity events say of one entity (`State::describe`).
@@ -393,6 +403,8 @@ pub struct Description {
     /// Agreed pooled attributes: key and encoded value (ambiguous ones left out).
     pub attributes: Vec<(Vec<u8>, Vec<u8>)>,
     pub last_seen: Stamp,
+    /// The name of its partition (empty: the unnamed one).
+    pub partition: Vec<u8>,
 }
 
 #[cfg(test)]
@@ -415,6 +427,7 @@ mod tests {
             variant: 0,
             identity: &[],
             group: 0,
+            partition: b"",
         }
     }
 
@@ -445,6 +458,7 @@ mod tests {
                 variant: 0,
                 identity: &[],
                 group: 0,
+                partition: b"",
             };
             let mut filled = Vec::new();
             s.pool(1, &req, 0, &mut Quiet, |k, v| filled.push((k.to_vec(), v.to_vec())));

@@ -77,6 +77,8 @@ pub struct Partitions {
     live: Mutex<Clock<Seen>>,
     /// The latest time a partition was seen, against which `live` counts.
     latest: AtomicU32,
+    /// The default partition's name (empty: the unnamed partition).
+    default_name: Box<[u8]>,
 }
 
 impl Partitions {
@@ -92,6 +94,7 @@ impl Partitions {
             default: Partition { key: Partition::named(config.default.as_bytes()), defaulted: true, stateless: false },
             live: Mutex::new(Clock::new(config.max_partitions as usize, ttl_seconds.min(u32::MAX as u64) as u32)),
             latest: AtomicU32::new(0),
+            default_name: config.default.as_bytes().into(),
         }
     }
 
@@ -115,17 +118,32 @@ impl Partitions {
     /// cannot be told: never the default partition, which would pool it with every tenant's
     /// unlabelled data, but served statelessly, its ids mixed with its raw value so that they
     /// are nobody else's.
-    pub fn of_resource(&self, attrs: &[Attr<'_>], now: Stamp) -> Partition {
+    /// Writes the partition's name to `name` (`name_of_batch`).
+    pub fn of_resource(&self, attrs: &[Attr<'_>], now: Stamp, name: &mut Vec<u8>) -> Partition {
+        name.clear();
         let Some(key) = &self.attribute else {
             return Partition::default();
         };
         let Some(attr) = attrs.iter().find(|a| a.key == &key[..]).filter(|a| !unset(a.value)) else {
+            name.extend_from_slice(&self.default_name);
             return self.resolve(b"", now);
         };
         match id_value(attr.value) {
-            Some(name) => self.resolve(name.text_borrowed().as_bytes(), now),
+            Some(value) => {
+                name.extend_from_slice(value.text_borrowed().as_bytes());
+                self.resolve(name, now)
+            }
             None => Partition { key: Partition::named(attr.raw_value), defaulted: false, stateless: true },
         }
+    }
+
+    /// The name of the partition a batch's caller named `given` (`of_batch`), for its entity
+    /// events: `given`, else the default partition's (empty: the unnamed partition).
+    pub fn name_of_batch<'a>(&'a self, given: &'a [u8]) -> &'a [u8] {
+        if !self.enabled || self.attribute.is_some() {
+            return b"";
+        }
+        if given.is_empty() { &self.default_name } else { given }
     }
 
     /// The partition named `name`, or the default one when it is empty; counted as seen, and

@@ -10,7 +10,7 @@ use crate::state::containers::{Container, Containers};
 use crate::state::fragmentation::Kind;
 use crate::state::keys::{KeyHome, PoolKeys};
 use crate::state::pool::{MAX_CONTAINER_POOL_BYTES, MAX_POOL_BYTES, Pool, PoolKey};
-use crate::state::{Entity, Shard, State, refusal_index, same_identity};
+use crate::state::{Entity, Identity, Shard, State, refusal_index, same_identity};
 use std::sync::atomic::Ordering::Relaxed;
 
 /// The tag of the entity's voice: a pseudo-container holding what the sources that name no
@@ -32,8 +32,9 @@ pub struct PoolRequest<'r> {
     /// The entity's identifying keys and values, when the resource showed its canonical
     /// identity and entity events are published; empty otherwise.
     pub identity: &'r [(String, String)],
-    /// The partition a new entity counts against (`Partition::group`).
+    /// The partition a new entity counts against (`Partition::group`), and its name.
     pub group: u32,
+    pub partition: &'r [u8],
 }
 
 /// Which container a resource speaks for, and which keys belong to one container.
@@ -170,8 +171,9 @@ impl State {
         };
         entity.kind = req.kind;
         entity.variants.add(req.variant);
-        if !req.identity.is_empty() && !same_identity(entity.identity.as_deref(), req.identity) {
-            entity.identity = Some(req.identity.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect());
+        if !req.identity.is_empty() && !same_identity(entity.identity.as_deref(), req.identity, req.partition) {
+            let values = req.identity.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect();
+            entity.identity = Some(Box::new(Identity { values, partition: req.partition.into() }));
             described = true;
         }
         shard.present.clear();
