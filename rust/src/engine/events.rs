@@ -133,6 +133,11 @@ impl Reporter {
         let mut live = std::collections::HashSet::new();
         for (id, d) in &described {
             live.insert(*id);
+            if std::str::from_utf8(&d.partition).is_err() {
+                // A tenant name an OTLP string cannot hold faithfully (a header of any bytes)
+                // would be written as another string, perhaps another tenant's: not told.
+                continue;
+            }
             let partition: PartitionName = (!d.partition.is_empty()).then(|| d.partition.as_slice().into());
             let entity_type = match d.kind {
                 DECLARED => continue, // a declared entity's type is the declaration's, not kept
@@ -148,7 +153,7 @@ impl Reporter {
             crate::wire::put_str_value(&mut hex_value, &to_hex(*id));
             description.push((id_attribute.as_bytes().to_vec(), hex_value));
             description.sort();
-            let digest = digest(&entity_type, &d.identity, &description, &related);
+            let digest = digest(&entity_type, &d.identity, &d.partition, &description, &related);
             let changed = self.announced.get(id).is_none_or(|a| a.digest != digest);
             self.announced.insert(
                 *id,
@@ -195,6 +200,7 @@ impl Reporter {
 fn digest(
     entity_type: &str,
     identity: &[(String, String)],
+    partition: &[u8],
     description: &[(Vec<u8>, Vec<u8>)],
     related: &[Related],
 ) -> u64 {
@@ -204,6 +210,7 @@ fn digest(
         bytes.extend_from_slice(b);
     };
     put(entity_type.as_bytes());
+    put(partition);
     for (k, v) in identity {
         put(k.as_bytes());
         put(v.as_bytes());
@@ -323,8 +330,7 @@ fn logs_data(records: Vec<(PartitionName, Vec<u8>)>, label: Option<&str>) -> Vec
         }
         let mut resource = Vec::new();
         if let (Some(name), Some(label)) = (&partition, label) {
-            // A header's value may be any bytes; an OTLP string is UTF-8.
-            put_str_attr(&mut resource, label.as_bytes(), String::from_utf8_lossy(name).as_bytes());
+            put_str_attr(&mut resource, label.as_bytes(), name); // UTF-8: others are not told
         }
         let mut resource_logs = Vec::new();
         put_bytes_field(&mut resource_logs, ENTRY_RESOURCE, &resource);
