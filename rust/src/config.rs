@@ -275,7 +275,8 @@ pub struct RuleSpec {
     pub derive: Vec<DerivationSpec>,
     /// Ordered identity alternatives. Each is a list of key groups: `a` (required),
     /// `a|b` (required, first present spelling, identified as `a`), `a?` or `a|b?` (qualifier:
-    /// added to the identity only when the resource carries it).
+    /// the scope the other values are unique in, added to the identity only when the resource
+    /// carries it; a resource carrying none joins the one scoped name its bare name stands for).
     pub identity: Vec<Vec<String>>,
     /// Keys for the display name, first present wins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -10,7 +10,7 @@ use crate::id::{EntityId, container_tag, to_hex};
 use crate::observe::{LinkKind, Matched, Observer};
 use crate::resource::recycle;
 use crate::rules::matcher::{
-    MatchScratch, Outcome, blank, id_value, identifies, identity_parts, match_resource, poolable, route_id,
+    MatchScratch, Outcome, Qualifiers, blank, id_value, identifies, identity_parts, match_resource, poolable, route_id,
     standalone_id,
 };
 use crate::rules::{CompiledRule, ContainerScope, RuleSet, Scope};
@@ -21,6 +21,11 @@ use crate::state::pooling::{ContainerRequest, PoolRequest};
 use crate::wire::{Attr, ResultWriter, Value, read_any_value};
 use std::borrow::Cow;
 use std::sync::atomic::Ordering::Relaxed;
+
+/// The most links one resolution follows: a bare name to its scoped name, that to the entity it
+/// is an alias of, and that into the entity containing it. Links never form a cycle but through
+/// a rule that names one key both bare and scoped; the bound keeps such a rule finite.
+const MAX_HOPS: usize = 3;
 
 /// Which links a resource may follow (`Engine::follow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +257,11 @@ impl Engine {
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
+                for q in &mut w.scratch.qualifiers {
+                    if let Qualifiers::Carried { bare } = q {
+                        *bare = partition.id(*bare);
+                    }
+                }
                 w.identity_parts.clear();
                 if self.state.changes().enabled() || self.config.entity_refs {
                     let alternative = w.scratch.alternatives[0].0;
@@ -440,8 +450,10 @@ impl Engine {
     }
 
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link
-    /// (an alias within the rule, or a promotion into a containing entity), the link's target.
-    /// Records the links this resource shows. The alternatives' ids are already in `partition`.
+    /// (an alias within the rule, a promotion into a containing entity, or a bare name's link to
+    /// the one scoped name it stands for, `Qualifiers`), the link's target, followed on while it
+    /// has a link (`MAX_HOPS`). Records the links this resource shows. The alternatives' ids are
+    /// already in `partition`.
     #[allow(clippy::too_many_arguments)]
     fn resolve_and_link<'a, O: Observer>(
         &'a self,
@@ -460,26 +472,32 @@ impl Engine {
         if partition.stateless {
             return (id, effective);
         }
+        // A bare name (its qualifiers absent) may stand for a scoped one.
+        let bare = s.qualifiers[0] == Qualifiers::Absent;
         let may_follow = !self.warming_up(now)
             && match follow {
-                Follow::All => first_alt > 0 || r.promotable,
+                Follow::All => first_alt > 0 || r.promotable || bare,
                 Follow::Aliases => first_alt > 0,
                 Follow::Nothing { .. } => false,
             };
         if may_follow {
             // Read before resolving: a link created meanwhile then invalidates the answer.
             provenance.link_epoch = Some(self.state.freshness().link_epoch());
-            let found = self.state.resolve(primary, now);
             // Behind a router, only a link to the resource's own type is an alias.
-            let found = found
-                .filter(|l| follow == Follow::All || self.rules.rules[l.rule as usize].entity_type == r.entity_type);
-            if let Some(Link { target, rule: target_rule, .. }) = found {
-                id = target;
-                effective = target_rule as usize;
+            let usable =
+                |l: &Link| follow == Follow::All || self.rules.rules[l.rule as usize].entity_type == r.entity_type;
+            let mut from = primary;
+            for _ in 0..MAX_HOPS {
+                let Some(Link { target, rule: target_rule, .. }) = self.state.resolve(from, now).filter(|l| usable(l))
+                else {
+                    break;
+                };
+                let kind = if target_rule as usize == effective { LinkKind::Alias } else { LinkKind::Promotion };
+                obs.followed(kind, from, target);
+                (id, effective, from) = (target, target_rule as usize, target);
                 provenance.counts.merged = true;
-                let kind = if effective == rule { LinkKind::Alias } else { LinkKind::Promotion };
-                obs.followed(kind, primary, target);
-            } else if O::ENABLED && self.state.link_is_ambiguous(primary) {
+            }
+            if O::ENABLED && id == primary && self.state.link_is_ambiguous(primary) {
                 obs.ambiguous_link(identity_parts(&self.rules, rule, first_alt, s));
             }
         }
@@ -490,9 +508,23 @@ impl Engine {
                 obs.ambiguous_link(identity_parts(&self.rules, rule, s.alternatives[i].0, s));
             }
         }
+        // Each bare name stands for the scoped name this resource gives it: two scopes that
+        // claim one bare name make its link ambiguous, and then nothing follows it.
+        for (&(alternative, scoped), q) in s.alternatives.iter().zip(&s.qualifiers) {
+            if let Qualifiers::Carried { bare } = *q {
+                let ambiguous = self.state.link(bare, scoped, rule as u16, partition.group(), now);
+                if O::ENABLED && ambiguous {
+                    obs.ambiguous_link(identity_parts(&self.rules, rule, alternative, s));
+                }
+            }
+        }
         for &c in &self.rules.rules[effective].contained {
-            if let Some(contained_id) = standalone_id(&self.rules, &self.rules.rules[c], attrs, s) {
-                self.state.link(partition.id(contained_id), id, linked, partition.group(), now);
+            if let Some((contained_id, q)) = standalone_id(&self.rules, &self.rules.rules[c], attrs, s) {
+                let contained_id = partition.id(contained_id);
+                self.state.link(contained_id, id, linked, partition.group(), now);
+                if let Qualifiers::Carried { bare } = q {
+                    self.state.link(partition.id(bare), contained_id, c as u16, partition.group(), now);
+                }
             }
         }
         (id, effective)

@@ -18,6 +18,21 @@ pub enum Outcome<'a> {
     Unmatched,
 }
 
+/// What an identity alternative's qualifiers (`a?`: a key that names the scope a name is unique
+/// in, such as the cluster of a pod's name or the account of a host's) make of a resource's id.
+/// A resource that carries a qualifier is identified within its scope; one that carries none
+/// cannot say which scope it is in, and is joined to the scoped name its bare name stands for
+/// while only one scope claims it (`Engine::resolve_and_link`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Qualifiers {
+    /// The alternative has none.
+    None,
+    /// The resource carries none of them: its id is the bare name.
+    Absent,
+    /// The resource carries some: the alternative's id without them (its bare name).
+    Carried { bare: EntityId },
+}
+
 /// Per-resource working memory, reused across the resources of a batch.
 pub struct MatchScratch<'a> {
     slots: Vec<Option<Value<'a>>>,
@@ -30,6 +45,8 @@ pub struct MatchScratch<'a> {
     /// The keys `derived` values were computed from.
     derived_from: Vec<KeyId>,
     pub alternatives: Vec<(usize, EntityId)>,
+    /// For each of `alternatives`, what its qualifiers (`a?`) make of it (`Qualifiers`).
+    pub qualifiers: Vec<Qualifiers>,
     parts: Vec<(&'a [u8], IdValue<'a>)>,
     exact: Vec<(&'a [u8], &'a [u8])>,
 }
@@ -44,6 +61,7 @@ impl<'a> MatchScratch<'a> {
             derived: Vec::new(),
             derived_from: Vec::new(),
             alternatives: Vec::new(),
+            qualifiers: Vec::new(),
             parts: Vec::new(),
             exact: Vec::new(),
         }
@@ -63,6 +81,7 @@ impl<'a> MatchScratch<'a> {
             derived: recycle(self.derived),
             derived_from: self.derived_from,
             alternatives: self.alternatives,
+            qualifiers: self.qualifiers,
             parts: recycle(self.parts),
             exact: recycle(self.exact),
         }
@@ -80,6 +99,7 @@ impl<'a> MatchScratch<'a> {
         self.derived.clear();
         self.derived_from.clear();
         self.alternatives.clear();
+        self.qualifiers.clear();
         self.oversized = 0;
     }
 
@@ -279,6 +299,7 @@ fn match_rules<'a>(
             return Outcome::Rule { rule: ri };
         }
         s.alternatives.clear();
+        s.qualifiers.clear();
         s.derived_from.clear();
         for (k, _) in s.derived.drain(..) {
             s.slots[k as usize] = None;
@@ -369,24 +390,40 @@ fn collect_alternatives<'a>(
                 s.exact.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
                 let id = exact_id(rule.entity_type.as_bytes(), &mut s.exact);
                 s.alternatives.push((ai, id));
+                s.qualifiers.push(Qualifiers::None);
             }
             Alternative::Keys(groups) => {
                 s.parts.clear();
+                let required = groups.iter().filter(|g| !g.optional);
                 let mut complete = true;
-                for g in groups {
+                for g in required {
                     match group_value(rules, rule, g, s) {
                         Some(v) => s.parts.push((g.canonical.as_bytes(), v)),
-                        None if g.optional => {}
                         None => {
                             complete = false;
                             break;
                         }
                     }
                 }
-                if complete {
-                    let id = identity_id(rule.entity_type.as_bytes(), &mut s.parts);
-                    s.alternatives.push((ai, id));
+                if !complete {
+                    continue;
                 }
+                let bare_parts = s.parts.len();
+                for g in groups.iter().filter(|g| g.optional) {
+                    if let Some(v) = group_value(rules, rule, g, s) {
+                        s.parts.push((g.canonical.as_bytes(), v));
+                    }
+                }
+                let qualifiers = if s.parts.len() > bare_parts {
+                    Qualifiers::Carried { bare: identity_id(rule.entity_type.as_bytes(), &mut s.parts[..bare_parts]) }
+                } else if groups.iter().any(|g| g.optional) {
+                    Qualifiers::Absent
+                } else {
+                    Qualifiers::None
+                };
+                let id = identity_id(rule.entity_type.as_bytes(), &mut s.parts);
+                s.alternatives.push((ai, id));
+                s.qualifiers.push(qualifiers);
             }
         }
     }
@@ -451,29 +488,31 @@ pub fn identifies(rules: &RuleSet, rule: &CompiledRule, key: KeyId, v: IdValue<'
 }
 
 /// Evaluates only `rule`'s conditions and identity on the current resource (after a match by
-/// another rule): the standalone id of the lowest alternative present, if any.
+/// another rule): the standalone id of the lowest alternative present, if any, and what its
+/// qualifiers make of it.
 pub fn standalone_id<'a>(
     rules: &RuleSet,
     rule: &'a CompiledRule,
     attrs: &[Attr<'a>],
     s: &mut MatchScratch<'a>,
-) -> Option<EntityId> {
+) -> Option<(EntityId, Qualifiers)> {
     if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
         return None;
     }
-    let saved = std::mem::take(&mut s.alternatives);
+    let saved = (std::mem::take(&mut s.alternatives), std::mem::take(&mut s.qualifiers));
     collect_alternatives(rules, rule, attrs, &[], s);
-    let id = s.alternatives.first().map(|(_, id)| *id);
-    s.alternatives = saved;
+    let id = s.alternatives.first().map(|(_, id)| *id).zip(s.qualifiers.first().copied());
+    (s.alternatives, s.qualifiers) = saved;
     id
 }
 
 /// A resource that declares an entity the rules do not know is matched by that declaration,
-/// when it is the one complete such declaration. Declarations of a type the rules know (a rule's type, or one a rule claims in
-/// `entity_ref_types`) are left to the rules, so that one entity has one id whichever source
-/// reports it, declared or not: the k8scluster receiver's node (uid and name) then links its
-/// name to its uid as any resource would, and kubeletstats' node (name only) joins it; its
-/// `k8s.container` on a resource that carries the pod's uid is that pod's resource.
+/// when it is the one complete such declaration. Declarations of a type the rules know (a rule's
+/// type, or one a rule claims in `entity_ref_types`) are left to the rules, so that one entity
+/// has one id whichever source reports it, declared or not: the k8scluster receiver's node (uid
+/// and name) then links its name to its uid as any resource would, and kubeletstats' node (name
+/// only) joins it; its `k8s.container` on a resource that carries the pod's uid is that pod's
+/// resource.
 fn match_entity_refs<'a>(
     rules: &'a RuleSet,
     attrs: &[Attr<'a>],
