@@ -275,9 +275,15 @@ pub struct RuleSpec {
     pub derive: Vec<DerivationSpec>,
     /// Ordered identity alternatives. Each is a list of key groups: `a` (required),
     /// `a|b` (required, first present spelling, identified as `a`), `a?` or `a|b?` (qualifier:
-    /// the scope the other values are unique in, added to the identity only when the resource
-    /// carries it; a resource carrying none joins the one scoped name its bare name stands for).
+    /// added to the identity only when the resource carries it).
     pub identity: Vec<Vec<String>>,
+    /// Identity keys whose values are unique only within other keys' values (`host.name` within
+    /// `cloud.account.id`: a private address's name is reused in every account). An alternative
+    /// with such a key also takes its scope keys, as qualifiers, when the resource carries them;
+    /// unlike a qualifier written `a?`, a resource that carries none of them is not a scope of its
+    /// own but joins the one scope that claims its value, and none when two do.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scoped_by: std::collections::BTreeMap<String, Vec<String>>,
     /// Keys for the display name, first present wins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub display_name: Vec<String>,

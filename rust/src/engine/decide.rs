@@ -32,7 +32,7 @@ const MAX_HOPS: usize = 3;
 enum Follow {
     /// Every link: the engine sees all the data (no router in front).
     All,
-    /// Alias links within its type: a router sent it here by its rule's route keys.
+    /// Alias and bare-name links within its type: a router sent it here by its rule's route keys.
     Aliases,
     /// None: a router sent it by its own identity (`misrouted: false`), or by a key this engine
     /// would not compute (`misrouted: true`: the tiers are configured differently).
@@ -107,12 +107,12 @@ impl Engine {
     }
 
     /// Which links a resource matched by `rule` may follow. One that a fleet's router sent here
-    /// (it carries a route key) follows only the alias links of a rule whose links every claimant
-    /// reached this collector with (`CompiledRule::links_in_fleet`), and only when it was routed
-    /// by its rule's route keys; never a promotion, whose claimants (the containing entity's
-    /// resources) were routed by the containing entity's keys to any collector. So a collector
-    /// that sees part of the data never takes a partial view for the whole: what it cannot know,
-    /// the resource keeps as its own identity. Call before the alternatives are partitioned.
+    /// (it carries a route key) follows only the alias and bare-name links of a rule whose links
+    /// every claimant reached this collector with (`CompiledRule::links_in_fleet`), and only when
+    /// it was routed by its rule's route keys; never a promotion, whose claimants (the containing
+    /// entity's resources) were routed by the containing entity's keys to any collector. So a
+    /// collector that sees part of the data never takes a partial view for the whole: what it
+    /// cannot know, the resource keeps as its own identity. Call before the alternatives are partitioned.
     fn follow<'a>(&'a self, attrs: &[Attr<'a>], rule: usize, partition: Partition, s: &mut MatchScratch<'a>) -> Follow {
         let Some(carried) = self.carried_route(attrs) else {
             return Follow::All; // no router sent it: its route need not be computed
@@ -477,7 +477,8 @@ impl Engine {
         let may_follow = !self.warming_up(now)
             && match follow {
                 Follow::All => first_alt > 0 || r.promotable || bare,
-                Follow::Aliases => first_alt > 0,
+                // The claimants of a bare name carry the route keys too (`route_of`).
+                Follow::Aliases => first_alt > 0 || bare,
                 Follow::Nothing { .. } => false,
             };
         if may_follow {
@@ -492,7 +493,9 @@ impl Engine {
                 else {
                     break;
                 };
-                let kind = if target_rule as usize == effective { LinkKind::Alias } else { LinkKind::Promotion };
+                let same_type =
+                    self.rules.rules[target_rule as usize].entity_type == self.rules.rules[effective].entity_type;
+                let kind = if same_type { LinkKind::Alias } else { LinkKind::Promotion };
                 obs.followed(kind, from, target);
                 (id, effective, from) = (target, target_rule as usize, target);
                 provenance.counts.merged = true;

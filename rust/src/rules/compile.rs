@@ -117,23 +117,26 @@ impl RuleSet {
     }
 }
 
-/// The keys a fleet's routers route a rule's resources by: the required keys that every identity
-/// alternative but the first carries. Links lead from those later alternatives to the first, so
-/// every resource that makes a link (it carries the first and a later one) and every resource that
-/// follows one (it carries a later one) carries these keys, with the values of its entity: routed
-/// by them, all of them meet on one collector, and so do two entities that claim one name. Empty
-/// when the rule has a single alternative (its resources need no link: each routes by its own id)
-/// or its later alternatives share no key.
+/// The keys a fleet's routers route a rule's resources by: the required keys of every identity
+/// alternative a link can lead from. Links lead from the later alternatives to the first, and
+/// from an alternative's bare name (without its `scoped_by` qualifiers) to its scoped name, so
+/// the first alternative counts too when it has such qualifiers. Every resource that makes a
+/// link, or follows one, carries these keys with the values of its entity: routed by them, all
+/// of them meet on one collector, and so do two entities or two scopes that claim one name.
+/// Empty when no link can lead anywhere (one alternative without scopes: each resource routes by
+/// its own id) or those alternatives share no key.
 fn route_of(identity: &[Alternative]) -> Vec<Group> {
-    let mut later = identity.iter().skip(1).map(|a| match a {
+    let has_scopes = |a: &Alternative| matches!(a, Alternative::Keys(groups) if groups.iter().any(|g| g.scope));
+    let skip = usize::from(!identity.first().is_some_and(has_scopes));
+    let mut linked = identity.iter().skip(skip).map(|a| match a {
         Alternative::Keys(groups) => Some(groups.iter().filter(|g| !g.optional).collect::<Vec<_>>()),
         Alternative::AllAttributes => None,
     });
-    let Some(Some(first)) = later.next() else {
+    let Some(Some(first)) = linked.next() else {
         return Vec::new();
     };
     let mut route: Vec<Group> = first.into_iter().cloned().collect();
-    for other in later {
+    for other in linked {
         let Some(other) = other else {
             return Vec::new();
         };
@@ -257,9 +260,24 @@ fn compile_rule(
     if spec.identity.is_empty() {
         return Err("identity needs at least one alternative".into());
     }
+    for (k, scopes) in &spec.scoped_by {
+        let what = format!("scoped_by[{k:?}]");
+        check_key(&what, k)?;
+        if !spec.identity.iter().flatten().any(|g| g.trim_end_matches('?').split('|').any(|s| s == k)) {
+            return Err(format!("{what}: no identity alternative has the key {k:?}"));
+        }
+        if scopes.is_empty() {
+            return Err(format!("{what}: name at least one key that {k:?} is unique within"));
+        }
+        for (i, scope) in scopes.iter().enumerate() {
+            check_key(&format!("{what}[{i}]"), scope)?;
+        }
+    }
     let mut identity = Vec::new();
     for (i, alt) in spec.identity.iter().enumerate() {
-        identity.push(compile_alternative(alt, keys).map_err(|m| format!("identity[{i}]: {m}"))?);
+        let mut alternative = compile_alternative(alt, keys).map_err(|m| format!("identity[{i}]: {m}"))?;
+        add_scopes(&mut alternative, &spec.scoped_by, keys).map_err(|m| format!("identity[{i}]: {m}"))?;
+        identity.push(alternative);
     }
     if identity.iter().any(|a| matches!(a, Alternative::AllAttributes)) && identity.len() > 1 {
         return Err("identity [\"*\"] (every attribute) must be the only alternative".into());
@@ -433,6 +451,31 @@ fn compile_derivation(d: &DerivationSpec, keys: &mut RuleKeys) -> Result<Derivat
     })
 }
 
+/// Adds, as qualifiers, the keys that the alternative's required keys are unique within
+/// (`RuleSpec::scoped_by`); one the alternative names as a qualifier already becomes a scope.
+fn add_scopes(
+    alternative: &mut Alternative,
+    scoped_by: &std::collections::BTreeMap<String, Vec<String>>,
+    keys: &mut RuleKeys,
+) -> Result<(), String> {
+    let Alternative::Keys(groups) = alternative else {
+        return Ok(());
+    };
+    let scopes: Vec<&String> =
+        groups.iter().filter(|g| !g.optional).filter_map(|g| scoped_by.get(&*g.canonical)).flatten().collect();
+    for k in scopes {
+        match groups.iter_mut().find(|g| *g.canonical == **k) {
+            Some(g) => g.scope = g.optional,
+            None => {
+                let id = keys.intern(k).map_err(|e| e.0)?;
+                groups.push(Group { keys: vec![id], canonical: k.as_str().into(), optional: true, scope: true });
+            }
+        }
+    }
+    groups.sort_by(|a, b| a.canonical.cmp(&b.canonical));
+    Ok(())
+}
+
 fn compile_alternative(alt: &[String], keys: &mut RuleKeys) -> Result<Alternative, String> {
     if alt.len() == 1 && alt[0] == "*" {
         return Ok(Alternative::AllAttributes);
@@ -455,7 +498,7 @@ fn compile_alternative(alt: &[String], keys: &mut RuleKeys) -> Result<Alternativ
         if groups.iter().any(|x: &Group| x.canonical == canonical) {
             return Err(format!("[{i}]: key {canonical:?} appears twice"));
         }
-        groups.push(Group { keys: ids, canonical, optional });
+        groups.push(Group { keys: ids, canonical, optional, scope: false });
     }
     if groups.iter().all(|g| g.optional) {
         return Err("an alternative needs at least one required key (without '?')".into());
@@ -492,6 +535,25 @@ mod tests {
     }
 
     #[test]
+    fn scoped_by_adds_its_keys_as_scopes_to_the_alternatives_with_the_key() {
+        let rs = compile(
+            r#"{"rules":[{"name":"a","type":"t","identity":[["k"],["n","s?"],["m"]],"scoped_by":{"n":["s","acct"]}}]}"#,
+        )
+        .unwrap();
+        let scopes = |i: usize| match &rs.rules[0].identity[i] {
+            Alternative::Keys(groups) => {
+                groups.iter().map(|g| (g.canonical.to_string(), g.optional, g.scope)).collect::<Vec<_>>()
+            }
+            Alternative::AllAttributes => panic!("keys"),
+        };
+        assert_eq!(scopes(0), [("k".to_string(), false, false)]);
+        let expected =
+            [("acct".to_string(), true, true), ("n".to_string(), false, false), ("s".to_string(), true, true)];
+        assert_eq!(scopes(1), expected, "a qualifier named as a scope becomes one");
+        assert_eq!(scopes(2), [("m".to_string(), false, false)]);
+    }
+
+    #[test]
     fn user_rules_come_first_and_are_validated() {
         let rs = compile(r#"{"rules":[{"name":"mine","type":"my.thing","identity":[["my.id"]]}]}"#).unwrap();
         assert_eq!(&*rs.rules[0].name, "mine");
@@ -508,6 +570,15 @@ mod tests {
                 "exactly one",
             ),
             (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"pool":["k8s*"]}]}"#, "pool[0]"),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"scoped_by":{"x":["s"]}}]}"#,
+                "scoped_by[\"x\"]: no identity alternative has the key \"x\"",
+            ),
+            (
+                r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"scoped_by":{"k":[]}}]}"#,
+                "scoped_by[\"k\"]: name at least one key",
+            ),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"scoped_by":{"k":[""]}}]}"#, "scoped_by[\"k\"][0]"),
             (r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"promote_to":["nope"]}]}"#, "promote_to[0]"),
             (r#"{"rules":[{"name":"k8s_pod","type":"t","identity":[["k"]]}]}"#, "already used"),
             (

@@ -18,16 +18,16 @@ pub enum Outcome<'a> {
     Unmatched,
 }
 
-/// What an identity alternative's qualifiers (`a?`: a key that names the scope a name is unique
-/// in, such as the cluster of a pod's name or the account of a host's) make of a resource's id.
-/// A resource that carries a qualifier is identified within its scope; one that carries none
-/// cannot say which scope it is in, and is joined to the scoped name its bare name stands for
-/// while only one scope claims it (`Engine::resolve_and_link`).
+/// What an identity alternative's scopes (`RuleSpec::scoped_by`: the keys a name is unique
+/// within, such as the account of a host's name) make of a resource's id. A resource that
+/// carries a scope is identified within it; one that carries none cannot say which scope it is
+/// in, and is joined to the scoped name its bare name stands for while only one scope claims it
+/// (`Engine::resolve_and_link`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Qualifiers {
-    /// The alternative has none.
+    /// The alternative has no scope.
     None,
-    /// The resource carries none of them: its id is the bare name.
+    /// The resource carries none of its scopes: its id is the bare name.
     Absent,
     /// The resource carries some: the alternative's id without them (its bare name).
     Carried { bare: EntityId },
@@ -45,7 +45,7 @@ pub struct MatchScratch<'a> {
     /// The keys `derived` values were computed from.
     derived_from: Vec<KeyId>,
     pub alternatives: Vec<(usize, EntityId)>,
-    /// For each of `alternatives`, what its qualifiers (`a?`) make of it (`Qualifiers`).
+    /// For each of `alternatives`, what its scopes make of it (`Qualifiers`).
     pub qualifiers: Vec<Qualifiers>,
     parts: Vec<(&'a [u8], IdValue<'a>)>,
     exact: Vec<(&'a [u8], &'a [u8])>,
@@ -408,15 +408,21 @@ fn collect_alternatives<'a>(
                 if !complete {
                     continue;
                 }
-                let bare_parts = s.parts.len();
-                for g in groups.iter().filter(|g| g.optional) {
-                    if let Some(v) = group_value(rules, rule, g, s) {
-                        s.parts.push((g.canonical.as_bytes(), v));
+                // Qualifiers, the scopes (`scoped_by`) last, so that the name without them (its
+                // bare name) is a prefix of the parts.
+                let qualifiers_present = |scope: bool, s: &mut MatchScratch<'a>| {
+                    for g in groups.iter().filter(|g| g.optional && g.scope == scope) {
+                        if let Some(v) = group_value(rules, rule, g, s) {
+                            s.parts.push((g.canonical.as_bytes(), v));
+                        }
                     }
-                }
+                };
+                qualifiers_present(false, s);
+                let bare_parts = s.parts.len();
+                qualifiers_present(true, s);
                 let qualifiers = if s.parts.len() > bare_parts {
                     Qualifiers::Carried { bare: identity_id(rule.entity_type.as_bytes(), &mut s.parts[..bare_parts]) }
-                } else if groups.iter().any(|g| g.optional) {
+                } else if groups.iter().any(|g| g.scope) {
                     Qualifiers::Absent
                 } else {
                     Qualifiers::None

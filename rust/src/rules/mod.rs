@@ -37,6 +37,9 @@ pub struct Group {
     pub keys: Vec<KeyId>,
     pub canonical: Box<str>,
     pub optional: bool,
+    /// A qualifier from `scoped_by`: a resource without it joins the one scope that claims its
+    /// name (`matcher::Qualifiers`).
+    pub scope: bool,
 }
 
 #[derive(Debug)]
@@ -100,9 +103,9 @@ pub struct CompiledRule {
     pub relationships: Vec<Relationship>,
     /// The keys a fleet routes the rule's resources by (`route_of`); empty: by their own id.
     pub route: Vec<Group>,
-    /// Whether a collector behind a fleet's routers may follow this rule's alias links: every
-    /// rule of its type routes by the same nonempty `route`, so every resource that claims or
-    /// follows one of its links reached the same collector.
+    /// Whether a collector behind a fleet's routers may follow this rule's alias and bare-name
+    /// links: every rule of its type routes by the same nonempty `route`, so every resource that
+    /// claims or follows one of its links reached the same collector.
     pub links_in_fleet: bool,
 }
 

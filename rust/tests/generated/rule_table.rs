@@ -39,6 +39,10 @@ pub fn markdown(rules: &[RuleSpec]) -> String {
             .map(|alt| alt.iter().map(|k| code(k)).collect::<Vec<_>>().join(" + "))
             .collect::<Vec<_>>()
             .join("<br>or ");
+        for (k, scopes) in &r.scoped_by {
+            let scopes = scopes.iter().map(|k| code(k)).collect::<Vec<_>>().join(", ");
+            identity.push_str(&format!("<br>({} unique within {scopes})", code(k)));
+        }
         for (k, re) in &r.unidentifying_values {
             identity.push_str(&format!("<br>(a {} matching {} identifies nothing)", code(k), code(re)));
         }
