@@ -101,7 +101,7 @@ func TestConfigMistakesGetMessagesInTheUsersWords(t *testing.T) {
 		"identity_one_level_short": `rules[0].identity[0]: expected a list, got the string "app.id"; identity is a list of alternatives, each a list of keys: write [[app.id]]`,
 		"bare_ttl":                 "ttl: 3600 is not a duration: a bare number has no unit; write one such as 1h, 90m or 1h30m",
 		"unknown_mode":             "mode: dry-run is not one of enrich, observe, route, identify, pool",
-		"unknown_rule_key":         "rules[0].colour: unknown key; rules[0] takes name, type, when, unless_present, alongside, derive, identity, display_name, pool, promote_to, entity_ref_types, unidentifying_values, containers, relationships",
+		"unknown_rule_key":         "rules[0].colour: unknown key; rules[0] takes name, type, when, unless_present, alongside, derive, identity, scoped_by, display_name, pool, promote_to, entity_ref_types, unidentifying_values, containers, relationships",
 	}
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config_errors.yaml"))
 	require.NoError(t, err)
