@@ -57,12 +57,11 @@ impl Engine {
         let mut tally = Tally::default();
         let now = stamp(now);
         let _ = self.started.compare_exchange(0, now, Relaxed, Relaxed);
-        let name = self.partitions.name_of_batch(partition);
         let partition = self.partitions.of_batch(partition, now);
         // Working memory for resources not answered from the cache, taken at the first of them
         // and kept for the next batch (`work`).
         let mut work = None;
-        let result = self.process_batch(batch, (partition, name), now, &mut writer, &mut tally, &mut work);
+        let result = self.process_batch(batch, partition, now, &mut writer, &mut tally, &mut work);
         if let Some(mut work) = work {
             writer.swap_answer_buffer(&mut work.answer);
             self.spare.keep(work);
@@ -91,12 +90,12 @@ impl Engine {
         result
     }
 
-    /// `partition` is the batch's, or `None` when each resource names its own, with the batch
-    /// partition's name; `work` is taken at the batch's first miss.
+    /// `partition` is the batch's and its name (`Partitions::of_batch`), or `None` when each
+    /// resource names its own; `work` is taken at the batch's first miss.
     fn process_batch<'a>(
         &'a self,
         batch: &'a [u8],
-        (partition, name): (Option<Partition>, &[u8]),
+        partition: Option<(Partition, &[u8])>,
         now: Stamp,
         out: &mut ResultWriter,
         tally: &mut Tally,
@@ -117,7 +116,7 @@ impl Engine {
             // A resource's own partition attribute is in its bytes; a batch's partition is not,
             // so it is mixed into the key: an answer is only ever reused within its partition.
             let key = match partition {
-                Some(p) => p.id(hash),
+                Some((p, _)) => p.id(hash),
                 None => hash,
             };
             self.cache.prefetch(key);
@@ -125,22 +124,22 @@ impl Engine {
             queued += 1;
             self.prepare(&ahead, queued, queued);
             if queued > AHEAD {
-                self.answer(due, (partition, name), now, out, tally, work)?;
+                self.answer(due, partition, now, out, tally, work)?;
             }
             Ok(())
         })?;
         for i in queued.saturating_sub(AHEAD)..queued {
             self.prepare(&ahead, i + 1 + AHEAD, queued);
-            self.answer(ahead[i % AHEAD], (partition, name), now, out, tally, work)?;
+            self.answer(ahead[i % AHEAD], partition, now, out, tally, work)?;
         }
         Ok(())
     }
 
     /// A resource's partition: the batch's, or the one its attribute names; its name goes to
     /// `work.partition_name`.
-    fn partition_of(&self, batch: Option<Partition>, name: &[u8], work: &mut Work<'_>, now: Stamp) -> Partition {
+    fn partition_of(&self, batch: Option<(Partition, &[u8])>, work: &mut Work<'_>, now: Stamp) -> Partition {
         match batch {
-            Some(partition) => {
+            Some((partition, name)) => {
                 work.partition_name.clear();
                 work.partition_name.extend_from_slice(name);
                 partition
@@ -167,7 +166,7 @@ impl Engine {
     fn answer<'a>(
         &'a self,
         (entry, key): (Entry<'a>, u128),
-        (partition, name): (Option<Partition>, &[u8]),
+        partition: Option<(Partition, &[u8])>,
         now: Stamp,
         out: &mut ResultWriter,
         tally: &mut Tally,
@@ -207,7 +206,7 @@ impl Engine {
         });
         read_resource(resource, &mut work.view)?;
         work.variant = xxh3_128(resource) as u32;
-        let partition = self.partition_of(partition, name, work, now);
+        let partition = self.partition_of(partition, work, now);
         let provenance = if self.config.mode == Mode::Route {
             self.route_resource(work, partition, now, out)
         } else {
@@ -249,14 +248,13 @@ impl Engine {
         mut each: impl FnMut(&mut O, &[Attr<'_>], &[u8]),
     ) -> Result<(), WireError> {
         let now = stamp(now);
-        let name = self.partitions.name_of_batch(partition);
         let partition = self.partitions.of_batch(partition, now);
         let mut out = ResultWriter::new();
         let mut work = Work::new(&self.rules);
         for_each_resource(batch, |resource| {
             read_resource(resource, &mut work.view)?;
             work.variant = xxh3_128(resource) as u32;
-            let partition = self.partition_of(partition, name, &mut work, now);
+            let partition = self.partition_of(partition, &mut work, now);
             self.process_resource(&mut work, partition, now, &mut out, obs);
             each(obs, &work.view.attrs, out.answer());
             out.end_resource(NO_VERSION, &[]);

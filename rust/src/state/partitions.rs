@@ -98,16 +98,18 @@ impl Partitions {
         }
     }
 
-    /// The partition of a whole batch whose caller named `name` (empty: it could not tell).
-    /// `None` when each resource names its own (the partition attribute).
-    pub fn of_batch(&self, name: &[u8], now: Stamp) -> Option<Partition> {
+    /// The partition of a whole batch whose caller named `given` (empty: it could not tell), and
+    /// the partition's name for its entity events: `given`, or the default partition's when the
+    /// batch went there (empty: the unnamed partition). `None` when each resource names its own
+    /// (the partition attribute).
+    pub fn of_batch<'a>(&'a self, given: &'a [u8], now: Stamp) -> Option<(Partition, &'a [u8])> {
         if !self.enabled {
-            return Some(Partition::default());
+            return Some((Partition::default(), b""));
         }
         if self.attribute.is_some() {
             return None;
         }
-        Some(self.resolve(name, now))
+        Some(self.resolve(given, now))
     }
 
     /// The partition a resource names by the partition attribute. Its value names it as it
@@ -118,43 +120,36 @@ impl Partitions {
     /// cannot be told: never the default partition, which would pool it with every tenant's
     /// unlabelled data, but served statelessly, its ids mixed with its raw value so that they
     /// are nobody else's.
-    /// Writes the partition's name to `name` (`name_of_batch`).
+    /// Writes the partition's name to `name`, as `of_batch` gives it.
     pub fn of_resource(&self, attrs: &[Attr<'_>], now: Stamp, name: &mut Vec<u8>) -> Partition {
         name.clear();
         let Some(key) = &self.attribute else {
             return Partition::default();
         };
         let Some(attr) = attrs.iter().find(|a| a.key == &key[..]).filter(|a| !unset(a.value)) else {
-            name.extend_from_slice(&self.default_name);
-            return self.resolve(b"", now);
+            let (partition, default_name) = self.resolve(b"", now);
+            name.extend_from_slice(default_name);
+            return partition;
         };
         match id_value(attr.value) {
             Some(value) => {
                 name.extend_from_slice(value.text_borrowed().as_bytes());
-                self.resolve(name, now)
+                self.resolve(name, now).0
             }
             None => Partition { key: Partition::named(attr.raw_value), defaulted: false, stateless: true },
         }
     }
 
-    /// The name of the partition a batch's caller named `given` (`of_batch`), for its entity
-    /// events: `given`, else the default partition's (empty: the unnamed partition).
-    pub fn name_of_batch<'a>(&'a self, given: &'a [u8]) -> &'a [u8] {
-        if !self.enabled || self.attribute.is_some() {
-            return b"";
-        }
-        if given.is_empty() { &self.default_name } else { given }
-    }
-
-    /// The partition named `name`, or the default one when it is empty; counted as seen, and
-    /// marked `stateless` when it has no place.
-    fn resolve(&self, name: &[u8], now: Stamp) -> Partition {
-        let mut partition = match Partition::named(name) {
-            Some(key) => Partition { key: Some(key), defaulted: false, stateless: false },
-            None => self.default,
+    /// The partition named `name`, or the default one when it is empty, and its name (the
+    /// default partition's when it is that one); counted as seen, and marked `stateless` when it
+    /// has no place.
+    fn resolve<'a>(&'a self, name: &'a [u8], now: Stamp) -> (Partition, &'a [u8]) {
+        let (mut partition, name) = match Partition::named(name) {
+            Some(key) => (Partition { key: Some(key), defaulted: false, stateless: false }, name),
+            None => (self.default, &self.default_name[..]),
         };
         partition.stateless = self.admits && !self.admit(partition, now);
-        partition
+        (partition, name)
     }
 
     /// Whether `partition` has a place: it had one within the TTL, or a free one is left.
@@ -197,7 +192,7 @@ mod tests {
     #[test]
     fn a_partition_beyond_the_bound_waits_for_a_place_and_displaces_none() {
         let p = partitions(2, 10);
-        let served = |name: &[u8], now| !p.of_batch(name, now).unwrap().stateless;
+        let served = |name: &[u8], now| !p.of_batch(name, now).unwrap().0.stateless;
         assert!(served(b"a", 0) && served(b"b", 0));
         for t in 0..100u32 {
             assert!(!served(format!("invented-{t}").as_bytes(), 1), "no place while a and b are live");
