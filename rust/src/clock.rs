@@ -90,17 +90,9 @@ impl<V: Aging> Clock<V> {
         Clock { groups: Some(Default::default()), ..Clock::new(capacity, ttl) }
     }
 
-    fn counted_in(&mut self, v: &V) {
-        count_in(&mut self.groups, v);
-    }
-
-    fn counted_out(&mut self, v: &V) {
-        count_out(&mut self.groups, v);
-    }
-
     fn pop_front(&mut self) {
         if let Some((_, v)) = self.map.pop_front() {
-            self.counted_out(&v);
+            count_out(&mut self.groups, &v);
         }
     }
 
@@ -152,7 +144,7 @@ impl<V: Aging> Clock<V> {
         if !self.map.contains_key(&key) {
             self.trim(now, 1, evicted);
         }
-        self.counted_in(&value);
+        count_in(&mut self.groups, &value);
         match self.map.entry(key) {
             // Replaced in place (its queue position kept), as `LinkedHashMap::replace` does.
             Entry::Occupied(mut o) => {
@@ -187,9 +179,9 @@ impl<V: Aging> Clock<V> {
         if self.map.len() >= self.capacity {
             return false;
         }
-        self.counted_in(&value);
+        count_in(&mut self.groups, &value);
         if let Some(old) = self.map.replace(key, value) {
-            self.counted_out(&old);
+            count_out(&mut self.groups, &old);
         }
         true
     }
