@@ -133,16 +133,6 @@ impl Engine {
         attrs.iter().find(|a| a.key == key).map(|a| a.value)
     }
 
-    /// A resource whose route key this collector would not compute was routed under another
-    /// partition (a tenant header lost or changed between the tiers) or other rules. What it says
-    /// cannot be placed, so it is served statelessly: identified by what it carries, and nothing
-    /// of it pooled into, linked to or given from this partition's entities, which may be another
-    /// tenant's.
-    fn misrouted(&self, partition: &mut Partition, provenance: &mut Provenance) {
-        provenance.counts.misrouted = true;
-        partition.stateless = true;
-    }
-
     /// In the pooling stage of a fleet (`Mode::Pool`), the id the identify stage wrote on a
     /// resource matched by `rule`, when it wrote one of the rule's type. Otherwise the resource
     /// is identified here (as the identify stage would, from what reached this collector).
@@ -213,7 +203,7 @@ impl Engine {
             Outcome::Unmatched => None,
             Outcome::EntityRef { index, entity_type, id } => {
                 if self.carried_route(attrs).is_some_and(|carried| !routed_by(carried, *partition, id)) {
-                    self.misrouted(partition, provenance);
+                    misrouted(partition, provenance);
                 }
                 let r = &w.view.entity_refs[index];
                 let keys = r.id_keys.iter().chain(&r.description_keys).copied();
@@ -252,7 +242,7 @@ impl Engine {
                 if follow == (Follow::Nothing { misrouted: true }) {
                     // The pooling stage checks too: the identify stage marked the id, but
                     // pooling under it would put the resource in this partition's entity.
-                    self.misrouted(partition, provenance);
+                    misrouted(partition, provenance);
                 }
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
@@ -555,6 +545,16 @@ impl Engine {
         }
         None
     }
+}
+
+/// A resource whose route key this collector would not compute was routed under another
+/// partition (a tenant header lost or changed between the tiers) or other rules. What it says
+/// cannot be placed, so it is served statelessly: identified by what it carries, and nothing of
+/// it pooled into, linked to or given from this partition's entities, which may be another
+/// tenant's.
+fn misrouted(partition: &mut Partition, provenance: &mut Provenance) {
+    provenance.counts.misrouted = true;
+    partition.stateless = true;
 }
 
 /// Whether a carried route key is the one this collector computes for `route` in `partition`.
