@@ -161,9 +161,15 @@ impl Pool {
     /// another pool adds (`absorb`).
     pub const MOST_KEYS: usize = 2 * MAX_POOL_KEYS;
 
+    /// Most bytes a pool bounded by `max_bytes` holds: `merge_all` takes a new record while any
+    /// room is left, so the last one may pass the bound by a whole record, and `absorb` adds up
+    /// to `MAX_POOL_KEYS` ambiguous keys, a header each.
+    const fn most_bytes(max_bytes: usize) -> usize {
+        max_bytes + HEADER + MAX_VALUE_BYTES + MAX_POOL_KEYS * HEADER
+    }
+
     /// A pool as a snapshot records it, if it is one this engine could have made: no key twice,
-    /// no value over `MAX_VALUE_BYTES`, at most `MOST_KEYS` keys, and within `max_bytes` plus
-    /// one record and a merge's ambiguous keys (the bounds `merge_all` and `absorb` keep). A
+    /// no value over `MAX_VALUE_BYTES`, at most `MOST_KEYS` keys and `most_bytes(max_bytes)`. A
     /// record past them was not written by a pool (a corrupt or crafted file): `None`, so that a
     /// restore never holds more than pooling would, nor spends more than a bounded time on a pool
     /// (the duplicate check compares at most `MOST_KEYS` keys pairwise).
@@ -173,7 +179,7 @@ impl Pool {
         }
         let bytes: usize = entries.iter().map(|(_, v)| HEADER + v.map_or(0, <[u8]>::len)).sum();
         let longest = entries.iter().map(|(_, v)| v.map_or(0, <[u8]>::len)).max().unwrap_or(0);
-        if longest > MAX_VALUE_BYTES || bytes > max_bytes + HEADER + MAX_VALUE_BYTES + MAX_POOL_KEYS * HEADER {
+        if longest > MAX_VALUE_BYTES || bytes > Self::most_bytes(max_bytes) {
             return None;
         }
         if entries.iter().enumerate().any(|(i, (k, _))| entries[..i].iter().any(|(other, _)| other == k)) {
@@ -257,6 +263,28 @@ mod tests {
         assert_eq!(a.absorb(&b, MAX_POOL_BYTES), 1);
         let entries: Vec<_> = a.iter().collect();
         assert_eq!(entries, vec![(1, Some(&b"x"[..])), (2, None), (3, Some(&b"w"[..])), (4, None)]);
+    }
+
+    #[test]
+    fn the_fullest_pools_merging_makes_are_within_the_bounds_a_restore_keeps() {
+        let long = vec![b'v'; MAX_VALUE_BYTES];
+        let mut full = Pool::default();
+        // Each record leaves room for the next until one passes the bound by a whole record.
+        for k in 0.. {
+            if !full.merge_all(&[(k, &long[..k as usize % 2 * 100 + 1])], MAX_POOL_BYTES).0 {
+                break;
+            }
+        }
+        full.merge_all(&[(1_000_000, &long)], MAX_POOL_BYTES);
+        let mut ambiguous = Pool::default();
+        for k in 2_000_000..2_000_000 + MAX_POOL_KEYS as u32 {
+            ambiguous.push(k, None);
+        }
+        full.absorb(&ambiguous, MAX_POOL_BYTES);
+        let entries: Vec<_> = full.iter().collect();
+        assert!(entries.len() > MAX_POOL_KEYS, "the merge added its ambiguous keys");
+        assert!(full.heap_bytes() <= Pool::most_bytes(MAX_POOL_BYTES));
+        assert!(Pool::restored(&entries, MAX_POOL_BYTES).is_some(), "what pooling makes is restored");
     }
 
     #[test]
