@@ -15,6 +15,7 @@
 //! unambiguous) and `entity.report.interval`.
 
 use crate::clock::{STAMP_EPOCH_UNIX, Stamp};
+use crate::config::EngineConfig;
 use crate::id::{EntityId, to_hex};
 use crate::rules::RuleSet;
 use crate::state::fragmentation::DECLARED;
@@ -101,21 +102,19 @@ pub fn relationships(rules: &RuleSet, d: &Description) -> Vec<Related> {
 impl Reporter {
     /// The events due at `now`: changed entities (drained from `state`), and, once per
     /// `interval` seconds, every entity and the deletes. `LogsData` bytes, one `ResourceLogs` per
-    /// partition, whose resource carries the partition's name under `partition_label` (the
-    /// partition's source: its metadata key, auth attribute or resource attribute), so that a
-    /// tenant's events reach that tenant only; each entity carries its partition's name from the
-    /// resource that described it. Empty when there is nothing to say.
-    #[allow(clippy::too_many_arguments)]
+    /// partition, whose resource carries the partition's name under the partition's source (its
+    /// metadata key, auth attribute or resource attribute), so that a tenant's events reach that
+    /// tenant only; each entity carries its partition's name from the resource that described
+    /// it. Empty when there is nothing to say.
     pub fn events(
         &mut self,
         state: &State,
         rules: &RuleSet,
-        partition_label: Option<&str>,
-        id_attribute: &str,
-        ttl_seconds: u64,
+        config: &EngineConfig,
         now: Stamp,
         interval: u64,
     ) -> Vec<u8> {
+        let (id_attribute, ttl_seconds) = (&config.id_attribute, config.ttl_seconds);
         let full = self.last_full.is_none_or(|t| u64::from(now.saturating_sub(t)) >= interval);
         let mut described: Vec<(EntityId, Description)> = Vec::new();
         if full {
@@ -193,7 +192,7 @@ impl Reporter {
         if records.is_empty() {
             return Vec::new();
         }
-        logs_data(records, partition_label)
+        logs_data(records, config.partition.source_name())
     }
 }
 

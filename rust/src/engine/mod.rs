@@ -169,10 +169,7 @@ impl Engine {
             self.state.changes().enable();
             Reporter::default()
         });
-        let id_attribute = &self.config.id_attribute;
-        let label = self.config.partition.source_name();
-        let (ttl, now) = (self.config.ttl_seconds, stamp(now));
-        reporter.events(&self.state, &self.rules, label, id_attribute, ttl, now, report_interval)
+        reporter.events(&self.state, &self.rules, &self.config, stamp(now), report_interval)
     }
 
     /// Entities held, by type (`declared` for entity references the rules do not decide);
