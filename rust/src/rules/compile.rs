@@ -263,8 +263,9 @@ fn compile_rule(
     for (k, scopes) in &spec.scoped_by {
         let what = format!("scoped_by[{k:?}]");
         check_key(&what, k)?;
-        if !spec.identity.iter().flatten().any(|g| g.trim_end_matches('?').split('|').any(|s| s == k)) {
-            return Err(format!("{what}: no identity alternative has the key {k:?}"));
+        // A scope qualifies a required key, named as the alternative names it (its first spelling).
+        if !spec.identity.iter().flatten().any(|g| !g.ends_with('?') && g.split('|').next() == Some(k.as_str())) {
+            return Err(format!("{what}: no identity alternative has the key {k:?} (required, as its first spelling)"));
         }
         if scopes.is_empty() {
             return Err(format!("{what}: name at least one key that {k:?} is unique within"));
@@ -574,6 +575,8 @@ mod tests {
                 r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"scoped_by":{"x":["s"]}}]}"#,
                 "scoped_by[\"x\"]: no identity alternative has the key \"x\"",
             ),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k|x"]],"scoped_by":{"x":["s"]}}]}"#, "first spelling"),
+            (r#"{"rules":[{"name":"a","type":"t","identity":[["k","x?"]],"scoped_by":{"x":["s"]}}]}"#, "required"),
             (
                 r#"{"rules":[{"name":"a","type":"t","identity":[["k"]],"scoped_by":{"k":[]}}]}"#,
                 "scoped_by[\"k\"]: name at least one key",

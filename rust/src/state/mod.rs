@@ -291,27 +291,61 @@ impl State {
         if from == target {
             return false;
         }
-        let mut shard = self.shard(from).lock();
-        let mut evicted = 0;
-        let ambiguous = match shard.links.get_live_in(from, group, now, &mut evicted) {
-            Some(l) => {
-                if l.target != target && !l.ambiguous {
-                    l.ambiguous = true;
-                    self.counters.ambiguous_links.fetch_add(1, Relaxed);
-                    self.freshness.links_changed();
+        let mut agrees_with = None;
+        loop {
+            let mut shard = self.shard(from).lock();
+            let mut evicted = 0;
+            let outcome = match shard.links.get_live_in(from, group, now, &mut evicted) {
+                Some(l) if l.target != target && !l.ambiguous && agrees_with != Some(l.target) => {
+                    let other = l.target;
+                    drop(shard);
+                    self.count_evictions(evicted);
+                    // Two targets one of which links to the other are one entity seen through
+                    // two names (a bare host name claimed by a source without the account, to
+                    // the host's id, and by one with it, to the scoped name that is an alias of
+                    // that id): they agree. Checked with this shard unlocked, as the other
+                    // target's link may be in another shard; then looked at again.
+                    if self.leads_to(other, target) || self.leads_to(target, other) {
+                        agrees_with = Some(other);
+                        continue;
+                    }
+                    let mut shard = self.shard(from).lock();
+                    let mut evicted = 0;
+                    let ambiguous = match shard.links.get_live_in(from, group, now, &mut evicted) {
+                        Some(l) if l.target == other && !l.ambiguous => {
+                            l.ambiguous = true;
+                            self.counters.ambiguous_links.fetch_add(1, Relaxed);
+                            self.freshness.links_changed();
+                            l.age.touch(now);
+                            true
+                        }
+                        // Changed meanwhile: decided by the next sighting.
+                        Some(l) => l.ambiguous,
+                        None => false,
+                    };
+                    drop(shard);
+                    self.count_evictions(evicted);
+                    return ambiguous;
                 }
-                l.age.touch(now);
-                l.ambiguous
-            }
-            None => {
-                shard.links.insert(from, Link { group, ..Link::new(target, rule, false, now) }, now, &mut evicted);
-                self.freshness.links_changed();
-                false
-            }
-        };
-        drop(shard);
-        self.count_evictions(evicted);
-        ambiguous
+                Some(l) => {
+                    l.age.touch(now);
+                    l.ambiguous
+                }
+                None => {
+                    shard.links.insert(from, Link { group, ..Link::new(target, rule, false, now) }, now, &mut evicted);
+                    self.freshness.links_changed();
+                    false
+                }
+            };
+            drop(shard);
+            self.count_evictions(evicted);
+            return outcome;
+        }
+    }
+
+    /// Whether `from` has an unambiguous link to `to` (looked at, not seen: not touched).
+    fn leads_to(&self, from: EntityId, to: EntityId) -> bool {
+        self.shard(from).lock().links.peek(from).is_some_and(|l| !l.ambiguous && l.target == to)
     }
 
     /// Marks a live entity seen; false when it is not in memory.
