@@ -134,8 +134,11 @@ fn promotion_only(vector: &J, label: &str, single: &[KeyValue], fleet: &[KeyValu
         &mut own,
     );
     let own = &own[label];
-    // A promotion, as the rules declare them: from a rule with `promote_to` into one of its types.
-    let promoted = resourceequality::builtin_rules().iter().any(|r| {
+    // A promotion, as the rules declare them (the built-in rules and the vector's own): from a rule
+    // with `promote_to` into one of its types.
+    let own_rules: Vec<resourceequality::RuleSpec> =
+        serde_json::from_value(vector["config"]["rules"].clone()).unwrap_or_default();
+    let promoted = resourceequality::builtin_rules().iter().chain(&own_rules).any(|r| {
         get_str(own, "resource.type") == Some(r.entity_type.as_str())
             && r.promote_to.iter().any(|t| get_str(single, "resource.type") == Some(t.as_str()))
     });
@@ -181,7 +184,7 @@ fn a_fleet_answers_every_vector_like_one_collector() {
     assert!(failures.is_empty(), "{} difference(s):\n{}", failures.len(), failures.join("\n"));
     eprintln!(
         "{compared} resource answers compared: every one equals one collector's, but those of {} resource(s) \
-         known only by a container.id, which keep their own identity: {limits:?}",
+         known only by a contained identity (a container.id), which keep their own identity: {limits:?}",
         limits.len()
     );
 }

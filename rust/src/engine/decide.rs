@@ -32,7 +32,8 @@ const MAX_HOPS: usize = 3;
 enum Follow {
     /// Every link: the engine sees all the data (no router in front).
     All,
-    /// Alias and bare-name links within its type: a router sent it here by its rule's route keys.
+    /// Alias links, and a rule's bare-name links but a contained rule's, within its type: a
+    /// router sent it here by its rule's route keys.
     Aliases,
     /// None: a router sent it by its own identity (`misrouted: false`), or by a key this engine
     /// would not compute (`misrouted: true`: the tiers are configured differently).
@@ -109,10 +110,11 @@ impl Engine {
     /// Which links a resource matched by `rule` may follow. One that a fleet's router sent here
     /// (it carries a route key) follows only the alias and bare-name links of a rule whose links
     /// every claimant reached this collector with (`CompiledRule::links_in_fleet`), and only when
-    /// it was routed by its rule's route keys; never a promotion, whose claimants (the containing
-    /// entity's resources) were routed by the containing entity's keys to any collector. So a
-    /// collector that sees part of the data never takes a partial view for the whole: what it
-    /// cannot know, the resource keeps as its own identity. Call before the alternatives are partitioned.
+    /// it was routed by its rule's route keys; never a promotion, nor a contained rule's bare name,
+    /// whose claimants (the containing entity's resources) were routed by the containing entity's
+    /// keys to any collector. So a collector that sees part of the data never takes a partial view
+    /// for the whole: what it cannot know, the resource keeps as its own identity. Call before the
+    /// alternatives are partitioned.
     fn follow<'a>(&'a self, attrs: &[Attr<'a>], rule: usize, partition: Partition, s: &mut MatchScratch<'a>) -> Follow {
         let Some(carried) = self.carried_route(attrs) else {
             return Follow::All; // no router sent it: its route need not be computed
@@ -467,8 +469,10 @@ impl Engine {
         let may_follow = !self.warming_up(now)
             && match follow {
                 Follow::All => first_alt > 0 || r.promotable || bare,
-                // The claimants of a bare name carry the route keys too (`route_of`).
-                Follow::Aliases => first_alt > 0 || bare,
+                // The claimants of a bare name carry the route keys too (`route_of`), but for
+                // a contained rule's: its containing entity's resources claim it too, routed by
+                // their own keys to any collector.
+                Follow::Aliases => first_alt > 0 || (bare && !r.promotable),
                 Follow::Nothing { .. } => false,
             };
         if may_follow {
