@@ -10,7 +10,7 @@ use crate::id::{EntityId, container_tag, to_hex};
 use crate::observe::{LinkKind, Matched, Observer};
 use crate::resource::recycle;
 use crate::rules::matcher::{
-    MatchScratch, Outcome, Qualifiers, blank, id_value, identifies, identity_parts, match_resource, poolable, route_id,
+    MatchScratch, Outcome, ScopedName, blank, id_value, identifies, identity_parts, match_resource, poolable, route_id,
     standalone_id,
 };
 use crate::rules::{CompiledRule, ContainerScope, RuleSet, Scope};
@@ -249,8 +249,8 @@ impl Engine {
                 for alternative in &mut w.scratch.alternatives {
                     alternative.1 = partition.id(alternative.1);
                 }
-                for q in &mut w.scratch.qualifiers {
-                    if let Qualifiers::Carried { bare } = q {
+                for q in &mut w.scratch.scoped_names {
+                    if let ScopedName::Scoped { bare } = q {
                         *bare = partition.id(*bare);
                     }
                 }
@@ -443,7 +443,7 @@ impl Engine {
 
     /// The canonical id of a rule match: its own lowest alternative, or where that has a link
     /// (an alias within the rule, a promotion into a containing entity, or a bare name's link to
-    /// the one scoped name it stands for, `Qualifiers`), the link's target, followed on while it
+    /// the one scoped name it stands for, `ScopedName`), the link's target, followed on while it
     /// has a link (`MAX_HOPS`). Records the links this resource shows. The alternatives' ids are
     /// already in `partition`.
     #[allow(clippy::too_many_arguments)]
@@ -464,8 +464,8 @@ impl Engine {
         if partition.stateless {
             return (id, effective);
         }
-        // A bare name (its qualifiers absent) may stand for a scoped one.
-        let bare = s.qualifiers[0] == Qualifiers::Absent;
+        // A bare name (its scopes absent) may stand for a scoped one.
+        let bare = s.scoped_names[0] == ScopedName::Bare;
         let may_follow = !self.warming_up(now)
             && match follow {
                 Follow::All => first_alt > 0 || r.promotable || bare,
@@ -507,8 +507,8 @@ impl Engine {
         }
         // Each bare name stands for the scoped name this resource gives it: two scopes that
         // claim one bare name make its link ambiguous, and then nothing follows it.
-        for (&(alternative, scoped), q) in s.alternatives.iter().zip(&s.qualifiers) {
-            if let Qualifiers::Carried { bare } = *q {
+        for (&(alternative, scoped), q) in s.alternatives.iter().zip(&s.scoped_names) {
+            if let ScopedName::Scoped { bare } = *q {
                 let ambiguous = self.state.link(bare, scoped, rule as u16, partition.group(), now);
                 if O::ENABLED && ambiguous {
                     obs.ambiguous_link(identity_parts(&self.rules, rule, alternative, s));
@@ -519,7 +519,7 @@ impl Engine {
             if let Some((contained_id, q)) = standalone_id(&self.rules, &self.rules.rules[c], attrs, s) {
                 let contained_id = partition.id(contained_id);
                 self.state.link(contained_id, id, linked, partition.group(), now);
-                if let Qualifiers::Carried { bare } = q {
+                if let ScopedName::Scoped { bare } = q {
                     self.state.link(partition.id(bare), contained_id, c as u16, partition.group(), now);
                 }
             }

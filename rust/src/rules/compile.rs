@@ -119,15 +119,14 @@ impl RuleSet {
 
 /// The keys a fleet's routers route a rule's resources by: the required keys of every identity
 /// alternative a link can lead from. Links lead from the later alternatives to the first, and
-/// from an alternative's bare name (without its `scoped_by` qualifiers) to its scoped name, so
-/// the first alternative counts too when it has such qualifiers. Every resource that makes a
+/// from an alternative's bare name (without its `scoped_by` scopes) to its scoped name, so the
+/// first alternative counts too when it has scopes. Every resource that makes a
 /// link, or follows one, carries these keys with the values of its entity: routed by them, all
 /// of them meet on one collector, and so do two entities or two scopes that claim one name.
 /// Empty when no link can lead anywhere (one alternative without scopes: each resource routes by
 /// its own id) or those alternatives share no key.
 fn route_of(identity: &[Alternative]) -> Vec<Group> {
-    let has_scopes = |a: &Alternative| matches!(a, Alternative::Keys(groups) if groups.iter().any(|g| g.scope));
-    let skip = usize::from(!identity.first().is_some_and(has_scopes));
+    let skip = usize::from(!identity.first().is_some_and(Alternative::has_scopes));
     let mut linked = identity.iter().skip(skip).map(|a| match a {
         Alternative::Keys(groups) => Some(groups.iter().filter(|g| !g.optional).collect::<Vec<_>>()),
         Alternative::AllAttributes => None,
@@ -260,11 +259,16 @@ fn compile_rule(
     if spec.identity.is_empty() {
         return Err("identity needs at least one alternative".into());
     }
+    let mut identity = Vec::new();
+    for (i, alt) in spec.identity.iter().enumerate() {
+        identity.push(compile_alternative(alt, keys).map_err(|m| format!("identity[{i}]: {m}"))?);
+    }
     for (k, scopes) in &spec.scoped_by {
         let what = format!("scoped_by[{k:?}]");
         check_key(&what, k)?;
         // A scope qualifies a required key, named as the alternative names it (its first spelling).
-        if !spec.identity.iter().flatten().any(|g| !g.ends_with('?') && g.split('|').next() == Some(k.as_str())) {
+        let required = |g: &Group| !g.optional && *g.canonical == **k;
+        if !identity.iter().any(|a| matches!(a, Alternative::Keys(groups) if groups.iter().any(required))) {
             return Err(format!("{what}: no identity alternative has the key {k:?} (required, as its first spelling)"));
         }
         if scopes.is_empty() {
@@ -274,11 +278,8 @@ fn compile_rule(
             check_key(&format!("{what}[{i}]"), scope)?;
         }
     }
-    let mut identity = Vec::new();
-    for (i, alt) in spec.identity.iter().enumerate() {
-        let mut alternative = compile_alternative(alt, keys).map_err(|m| format!("identity[{i}]: {m}"))?;
-        add_scopes(&mut alternative, &spec.scoped_by, keys).map_err(|m| format!("identity[{i}]: {m}"))?;
-        identity.push(alternative);
+    for (i, alternative) in identity.iter_mut().enumerate() {
+        add_scopes(alternative, &spec.scoped_by, keys).map_err(|m| format!("identity[{i}]: {m}"))?;
     }
     if identity.iter().any(|a| matches!(a, Alternative::AllAttributes)) && identity.len() > 1 {
         return Err("identity [\"*\"] (every attribute) must be the only alternative".into());

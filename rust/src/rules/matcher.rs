@@ -20,17 +20,17 @@ pub enum Outcome<'a> {
 
 /// What an identity alternative's scopes (`RuleSpec::scoped_by`: the keys a name is unique
 /// within, such as the account of a host's name) make of a resource's id. A resource that
-/// carries a scope is identified within it; one that carries none cannot say which scope it is
-/// in, and is joined to the scoped name its bare name stands for while only one scope claims it
-/// (`Engine::resolve_and_link`).
+/// carries a scope is identified within it (its scoped name); one that carries none cannot say
+/// which scope it is in (its bare name), and is joined to the scoped name its bare name stands for
+/// while only one scope claims it (`Engine::resolve_and_link`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Qualifiers {
+pub enum ScopedName {
     /// The alternative has no scope.
-    None,
+    Unscoped,
     /// The resource carries none of its scopes: its id is the bare name.
-    Absent,
-    /// The resource carries some: the alternative's id without them (its bare name).
-    Carried { bare: EntityId },
+    Bare,
+    /// The resource carries some: its id is the scoped name, and `bare` the id without them.
+    Scoped { bare: EntityId },
 }
 
 /// Per-resource working memory, reused across the resources of a batch.
@@ -45,8 +45,8 @@ pub struct MatchScratch<'a> {
     /// The keys `derived` values were computed from.
     derived_from: Vec<KeyId>,
     pub alternatives: Vec<(usize, EntityId)>,
-    /// For each of `alternatives`, what its scopes make of it (`Qualifiers`).
-    pub qualifiers: Vec<Qualifiers>,
+    /// For each of `alternatives`, what its scopes make of it (`ScopedName`).
+    pub scoped_names: Vec<ScopedName>,
     parts: Vec<(&'a [u8], IdValue<'a>)>,
     exact: Vec<(&'a [u8], &'a [u8])>,
 }
@@ -61,7 +61,7 @@ impl<'a> MatchScratch<'a> {
             derived: Vec::new(),
             derived_from: Vec::new(),
             alternatives: Vec::new(),
-            qualifiers: Vec::new(),
+            scoped_names: Vec::new(),
             parts: Vec::new(),
             exact: Vec::new(),
         }
@@ -81,7 +81,7 @@ impl<'a> MatchScratch<'a> {
             derived: recycle(self.derived),
             derived_from: self.derived_from,
             alternatives: self.alternatives,
-            qualifiers: self.qualifiers,
+            scoped_names: self.scoped_names,
             parts: recycle(self.parts),
             exact: recycle(self.exact),
         }
@@ -99,7 +99,7 @@ impl<'a> MatchScratch<'a> {
         self.derived.clear();
         self.derived_from.clear();
         self.alternatives.clear();
-        self.qualifiers.clear();
+        self.scoped_names.clear();
         self.oversized = 0;
     }
 
@@ -299,7 +299,7 @@ fn match_rules<'a>(
             return Outcome::Rule { rule: ri };
         }
         s.alternatives.clear();
-        s.qualifiers.clear();
+        s.scoped_names.clear();
         s.derived_from.clear();
         for (k, _) in s.derived.drain(..) {
             s.slots[k as usize] = None;
@@ -390,7 +390,7 @@ fn collect_alternatives<'a>(
                 s.exact.extend(attrs.iter().filter(|a| !output_keys.contains(&a.key)).map(|a| (a.key, a.raw_value)));
                 let id = exact_id(rule.entity_type.as_bytes(), &mut s.exact);
                 s.alternatives.push((ai, id));
-                s.qualifiers.push(Qualifiers::None);
+                s.scoped_names.push(ScopedName::Unscoped);
             }
             Alternative::Keys(groups) => {
                 s.parts.clear();
@@ -420,16 +420,16 @@ fn collect_alternatives<'a>(
                 qualifiers_present(false, s);
                 let bare_parts = s.parts.len();
                 qualifiers_present(true, s);
-                let qualifiers = if s.parts.len() > bare_parts {
-                    Qualifiers::Carried { bare: identity_id(rule.entity_type.as_bytes(), &mut s.parts[..bare_parts]) }
-                } else if groups.iter().any(|g| g.scope) {
-                    Qualifiers::Absent
+                let scoped_name = if s.parts.len() > bare_parts {
+                    ScopedName::Scoped { bare: identity_id(rule.entity_type.as_bytes(), &mut s.parts[..bare_parts]) }
+                } else if alt.has_scopes() {
+                    ScopedName::Bare
                 } else {
-                    Qualifiers::None
+                    ScopedName::Unscoped
                 };
                 let id = identity_id(rule.entity_type.as_bytes(), &mut s.parts);
                 s.alternatives.push((ai, id));
-                s.qualifiers.push(qualifiers);
+                s.scoped_names.push(scoped_name);
             }
         }
     }
@@ -495,20 +495,20 @@ pub fn identifies(rules: &RuleSet, rule: &CompiledRule, key: KeyId, v: IdValue<'
 
 /// Evaluates only `rule`'s conditions and identity on the current resource (after a match by
 /// another rule): the standalone id of the lowest alternative present, if any, and what its
-/// qualifiers make of it.
+/// scopes make of it.
 pub fn standalone_id<'a>(
     rules: &RuleSet,
     rule: &'a CompiledRule,
     attrs: &[Attr<'a>],
     s: &mut MatchScratch<'a>,
-) -> Option<(EntityId, Qualifiers)> {
+) -> Option<(EntityId, ScopedName)> {
     if !rule.when.iter().all(|c| holds(c, s)) || rule.unless_present.iter().any(|k| present(s.slot(*k))) {
         return None;
     }
-    let saved = (std::mem::take(&mut s.alternatives), std::mem::take(&mut s.qualifiers));
+    let saved = (std::mem::take(&mut s.alternatives), std::mem::take(&mut s.scoped_names));
     collect_alternatives(rules, rule, attrs, &[], s);
-    let id = s.alternatives.first().map(|(_, id)| *id).zip(s.qualifiers.first().copied());
-    (s.alternatives, s.qualifiers) = saved;
+    let id = s.alternatives.first().map(|(_, id)| *id).zip(s.scoped_names.first().copied());
+    (s.alternatives, s.scoped_names) = saved;
     id
 }
 

@@ -38,7 +38,7 @@ pub struct Group {
     pub canonical: Box<str>,
     pub optional: bool,
     /// A qualifier from `scoped_by`: a resource without it joins the one scope that claims its
-    /// name (`matcher::Qualifiers`).
+    /// name (`matcher::ScopedName`).
     pub scope: bool,
 }
 
@@ -48,6 +48,13 @@ pub enum Alternative {
     Keys(Vec<Group>),
     /// Every attribute of the resource (the exact-match fallback).
     AllAttributes,
+}
+
+impl Alternative {
+    /// Whether a resource may carry the alternative's name bare or scoped (`RuleSpec::scoped_by`).
+    pub fn has_scopes(&self) -> bool {
+        matches!(self, Alternative::Keys(groups) if groups.iter().any(|g| g.scope))
+    }
 }
 
 #[derive(Debug)]
