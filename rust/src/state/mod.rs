@@ -291,56 +291,77 @@ impl State {
         if from == target {
             return false;
         }
-        let mut agrees_with = None;
-        loop {
-            let mut shard = self.shard(from).lock();
-            let mut evicted = 0;
-            let outcome = match shard.links.get_live_in(from, group, now, &mut evicted) {
-                Some(l) if l.target != target && !l.ambiguous && agrees_with != Some(l.target) => {
-                    let other = l.target;
-                    drop(shard);
-                    self.count_evictions(evicted);
-                    // Two targets one of which links to the other are one entity seen through
-                    // two names (a bare host name claimed by a source without the account, to
-                    // the host's id, and by one with it, to the scoped name that is an alias of
-                    // that id): they agree. Checked with this shard unlocked, as the other
-                    // target's link may be in another shard; then looked at again.
-                    if self.leads_to(other, target) || self.leads_to(target, other) {
-                        agrees_with = Some(other);
-                        continue;
-                    }
-                    let mut shard = self.shard(from).lock();
-                    let mut evicted = 0;
-                    let ambiguous = match shard.links.get_live_in(from, group, now, &mut evicted) {
-                        Some(l) if l.target == other && !l.ambiguous => {
-                            l.ambiguous = true;
-                            self.counters.ambiguous_links.fetch_add(1, Relaxed);
-                            self.freshness.links_changed();
-                            l.age.touch(now);
-                            true
-                        }
-                        // Changed meanwhile: decided by the next sighting.
-                        Some(l) => l.ambiguous,
-                        None => false,
-                    };
-                    drop(shard);
-                    self.count_evictions(evicted);
-                    return ambiguous;
-                }
-                Some(l) => {
-                    l.age.touch(now);
-                    l.ambiguous
-                }
-                None => {
-                    shard.links.insert(from, Link { group, ..Link::new(target, rule, false, now) }, now, &mut evicted);
-                    self.freshness.links_changed();
-                    false
-                }
+        let other = match self.sight(from, target, rule, group, now, None) {
+            Sighting::Decided { ambiguous } => return ambiguous,
+            Sighting::ContestedBy(other) => other,
+        };
+        // Two targets one of which links to the other are one entity seen through two names (a
+        // bare host name claimed by a source without the account, to the host's id, and by one
+        // with it, to the scoped name that is an alias of that id): they agree. Checked with
+        // `from`'s shard unlocked, as the other target's link may be in another shard.
+        if self.leads_to(other, target) || self.leads_to(target, other) {
+            return match self.sight(from, target, rule, group, now, Some(other)) {
+                Sighting::Decided { ambiguous } => ambiguous,
+                // Changed meanwhile: decided by the next sighting.
+                Sighting::ContestedBy(_) => false,
             };
-            drop(shard);
-            self.count_evictions(evicted);
-            return outcome;
         }
+        self.contest(from, other, group, now)
+    }
+
+    /// One sighting of the link `from` → `target`, under `from`'s shard lock: a new link is
+    /// recorded, the same (or an `agreed` one, or one already ambiguous) is touched, and another
+    /// target is told to the caller, who decides with the lock released.
+    fn sight(
+        &self,
+        from: EntityId,
+        target: EntityId,
+        rule: u16,
+        group: u32,
+        now: Stamp,
+        agreed: Option<EntityId>,
+    ) -> Sighting {
+        let mut shard = self.shard(from).lock();
+        let mut evicted = 0;
+        let sighting = match shard.links.get_live_in(from, group, now, &mut evicted) {
+            Some(l) if l.target != target && !l.ambiguous && agreed != Some(l.target) => {
+                Sighting::ContestedBy(l.target)
+            }
+            Some(l) => {
+                l.age.touch(now);
+                Sighting::Decided { ambiguous: l.ambiguous }
+            }
+            None => {
+                shard.links.insert(from, Link { group, ..Link::new(target, rule, false, now) }, now, &mut evicted);
+                self.freshness.links_changed();
+                Sighting::Decided { ambiguous: false }
+            }
+        };
+        drop(shard);
+        self.count_evictions(evicted);
+        sighting
+    }
+
+    /// Marks the link `from` → `other` ambiguous, as a second entity claimed `from`; returns
+    /// whether the link is ambiguous now.
+    fn contest(&self, from: EntityId, other: EntityId, group: u32, now: Stamp) -> bool {
+        let mut shard = self.shard(from).lock();
+        let mut evicted = 0;
+        let ambiguous = match shard.links.get_live_in(from, group, now, &mut evicted) {
+            Some(l) if l.target == other && !l.ambiguous => {
+                l.ambiguous = true;
+                self.counters.ambiguous_links.fetch_add(1, Relaxed);
+                self.freshness.links_changed();
+                l.age.touch(now);
+                true
+            }
+            // Changed meanwhile: decided by the next sighting.
+            Some(l) => l.ambiguous,
+            None => false,
+        };
+        drop(shard);
+        self.count_evictions(evicted);
+        ambiguous
     }
 
     /// Whether `from` has an unambiguous link to `to` (looked at, not seen: not touched).
@@ -439,6 +460,15 @@ pub struct Description {
     pub last_seen: Stamp,
     /// The name of its partition (empty: the unnamed one).
     pub partition: Vec<u8>,
+}
+
+/// What one sighting of a link found (`State::sight`).
+enum Sighting {
+    Decided {
+        ambiguous: bool,
+    },
+    /// The link leads to another entity, not yet known to agree with this one.
+    ContestedBy(EntityId),
 }
 
 #[cfg(test)]
