@@ -113,13 +113,11 @@ fn fleet(vector: &J, routers: usize, collectors: usize, layout: u64) -> Answers 
     out
 }
 
-/// The README's limits: a resource whose only identity is a contained entity's never meets the
-/// resources that claim it: a `container.id` alone, its pod's; a contained rule's name without
-/// its `scoped_by` scopes (a Prometheus target without its account), the scoped names its
-/// containing entities claim. So it keeps the id, type and name its own identity gives (as one
-/// collector gives it before it has seen them), gains nothing else, and changes no other
-/// resource's answer.
-fn own_identity_limit(vector: &J, label: &str, single: &[KeyValue], fleet: &[KeyValue]) -> bool {
+/// The README's one limit: a resource whose only identity is a contained entity's (a
+/// `container.id` alone) never meets its pod's resources, so it keeps the id, type and name its
+/// own identity gives (as one collector gives it before it has seen its pod), gains nothing
+/// else, and changes no other resource's answer.
+fn promotion_only(vector: &J, label: &str, single: &[KeyValue], fleet: &[KeyValue]) -> bool {
     let entry = vector["batches"]
         .as_array()
         .unwrap()
@@ -136,21 +134,19 @@ fn own_identity_limit(vector: &J, label: &str, single: &[KeyValue], fleet: &[Key
         &mut own,
     );
     let own = &own[label];
-    // As the rules declare them (the built-in rules and the vector's own): a rule with
-    // `promote_to`, promoted into one of its types, or joined by its bare name within its type.
+    // A promotion, as the rules declare them (the built-in rules and the vector's own): from a rule
+    // with `promote_to` into one of its types.
     let own_rules: Vec<resourceequality::RuleSpec> =
         serde_json::from_value(vector["config"]["rules"].clone()).unwrap_or_default();
-    let joined = get_str(single, "resource.type");
-    let contained = resourceequality::builtin_rules().iter().chain(&own_rules).any(|r| {
+    let promoted = resourceequality::builtin_rules().iter().chain(&own_rules).any(|r| {
         get_str(own, "resource.type") == Some(r.entity_type.as_str())
-            && (r.promote_to.iter().any(|t| joined == Some(t.as_str()))
-                || (!r.promote_to.is_empty() && !r.scoped_by.is_empty() && joined == Some(r.entity_type.as_str())))
+            && r.promote_to.iter().any(|t| get_str(single, "resource.type") == Some(t.as_str()))
     });
     let fleet_is_own = ["resource.id", "resource.type", "resource.name"].iter().all(|k| get(fleet, k) == get(own, k));
     let nothing_else = fleet
         .iter()
         .all(|a| ["resource.id", "resource.type", "resource.name"].contains(&a.key.as_str()) || single.contains(a));
-    contained && fleet_is_own && nothing_else
+    promoted && fleet_is_own && nothing_else
 }
 
 #[test]
@@ -172,7 +168,7 @@ fn a_fleet_answers_every_vector_like_one_collector() {
                     let mut g: Vec<_> = got.iter().map(|a| format!("{}={:?}", a.key, a.value)).collect();
                     w.sort();
                     g.sort();
-                    if w != g && own_identity_limit(&vector, label, want, got) {
+                    if w != g && promotion_only(&vector, label, want, got) {
                         limits.insert(format!("{name} {label}"));
                     } else if w != g {
                         let missing: Vec<_> = w.iter().filter(|x| !g.contains(x)).collect();

@@ -1,9 +1,9 @@
 """A fleet answers like one collector: every vector of tests/field/ and tests/scenarios/ through
 the shipped examples/two-tier fleet (2 tier-1 routers, 2 tier-2 collectors, each source pinned to
 one router) in several ring layouts gives every resource exactly the id, type and pooled
-attributes one collector gives it, but for the README's limit: a resource known only by a
-contained entity's identity (a container.id, a Prometheus target without its account) keeps its
-own identity (rust/tests/fleet.rs checks that answer exactly)."""
+attributes one collector gives it, but for the README's one limit: a resource known only by a
+contained entity's identity (a container.id) keeps its own identity (rust/tests/fleet.rs checks
+that answer exactly)."""
 
 import json
 import threading
@@ -24,13 +24,9 @@ OWN = {"resource.id", "resource.type", "resource.name"}
 BUILTIN_RULES = json.loads((ROOT / "rust" / "rules" / "builtin.json").read_text())
 
 
-def contained_joins(rules: list) -> set:
-    """(its own type, the type one collector gives it) for a resource known only by a contained
-    entity's identity, as the rules declare them: promoted into a containing type, or joined by
-    its bare name (without its scoped_by scopes) within its own type."""
-    promoted = {(r["type"], t) for r in rules for t in r.get("promote_to", [])}
-    bare = {(r["type"], r["type"]) for r in rules if r.get("promote_to") and r.get("scoped_by")}
-    return promoted | bare
+def promotions(rules: list) -> set:
+    """Promotions as the rules declare them: (a contained type, a type it is promoted into)."""
+    return {(r["type"], t) for r in rules for t in r.get("promote_to", [])}
 
 
 def engine_of(vector: dict) -> dict:
@@ -97,7 +93,7 @@ def test_a_fleet_answers_every_vector_like_one_collector(collectors, tmp_path):
     failures, limits, layouts, compared = [], set(), set(), 0
     for g, (key, vectors) in enumerate(sorted(groups.items())):
         engine = json.loads(key)
-        limited = contained_joins(BUILTIN_RULES + engine.get("rules", []))
+        promoted_types = promotions(BUILTIN_RULES + engine.get("rules", []))
         reference = one_collector(collectors, tmp_path, f"one-{g}", engine, vectors)
         for layout in range(CONFIG_LAYOUTS if engine else LAYOUTS):
             fleet, where = through_fleet(collectors, tmp_path, f"fleet-{g}-{layout}", engine, vectors)
@@ -108,10 +104,10 @@ def test_a_fleet_answers_every_vector_like_one_collector(collectors, tmp_path):
                 if got == want:
                     continue
                 differs = {k for k in set(got) | set(want) if got.get(k) != want.get(k)}
-                # The limit: its own id, type and name where one collector gives its pod's or its
-                # scoped name's, and nothing else the fleet gives that one collector does not.
-                contained = (got.get("resource.type"), want.get("resource.type")) in limited
-                if contained and {k for k in differs if k in got} <= OWN:
+                # The limit: its own id, type and name where one collector gives its pod's, and
+                # nothing else the fleet gives that one collector does not.
+                promoted = (got.get("resource.type"), want.get("resource.type")) in promoted_types
+                if promoted and {k for k in differs if k in got} <= OWN:
                     limits.add(label)
                     continue
                 failures.append(f"{label} (layout {layout}): " + ", ".join(
