@@ -470,9 +470,9 @@ impl Engine {
             && match follow {
                 Follow::All => first_alt > 0 || r.promotable || bare,
                 // The claimants of a bare name carry the route keys too (`route_of`), but for
-                // a contained rule's: its containing entity's resources claim it too, routed by
-                // their own keys to any collector.
-                Follow::Aliases => first_alt > 0 || (bare && !r.promotable),
+                // a contained rule's, whichever alternative it is: its containing entity's
+                // resources claim it too, routed by their own keys to any collector.
+                Follow::Aliases => (first_alt > 0 || bare) && !(bare && r.promotable),
                 Follow::Nothing { .. } => false,
             };
         if may_follow {
