@@ -85,6 +85,18 @@ def through_fleet(collectors, tmp_path: Path, name: str, engine: dict, vectors: 
     return answers, where
 
 
+def own_identities(collectors, tmp_path: Path, name: str, engine: dict, vectors: list, labels: set) -> dict:
+    """Each labelled resource's answer when it is the only resource a fresh collector has seen:
+    the identity its own keys give. Returns label -> resource."""
+    entries = {f"{stem}:{r['label']}": (stem, r) for stem, vector in vectors for batch in vector["batches"]
+               for r in batch}
+    own = {}
+    for i, label in enumerate(sorted(labels)):
+        stem, entry = entries[label]
+        own.update(one_collector(collectors, tmp_path, f"{name}-{i}", engine, [(stem, {"batches": [[entry]]})]))
+    return own
+
+
 def test_a_fleet_answers_every_vector_like_one_collector(collectors, tmp_path):
     groups: dict = {}
     for path in VECTORS:
@@ -95,6 +107,7 @@ def test_a_fleet_answers_every_vector_like_one_collector(collectors, tmp_path):
         engine = json.loads(key)
         promoted_types = promotions(BUILTIN_RULES + engine.get("rules", []))
         reference = one_collector(collectors, tmp_path, f"one-{g}", engine, vectors)
+        limited = []  # (label, layout, the fleet's answer) that may be the limit
         for layout in range(CONFIG_LAYOUTS if engine else LAYOUTS):
             fleet, where = through_fleet(collectors, tmp_path, f"fleet-{g}-{layout}", engine, vectors)
             layouts.add((g, tuple(sorted(where.items()))))
@@ -108,10 +121,18 @@ def test_a_fleet_answers_every_vector_like_one_collector(collectors, tmp_path):
                 # nothing else the fleet gives that one collector does not.
                 promoted = (got.get("resource.type"), want.get("resource.type")) in promoted_types
                 if promoted and {k for k in differs if k in got} <= OWN:
-                    limits.add(label)
+                    limited.append((label, layout, got))
                     continue
                 failures.append(f"{label} (layout {layout}): " + ", ".join(
                     f"{k}: one collector {want.get(k)!r}, fleet {got.get(k)!r}" for k in sorted(differs)))
+        # Its own identity: the one its own keys give, not another entity's of its type.
+        own = own_identities(collectors, tmp_path, f"own-{g}", engine, vectors, {label for label, _, _ in limited})
+        for label, layout, got in limited:
+            if all(got.get(k) == own[label].get(k) for k in OWN):
+                limits.add(label)
+            else:
+                failures.append(f"{label} (layout {layout}): " + ", ".join(
+                    f"{k}: its own {own[label].get(k)!r}, fleet {got.get(k)!r}" for k in sorted(OWN)))
     assert not failures, f"{len(failures)} difference(s):\n" + "\n".join(failures)
     assert len(layouts) > len(groups), "the layouts put resources on different tier-2 collectors"
     print(f"{compared} resource answers compared over {LAYOUTS} layouts: all equal one collector's, "
