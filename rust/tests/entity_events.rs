@@ -135,6 +135,31 @@ fn no_relationship_from_an_ambiguous_value() {
     assert!(relationships(pod).iter().all(|(t, _, _)| t != "scheduled_on"), "{:?}", relationships(pod));
 }
 
+/// The SDKs' fallback service name (`unknown_service:java`) names no service: an instance of an
+/// unconfigured app is described, but is part of no `service` entity, which every unconfigured
+/// Java app of the tenant would otherwise share. A configured app's instance is part of its.
+#[test]
+fn no_service_named_by_the_fallback_service_name() {
+    let e = Engine::from_json(b"{}").unwrap();
+    assert!(events(&e, T0, 300).is_empty());
+    let instance = |name: &str, id: &str| json!({"service.name": name, "service.instance.id": id});
+    send(&e, instance("unknown_service:java", "a1"), T0);
+    send(&e, instance("checkout", "b1"), T0);
+    let records = events(&e, T0, 300);
+    let part_of = |id: &str| {
+        let [r] = of_type(&records, "service.instance")
+            .into_iter()
+            .filter(|r| string_map(attr(r, "entity.id")).get("service.instance.id").map(String::as_str) == Some(id))
+            .collect::<Vec<_>>()[..]
+        else {
+            panic!("one instance {id}")
+        };
+        relationships(r).into_iter().filter(|(t, _, _)| t == "part_of").map(|(_, _, id)| id).collect::<Vec<_>>()
+    };
+    assert_eq!(part_of("a1"), Vec::<BTreeMap<String, String>>::new());
+    assert_eq!(part_of("b1"), [BTreeMap::from([("service.name".to_string(), "checkout".to_string())])]);
+}
+
 #[test]
 fn forgotten_entities_are_deleted_with_their_reason() {
     let e = Engine::from_json(br#"{"ttl": "10s"}"#).unwrap();

@@ -16,8 +16,9 @@
 
 use crate::clock::{STAMP_EPOCH_UNIX, Stamp};
 use crate::config::EngineConfig;
-use crate::id::{EntityId, to_hex};
+use crate::id::{EntityId, IdValue, to_hex};
 use crate::rules::RuleSet;
+use crate::rules::matcher::names_no_service;
 use crate::state::fragmentation::DECLARED;
 use crate::state::{Description, State};
 use crate::wire::fields::*;
@@ -69,7 +70,8 @@ pub struct Related {
 
 /// The relationships of an entity decided by rule `kind` whose targets' identities its
 /// identity and agreed attributes give. A required key without one unambiguous identifying
-/// value (a non-blank string or an integer) leaves the relationship out.
+/// value (a non-blank string or an integer) leaves the relationship out, and so does a target
+/// that only the fallback service name would identify (every unconfigured app's "service").
 pub fn relationships(rules: &RuleSet, d: &Description) -> Vec<Related> {
     let Some(rule) = rules.rules.get(d.kind as usize) else { return Vec::new() };
     let value = |key: &str| {
@@ -83,12 +85,19 @@ pub fn relationships(rules: &RuleSet, d: &Description) -> Vec<Related> {
     let mut out = Vec::new();
     'relationships: for r in &rule.relationships {
         let mut target_identity = Vec::new();
+        let mut identifies = false;
         for (key, optional) in &r.identity {
             match value(key) {
-                Some(v) => target_identity.push((key.to_string(), v)),
+                Some(v) => {
+                    identifies |= !*optional && !names_no_service(IdValue::Str(v.as_bytes()));
+                    target_identity.push((key.to_string(), v));
+                }
                 None if *optional => {}
                 None => continue 'relationships,
             }
+        }
+        if !identifies {
+            continue;
         }
         out.push(Related {
             relationship_type: r.relationship_type.to_string(),

@@ -159,8 +159,9 @@ fn placeholder(s: &[u8]) -> bool {
 
 /// The SDKs' fallback service name, `unknown_service` or `unknown_service:<executable>`
 /// (OpenTelemetry's resource semantic conventions). With a `service.instance.id` it still names
-/// one process, so it is not a placeholder; but it says nothing another resource of the entity
-/// should be given (a sidecar's logs would gain an unconfigured app's "name"), so it is not pooled.
+/// one process, so it is not a placeholder; but alone it names no service (`names_no_service`),
+/// and it says nothing another resource of the entity should be given (a sidecar's logs would
+/// gain an unconfigured app's "name"), so it is not pooled.
 fn fallback_service_name(v: Value<'_>) -> bool {
     const FALLBACK: &[u8] = b"unknown_service";
     let Value::Str(s) = v else {
@@ -169,6 +170,12 @@ fn fallback_service_name(v: Value<'_>) -> bool {
     s.len() >= FALLBACK.len()
         && s[..FALLBACK.len()].eq_ignore_ascii_case(FALLBACK)
         && s.get(FALLBACK.len()).is_none_or(|b| *b == b':')
+}
+
+/// Whether an identifying value is the fallback service name, which tells one unconfigured app
+/// from no other: it identifies only beside a value that does, and names no related service.
+pub fn names_no_service(v: IdValue<'_>) -> bool {
+    matches!(v, IdValue::Str(s) if fallback_service_name(Value::Str(s)))
 }
 
 /// Whether a resource's value is pooled into its entity: it says something of it (not blank, not
@@ -405,7 +412,9 @@ fn collect_alternatives<'a>(
                         }
                     }
                 }
-                if !complete {
+                // The fallback service name says only that none was set: an alternative it alone
+                // fills would make every unconfigured app of a tenant one entity.
+                if !complete || s.parts.iter().all(|(_, v)| names_no_service(*v)) {
                     continue;
                 }
                 // Qualifiers, the scopes (`scoped_by`) last, so that the name without them (its
