@@ -161,7 +161,9 @@ fn placeholder(s: &[u8]) -> bool {
 /// (OpenTelemetry's resource semantic conventions). With a `service.instance.id` it still names
 /// one process, so it is not a placeholder; but alone it names no service (`names_no_service`),
 /// and it says nothing another resource of the entity should be given (a sidecar's logs would
-/// gain an unconfigured app's "name"), so it is not pooled.
+/// gain an unconfigured app's "name"), so it is not pooled. It still completes an identity
+/// alternative: a browser resource's rule must claim it, or the next rule would (the pod of an
+/// ingress that forwarded it, `tests/scenarios/neg_browser_through_an_ingress_is_not_its_pod`).
 fn fallback_service_name(v: Value<'_>) -> bool {
     const FALLBACK: &[u8] = b"unknown_service";
     let Value::Str(s) = v else {
@@ -173,7 +175,7 @@ fn fallback_service_name(v: Value<'_>) -> bool {
 }
 
 /// Whether an identifying value is the fallback service name, which tells one unconfigured app
-/// from no other: it identifies only beside a value that does, and names no related service.
+/// from no other: it names no related service (`events::relationships`).
 pub fn names_no_service(v: IdValue<'_>) -> bool {
     matches!(v, IdValue::Str(s) if fallback_service_name(Value::Str(s)))
 }
@@ -412,9 +414,7 @@ fn collect_alternatives<'a>(
                         }
                     }
                 }
-                // The fallback service name says only that none was set: an alternative it alone
-                // fills would make every unconfigured app of a tenant one entity.
-                if !complete || s.parts.iter().all(|(_, v)| names_no_service(*v)) {
+                if !complete {
                     continue;
                 }
                 // Qualifiers, the scopes (`scoped_by`) last, so that the name without them (its
