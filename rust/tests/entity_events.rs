@@ -137,7 +137,7 @@ fn no_relationship_from_an_ambiguous_value() {
 
 /// The SDKs' fallback service name (`unknown_service:java`) names no service: an instance of an
 /// unconfigured app is described, but is part of no `service` entity, which every unconfigured
-/// Java app of the tenant would otherwise share. A configured app's instance is part of its.
+/// Java app of the tenant would otherwise share. A configured app's instance is part of its own.
 #[test]
 fn no_service_named_by_the_fallback_service_name() {
     let e = Engine::from_json(b"{}").unwrap();

@@ -120,9 +120,9 @@ impl RuleSet {
 /// The keys a fleet's routers route a rule's resources by: the required keys of every identity
 /// alternative a link can lead from. Links lead from the later alternatives to the first, and
 /// from an alternative's bare name (without its `scoped_by` scopes) to its scoped name, so the
-/// first alternative counts too when it has scopes. Every resource that makes a
-/// link, or follows one, carries these keys with the values of its entity: routed by them, all
-/// of them meet on one collector, and so do two entities or two scopes that claim one name.
+/// first alternative counts too when it has scopes. Every resource that makes a link, or follows
+/// one, carries these keys with the values of its entity: routed by them, all of them meet on
+/// one collector, and so do two entities or two scopes that claim one name.
 /// Empty when no link can lead anywhere (one alternative without scopes: each resource routes by
 /// its own id) or those alternatives share no key.
 fn route_of(identity: &[Alternative]) -> Vec<Group> {
