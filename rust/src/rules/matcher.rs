@@ -175,7 +175,8 @@ fn fallback_service_name(v: Value<'_>) -> bool {
 }
 
 /// Whether an identifying value is the fallback service name, which tells one unconfigured app
-/// from no other: it names no related service (`events::relationships`).
+/// from no other: it names no related service (`events::relationships`) and no declared entity
+/// (`match_entity_refs`).
 pub fn names_no_service(v: IdValue<'_>) -> bool {
     matches!(v, IdValue::Str(s) if fallback_service_name(Value::Str(s)))
 }
@@ -534,15 +535,17 @@ fn match_entity_refs<'a>(
     refs: &[EntityRefView<'a>],
     s: &mut MatchScratch<'a>,
 ) -> Option<Outcome<'a>> {
-    // A declaration the rules leave to it, whose every id key has an identifying value.
+    // A declaration the rules leave to it, whose every id key has an identifying value, not all
+    // of them the fallback service name: the Java SDK's `service` declaration of an unconfigured
+    // app (`unknown_service:java`) would make every such process of a tenant one service.
+    let value = |key: &[u8]| attrs.iter().find(|a| a.key == key).and_then(|a| id_value(a.value));
     let complete = |r: &EntityRefView<'_>| {
         let known = std::str::from_utf8(r.entity_type).is_ok_and(|t| !t.trim().is_empty());
         known
             && !r.id_keys.is_empty()
             && !rules.decides_ref_type(r.entity_type)
-            && r.id_keys
-                .iter()
-                .all(|key| attrs.iter().find(|a| a.key == *key).and_then(|a| id_value(a.value)).is_some())
+            && r.id_keys.iter().all(|key| value(key).is_some())
+            && !r.id_keys.iter().all(|key| value(key).is_some_and(names_no_service))
     };
     let mut candidates = refs.iter().enumerate().filter(|(_, r)| complete(r));
     let (index, r) = candidates.next()?;
