@@ -535,9 +535,7 @@ fn match_entity_refs<'a>(
     refs: &[EntityRefView<'a>],
     s: &mut MatchScratch<'a>,
 ) -> Option<Outcome<'a>> {
-    // A declaration the rules leave to it, whose every id key has an identifying value, not all
-    // of them the fallback service name: the Java SDK's `service` declaration of an unconfigured
-    // app (`unknown_service:java`) would make every such process of a tenant one service.
+    // A declaration the rules leave to it, whose every id key has an identifying value.
     let value = |key: &[u8]| attrs.iter().find(|a| a.key == key).and_then(|a| id_value(a.value));
     let complete = |r: &EntityRefView<'_>| {
         let known = std::str::from_utf8(r.entity_type).is_ok_and(|t| !t.trim().is_empty());
@@ -545,14 +543,14 @@ fn match_entity_refs<'a>(
             && !r.id_keys.is_empty()
             && !rules.decides_ref_type(r.entity_type)
             && r.id_keys.iter().all(|key| value(key).is_some())
-            && !r.id_keys.iter().all(|key| value(key).is_some_and(names_no_service))
     };
     let mut candidates = refs.iter().enumerate().filter(|(_, r)| complete(r));
     let (index, r) = candidates.next()?;
     // Two declarations do not say which one the resource is (the Java SDK's entity prototype
     // declares both `telemetry.sdk` and `service`, each shared by many processes): the resource
-    // keeps its own identity.
-    if candidates.next().is_some() {
+    // keeps its own identity. So does one named only by the fallback service name: the `service`
+    // of an unconfigured app (`unknown_service:java`) would make every such process one entity.
+    if candidates.next().is_some() || r.id_keys.iter().all(|key| value(key).is_some_and(names_no_service)) {
         return None;
     }
     s.parts.clear();
