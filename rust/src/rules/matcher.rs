@@ -555,8 +555,7 @@ fn match_entity_refs<'a>(
     }
     s.parts.clear();
     for key in &r.id_keys {
-        let v = attrs.iter().find(|a| a.key == *key).and_then(|a| id_value(a.value))?;
-        s.parts.push((key, v));
+        s.parts.push((key, value(key)?));
     }
     let entity_type = std::str::from_utf8(r.entity_type).ok()?;
     let id = identity_id(r.entity_type, &mut s.parts);
